@@ -1,0 +1,1 @@
+//! weft-bench: the benchmark suite.

@@ -1,0 +1,47 @@
+//! Go-style concurrency primitives for Rust, built lock-free where that pays and on futexes
+//! where threads must sleep, each model-checked with loom.
+//!
+//! - [`sync::Mutex`]: a 4-byte futex mutex with Go's starvation hand-off.
+//! - [`sync::WaitGroup`]: Go's `sync.WaitGroup` on one futex word.
+//!
+//! Every blocking operation spins briefly, then yields, then sleeps on a futex: fast when a
+//! hand-off is a few hundred nanoseconds away, and no collapse when threads outnumber cores.
+//!
+//! # Example
+//!
+//! A worker pool that sums into a shared counter, then waits for every worker:
+//!
+//! ```
+//! use weft::sync::{Mutex, WaitGroup};
+//!
+//! let total = Mutex::new(0u64);
+//! let wg = WaitGroup::new();
+//! std::thread::scope(|s| {
+//!     for worker in 0..4u64 {
+//!         wg.add(1);
+//!         let (total, wg) = (&total, &wg);
+//!         s.spawn(move || {
+//!             for i in 0..1000 {
+//!                 *total.lock() += worker * 1000 + i;
+//!             }
+//!             wg.done();
+//!         });
+//!     }
+//!     wg.wait();
+//!     assert_eq!(*total.lock(), (0..4000).sum::<u64>());
+//! });
+//! ```
+//!
+//! # Model checking
+//!
+//! Build with `RUSTFLAGS="--cfg weft_loom"` to swap every atomic, cell, thread and futex
+//! operation for loom's (see `ci/loom.sh`). The cfg is weft's own, so a downstream `--cfg loom`
+//! leaves weft untouched.
+#![deny(missing_docs, unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod backoff;
+mod futex;
+mod primitive;
+
+pub mod sync;

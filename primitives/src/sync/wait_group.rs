@@ -1,0 +1,280 @@
+//! Go's `sync.WaitGroup` on one futex word.
+//!
+//! Semantics follow Go's `sync/waitgroup.go`: `add(n)` raises a counter, `done()` lowers it,
+//! `wait()` blocks until it is zero, any number of threads may wait at once, and the group can be
+//! reused for a new round once the waits of the previous round have returned. Unlike Go's (a
+//! 64-bit state plus a runtime semaphore) the whole group is one 32-bit word that doubles as the
+//! futex word, so it needs no allocation and no separate semaphore.
+//!
+//! # State word
+//!
+//! | bits  | meaning                                                                |
+//! |-------|------------------------------------------------------------------------|
+//! | 0..31 | the counter (at most [`WaitGroup::MAX_COUNT`] = 2^31 - 1)              |
+//! | 31    | `WAITERS`: some thread may be asleep in `wait`; the `done` that brings the counter to zero must wake them |
+//!
+//! `done` is one `fetch_sub`; only the `done` that takes the counter to zero while `WAITERS` is
+//! set clears the flag and calls `wake_all`. A waiter sets `WAITERS` with a CAS from the exact
+//! value it saw, then sleeps on that value: the CAS and the final `fetch_sub` are ordered on the
+//! same word, so either the `done` sees the flag and wakes, or the CAS fails and the waiter
+//! re-reads a zero counter. No wake-up can be lost.
+
+use core::fmt;
+use core::time::Duration;
+use std::time::Instant;
+
+use crate::backoff::spin_then_yield;
+use crate::futex;
+use crate::primitive::const_fn_unless_loom;
+use crate::primitive::sync::atomic::{AtomicU32, Ordering};
+
+const WAITERS: u32 = 1 << 31;
+const COUNT: u32 = WAITERS - 1;
+
+/// Waits for a collection of tasks to finish, like Go's `sync.WaitGroup`.
+///
+/// Call [`add`](Self::add) before starting work, [`done`](Self::done) when each piece
+/// finishes, and [`wait`](Self::wait) to block until the counter is back to zero. Unlike
+/// `crossbeam_utils::sync::WaitGroup` it is not consumed by waiting: it can be shared by
+/// reference (or in a `static`), waited on by many threads at once, and reused.
+///
+/// # Examples
+///
+/// ```
+/// use weft::sync::WaitGroup;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// let wg = WaitGroup::new();
+/// let sum = AtomicUsize::new(0);
+/// std::thread::scope(|s| {
+///     for i in 1..=4 {
+///         wg.add(1);
+///         let (wg, sum) = (&wg, &sum);
+///         s.spawn(move || {
+///             sum.fetch_add(i, Ordering::Relaxed);
+///             wg.done();
+///         });
+///     }
+///     wg.wait();
+///     // Every `done` happened-before `wait` returned.
+///     assert_eq!(sum.load(Ordering::Relaxed), 10);
+/// });
+/// ```
+pub struct WaitGroup {
+    /// See the state table in the module docs.
+    state: AtomicU32,
+}
+
+impl WaitGroup {
+    /// The largest counter value a `WaitGroup` can hold (2^31 - 1).
+    pub const MAX_COUNT: usize = COUNT as usize;
+
+    const_fn_unless_loom! {
+        /// A wait group with a zero counter. `const`, so it can initialise a `static`.
+        #[inline]
+        pub fn new() -> WaitGroup {
+            WaitGroup { state: AtomicU32::new(0) }
+        }
+    }
+
+    /// Adds `n` to the counter.
+    ///
+    /// As in Go, calls that raise the counter from zero should happen before the `wait` they
+    /// are meant to hold back (typically before spawning the work).
+    ///
+    /// # Panics
+    ///
+    /// If the counter would exceed [`WaitGroup::MAX_COUNT`]; the counter is left unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wg = weft::sync::WaitGroup::new();
+    /// wg.add(3);
+    /// assert_eq!(wg.count(), 3);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn add(&self, n: usize) {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            let count = (s & COUNT) as usize;
+            let Some(new) = count.checked_add(n).filter(|&c| c <= Self::MAX_COUNT) else {
+                overflow(count, n);
+            };
+            // Relaxed: raising the counter publishes nothing; the Release that matters is the
+            // one in `done`. The CAS keeps the WAITERS bit as it is.
+            match self.state.compare_exchange_weak(
+                s,
+                (s & WAITERS) | new as u32,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(now) => s = now,
+            }
+        }
+    }
+
+    /// Subtracts one from the counter, waking every waiter if it reaches zero.
+    ///
+    /// Everything this thread did before `done` happens-before the return of any `wait` that
+    /// observes the counter at zero.
+    ///
+    /// # Panics
+    ///
+    /// If the counter is already zero ("negative WaitGroup counter", as in Go); the counter is
+    /// restored to zero before the panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wg = weft::sync::WaitGroup::new();
+    /// wg.add(1);
+    /// wg.done();
+    /// assert_eq!(wg.count(), 0);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn done(&self) {
+        // Ordering: Release pairs with the Acquire loads in `wait`/`wait_timeout`/`count`
+        // that see the counter at zero, publishing this thread's work to the waiters.
+        let prev = self.state.fetch_sub(1, Ordering::Release);
+        if prev & COUNT <= 1 {
+            self.done_slow(prev);
+        }
+    }
+
+    /// The `done` that reached zero, or went below it.
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn done_slow(&self, prev: u32) {
+        if prev & COUNT == 0 {
+            // Undo the wrap (it borrowed from the WAITERS bit) and report the misuse.
+            self.state.fetch_add(1, Ordering::Relaxed);
+            panic!("weft::sync::WaitGroup: negative WaitGroup counter (done() called more times than add())");
+        }
+        if prev & WAITERS != 0 {
+            // Clear the flag first, then wake: a waiter that slept before this point is woken
+            // below; one that comes later sees a zero counter (or sets the flag afresh for a
+            // new round).
+            self.state.fetch_and(!WAITERS, Ordering::Relaxed);
+            futex::wake_all(&self.state);
+        }
+    }
+
+    /// Blocks until the counter is zero. Returns at once if it already is.
+    ///
+    /// Spins briefly (the last `done` is often microseconds away), then sleeps on the futex.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let wg = weft::sync::WaitGroup::new();
+    /// wg.add(1);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| wg.done());
+    ///     wg.wait();
+    /// });
+    /// assert_eq!(wg.count(), 0);
+    /// ```
+    pub fn wait(&self) {
+        self.wait_inner(None);
+    }
+
+    /// Blocks until the counter is zero or `timeout` has passed. Returns `true` when the
+    /// counter reached zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let wg = weft::sync::WaitGroup::new();
+    /// wg.add(1);
+    /// assert!(!wg.wait_timeout(Duration::from_millis(10)));
+    /// wg.done();
+    /// assert!(wg.wait_timeout(Duration::from_millis(10)));
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        if self.is_zero() {
+            return true;
+        }
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.wait_inner(Some(deadline)),
+            None => self.wait_inner(None),
+        }
+    }
+
+    /// The current counter. A snapshot: other threads may change it right after.
+    ///
+    /// When it returns 0, every `done` that brought the counter down has happened-before
+    /// (Acquire), as with `wait`.
+    #[inline]
+    pub fn count(&self) -> usize {
+        // Ordering: Acquire pairs with the Release `fetch_sub` in `done`.
+        (self.state.load(Ordering::Acquire) & COUNT) as usize
+    }
+
+    #[inline]
+    fn is_zero(&self) -> bool {
+        // Ordering: Acquire pairs with the Release `fetch_sub` in `done`.
+        self.state.load(Ordering::Acquire) & COUNT == 0
+    }
+
+    fn wait_inner(&self, deadline: Option<Instant>) -> bool {
+        if spin_then_yield(|| self.is_zero().then_some(())).is_some() {
+            return true;
+        }
+        loop {
+            // Ordering: Acquire pairs with the Release `fetch_sub` in `done`.
+            let s = self.state.load(Ordering::Acquire);
+            if s & COUNT == 0 {
+                return true;
+            }
+            // Announce ourselves with a CAS from the exact value seen: it is ordered against
+            // the final `fetch_sub` on this word (see the module docs).
+            if s & WAITERS == 0
+                && self
+                    .state
+                    .compare_exchange(s, s | WAITERS, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                continue;
+            }
+            let sleep_on = s | WAITERS;
+            match deadline {
+                None => futex::wait(&self.state, sleep_on),
+                Some(deadline) => {
+                    if !futex::wait_until(&self.state, sleep_on, deadline) {
+                        // The flag may stay set with nobody asleep: the zeroing `done` then
+                        // makes one needless wake call, nothing worse.
+                        return self.is_zero();
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn overflow(count: usize, n: usize) -> ! {
+    panic!(
+        "weft::sync::WaitGroup: counter overflow: add({n}) on a counter of {count} exceeds the maximum of {}",
+        WaitGroup::MAX_COUNT
+    )
+}
+
+impl Default for WaitGroup {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for WaitGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitGroup").field("count", &self.count()).finish()
+    }
+}
