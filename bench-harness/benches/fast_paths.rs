@@ -1,1 +1,194 @@
-fn main() {}
+//! Instruction counts of the uncontended fast paths, weft beside its peers.
+//!
+//! Run by gungraun (Callgrind), so the figures are exact instruction counts, not times: they do
+//! not drift with the machine and a 2% growth is a real regression. `ci/gungraun.sh` runs this
+//! file and compares every benchmark against `results/instructions/baseline.json`.
+//!
+//! Each primitive is built in a `setup` function, which Callgrind does not count; only the body
+//! of the benchmark function is measured. Bodies return what they were given, so its drop (and
+//! any deallocation) happens after the measured call too. Every benchmark has two ids:
+//!
+//! - `single`: one operation, what a caller pays once;
+//! - `x100`: 100 operations in a loop, so the per-operation cost (count / 100) dominates the
+//!   call and loop overhead.
+//!
+//! Groups:
+//!
+//! - `mutex`: `lock()` then drop the guard, with one increment in between so the critical
+//!   section is not empty: weft, `std::sync::Mutex`, `parking_lot::Mutex`.
+//! - `wait_group`: one participant joins, leaves, and the owner waits (the counter is zero by
+//!   then, so `wait` returns at once): weft's `add(1)`/`done()`/`wait()`; crossbeam's
+//!   `clone()`/`drop`/`wait()` (what a crossbeam user writes; `wait` consumes the group, so a
+//!   fresh group is prepared per round and its `Arc` is freed inside the measured call, as in
+//!   real use); a `std::sync::Mutex<usize>` + `Condvar` counter written the usual way.
+
+// gungraun's macros expand to public modules, functions and constants that carry no docs.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use gungraun::{library_benchmark, library_benchmark_group, main};
+
+/// Operation counts for the `single` and `x100` ids.
+const SINGLE: usize = 1;
+const X100: usize = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Mutex: lock, increment, unlock.
+// ---------------------------------------------------------------------------------------------
+
+fn setup_weft_mutex(n: usize) -> (weft::sync::Mutex<u64>, usize) {
+    (weft::sync::Mutex::new(0), n)
+}
+
+fn setup_std_mutex(n: usize) -> (std::sync::Mutex<u64>, usize) {
+    (std::sync::Mutex::new(0), n)
+}
+
+fn setup_parking_lot_mutex(n: usize) -> (parking_lot::Mutex<u64>, usize) {
+    (parking_lot::Mutex::new(0), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_weft_mutex)]
+#[bench::x100(args = (X100), setup = setup_weft_mutex)]
+fn lock_unlock_weft((m, n): (weft::sync::Mutex<u64>, usize)) -> weft::sync::Mutex<u64> {
+    for _ in 0..n {
+        let mut g = black_box(&m).lock();
+        *g += 1;
+    }
+    m
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_std_mutex)]
+#[bench::x100(args = (X100), setup = setup_std_mutex)]
+fn lock_unlock_std((m, n): (std::sync::Mutex<u64>, usize)) -> std::sync::Mutex<u64> {
+    for _ in 0..n {
+        let mut g = black_box(&m).lock().unwrap();
+        *g += 1;
+    }
+    m
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_parking_lot_mutex)]
+#[bench::x100(args = (X100), setup = setup_parking_lot_mutex)]
+fn lock_unlock_parking_lot((m, n): (parking_lot::Mutex<u64>, usize)) -> parking_lot::Mutex<u64> {
+    for _ in 0..n {
+        let mut g = black_box(&m).lock();
+        *g += 1;
+    }
+    m
+}
+
+library_benchmark_group!(
+    name = mutex,
+    benchmarks = [lock_unlock_weft, lock_unlock_std, lock_unlock_parking_lot]
+);
+
+// ---------------------------------------------------------------------------------------------
+// WaitGroup: one participant joins and leaves, then the owner waits.
+// ---------------------------------------------------------------------------------------------
+
+/// The usual hand-written wait group: a counter under a mutex and a condvar to sleep on.
+struct CondvarCounter {
+    count: std::sync::Mutex<usize>,
+    zero: std::sync::Condvar,
+}
+
+impl CondvarCounter {
+    fn new() -> Self {
+        CondvarCounter {
+            count: std::sync::Mutex::new(0),
+            zero: std::sync::Condvar::new(),
+        }
+    }
+
+    fn add(&self, n: usize) {
+        *self.count.lock().unwrap() += n;
+    }
+
+    fn done(&self) {
+        let mut c = self.count.lock().unwrap();
+        *c -= 1;
+        if *c == 0 {
+            self.zero.notify_all();
+        }
+    }
+
+    fn wait(&self) {
+        let mut c = self.count.lock().unwrap();
+        while *c != 0 {
+            c = self.zero.wait(c).unwrap();
+        }
+    }
+}
+
+fn setup_weft_wait_group(n: usize) -> (weft::sync::WaitGroup, usize) {
+    (weft::sync::WaitGroup::new(), n)
+}
+
+/// crossbeam's `wait` consumes the group, so each round needs its own; all are built here.
+/// The rounds drain the vector, which keeps its buffer, so freeing that is not measured either.
+fn setup_crossbeam_wait_groups(n: usize) -> Vec<crossbeam_utils::sync::WaitGroup> {
+    (0..n)
+        .map(|_| crossbeam_utils::sync::WaitGroup::new())
+        .collect()
+}
+
+fn setup_condvar_counter(n: usize) -> (CondvarCounter, usize) {
+    (CondvarCounter::new(), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_weft_wait_group)]
+#[bench::x100(args = (X100), setup = setup_weft_wait_group)]
+fn add_done_wait_weft((wg, n): (weft::sync::WaitGroup, usize)) -> weft::sync::WaitGroup {
+    for _ in 0..n {
+        let wg = black_box(&wg);
+        wg.add(1);
+        wg.done();
+        wg.wait();
+    }
+    wg
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_crossbeam_wait_groups)]
+#[bench::x100(args = (X100), setup = setup_crossbeam_wait_groups)]
+fn add_done_wait_crossbeam(
+    mut groups: Vec<crossbeam_utils::sync::WaitGroup>,
+) -> Vec<crossbeam_utils::sync::WaitGroup> {
+    for wg in groups.drain(..) {
+        let wg = black_box(wg);
+        let participant = wg.clone();
+        drop(black_box(participant));
+        wg.wait();
+    }
+    groups
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_condvar_counter)]
+#[bench::x100(args = (X100), setup = setup_condvar_counter)]
+fn add_done_wait_condvar((wg, n): (CondvarCounter, usize)) -> CondvarCounter {
+    for _ in 0..n {
+        let wg = black_box(&wg);
+        wg.add(1);
+        wg.done();
+        wg.wait();
+    }
+    wg
+}
+
+library_benchmark_group!(
+    name = wait_group,
+    benchmarks = [
+        add_done_wait_weft,
+        add_done_wait_crossbeam,
+        add_done_wait_condvar
+    ]
+);
+
+main!(library_benchmark_groups = mutex, wait_group);
