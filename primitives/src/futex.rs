@@ -58,7 +58,10 @@ mod real {
     #[cfg(target_os = "linux")]
     pub(crate) fn wait_until(word: &AtomicU32, expected: u32, deadline: Instant) -> bool {
         let now = Instant::now();
-        let Some(left) = deadline.checked_duration_since(now).filter(|d| !d.is_zero()) else {
+        let Some(left) = deadline
+            .checked_duration_since(now)
+            .filter(|d| !d.is_zero())
+        else {
             return false;
         };
         let ts = libc::timespec {
@@ -98,7 +101,10 @@ mod real {
     pub(crate) fn wait_until(word: &AtomicU32, expected: u32, deadline: Instant) -> bool {
         use crate::primitive::sync::atomic::Ordering;
         let now = Instant::now();
-        let Some(left) = deadline.checked_duration_since(now).filter(|d| !d.is_zero()) else {
+        let Some(left) = deadline
+            .checked_duration_since(now)
+            .filter(|d| !d.is_zero())
+        else {
             return false;
         };
         if word.load(Ordering::Relaxed) == expected {
@@ -146,7 +152,10 @@ mod model {
     fn dequeue() -> bool {
         let me = thread::current().id();
         let mut table = TABLE.lock().unwrap();
-        let at = table.iter().position(|s| s.id == me).expect("sleeper record");
+        let at = table
+            .iter()
+            .position(|s| s.id == me)
+            .expect("sleeper record");
         table.swap_remove(at).woken
     }
 

@@ -239,7 +239,10 @@ impl<T: ?Sized> Mutex<T> {
 
     #[inline]
     fn guard(&self) -> MutexGuard<'_, T> {
-        MutexGuard { mutex: self, _not_send: PhantomData }
+        MutexGuard {
+            mutex: self,
+            _not_send: PhantomData,
+        }
     }
 
     /// The slow path of `lock` / `try_lock_for`. `deadline`: `None` waits forever,
@@ -254,7 +257,12 @@ impl<T: ?Sized> Mutex<T> {
             let s = self.state.load(Ordering::Relaxed);
             if s == 0 {
                 // Ordering: Acquire pairs with the Release of the unlock that produced 0.
-                match self.state.compare_exchange_weak(0, LOCKED, Ordering::Acquire, Ordering::Relaxed) {
+                match self.state.compare_exchange_weak(
+                    0,
+                    LOCKED,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
                     Ok(_) => return true,
                     Err(_) => continue,
                 }
@@ -275,7 +283,10 @@ impl<T: ?Sized> Mutex<T> {
                     // The lock was handed to us and stays LOCKED; clear the hand-off bits.
                     // Ordering: Acquire pairs with the Release CAS in `unlock_slow` that set
                     // HANDOFF, so the previous owner's writes happen-before ours.
-                    self.state.fetch_and(!(HANDOFF | STARVING), Ordering::Acquire);
+                    self.state
+                        .fetch_and(!(HANDOFF | STARVING), Ordering::Acquire);
+                    #[cfg(all(test, weft_loom))]
+                    loom_probe::HANDOFFS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
                     return true;
                 }
             } else if s == 0 {
@@ -293,7 +304,12 @@ impl<T: ?Sized> Mutex<T> {
                 // Passed over for too long: ask for a hand-off. Only one waiter wins this.
                 if self
                     .state
-                    .compare_exchange(s, s | STARVING | PARKED, Ordering::Relaxed, Ordering::Relaxed)
+                    .compare_exchange(
+                        s,
+                        s | STARVING | PARKED,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
                     .is_ok()
                 {
                     starving = true;
@@ -335,13 +351,23 @@ impl<T: ?Sized> Mutex<T> {
         loop {
             if s & HANDOFF != 0 {
                 // Ordering: Acquire pairs with the Release CAS in `unlock_slow` (see above).
-                self.state.fetch_and(!(HANDOFF | STARVING), Ordering::Acquire);
+                self.state
+                    .fetch_and(!(HANDOFF | STARVING), Ordering::Acquire);
                 return true;
             }
             // STARVING implies LOCKED, so clearing it leaves a valid locked state whose owner
             // will release normally (waking a sleeper since PARKED is set).
-            match self.state.compare_exchange_weak(s, s & !STARVING, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return false,
+            match self.state.compare_exchange_weak(
+                s,
+                s & !STARVING,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    #[cfg(all(test, weft_loom))]
+                    loom_probe::WITHDRAWN.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                    return false;
+                }
                 Err(now) => s = now,
             }
         }
@@ -365,12 +391,20 @@ impl<T: ?Sized> Mutex<T> {
     fn unlock_slow(&self) {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
-            debug_assert!(s & LOCKED != 0 && s & HANDOFF == 0, "unlock of a mutex not held: {s:#x}");
+            debug_assert!(
+                s & LOCKED != 0 && s & HANDOFF == 0,
+                "unlock of a mutex not held: {s:#x}"
+            );
             if s & STARVING != 0 {
                 // Hand the lock over without releasing it: LOCKED stays set, so nobody barges.
                 // Ordering: Release pairs with the starving waiter's Acquire when it sees
                 // HANDOFF, publishing our critical section to it.
-                match self.state.compare_exchange_weak(s, s | HANDOFF, Ordering::Release, Ordering::Relaxed) {
+                match self.state.compare_exchange_weak(
+                    s,
+                    s | HANDOFF,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                ) {
                     Ok(_) => {
                         // The starving waiter is one of possibly many sleepers on this word and
                         // the futex cannot target it: wake them all; the rest sleep again.
@@ -381,7 +415,10 @@ impl<T: ?Sized> Mutex<T> {
                 }
             } else {
                 // Ordering: Release pairs with the Acquire of the next owner's CAS.
-                match self.state.compare_exchange_weak(s, 0, Ordering::Release, Ordering::Relaxed) {
+                match self
+                    .state
+                    .compare_exchange_weak(s, 0, Ordering::Release, Ordering::Relaxed)
+                {
                     Ok(_) => {
                         if s & PARKED != 0 {
                             futex::wake_one(&self.state);
@@ -393,6 +430,17 @@ impl<T: ?Sized> Mutex<T> {
             }
         }
     }
+}
+
+/// Lets the loom models prove that an execution took the hand-off path. A plain std atomic on
+/// purpose: it is instrumentation outside the model, counted across all executions.
+#[cfg(all(test, weft_loom))]
+pub(super) mod loom_probe {
+    use core::sync::atomic::AtomicUsize;
+    /// Hand-offs claimed by a starving waiter.
+    pub(crate) static HANDOFFS: AtomicUsize = AtomicUsize::new(0);
+    /// Starvation requests withdrawn by a waiter whose deadline expired.
+    pub(crate) static WITHDRAWN: AtomicUsize = AtomicUsize::new(0);
 }
 
 /// Measures how long a parked waiter has been passed over.
