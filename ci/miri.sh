@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Miri on weft's unit and integration tests: undefined behaviour, data races and leaks, with
+# weak-memory emulation (on by default) and preemption, over several scheduler seeds.
+# No suppressions. Installs its own toolchain components (idempotent).
+set -euxo pipefail
+cd "$(dirname "$0")"/..
+
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+rustup component add --toolchain nightly miri rust-src
+cargo +nightly miri setup
+
+# Seeds 0..4 reschedule threads and weak-memory outcomes differently each run.
+MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-many-seeds=0..4" \
+CARGO_TARGET_DIR=target/miri \
+    cargo +nightly miri test -p weft --lib --tests "$@"
