@@ -45,3 +45,8 @@ mod futex;
 mod primitive;
 
 pub mod sync;
+
+/// The README's Rust examples run as doctests, so the first screen never goes stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
