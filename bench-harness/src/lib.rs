@@ -1,1 +1,39 @@
-//! weft-bench: the benchmark suite.
+//! weft-bench: weft's benchmark suite, every primitive measured beside its peers in the same
+//! run, with results written as machine-readable JSON (schema in `results/README.md`).
+//!
+//! - [`peers`]: one adapter trait per primitive kind and one impl per implementation
+//!   (weft, std, parking_lot, crossbeam, ...).
+//! - [`workloads`]: the standard workloads, generic over those traits, and the engine that
+//!   samples every implementation interleaved and checks results.
+//! - [`suites`]: the registry mapping a suite name to its workloads.
+//! - [`result`], [`machine`], [`run_info`], [`stats`]: the result file, the machine and build
+//!   it records, and the summary statistics.
+//! - [`report`]: markdown tables from a result file.
+//!
+//! The `weft-bench` binary (`run`, `table`, `list`) is a thin CLI over these.
+//!
+//! # Example
+//!
+//! ```
+//! use weft_bench::{suites, workloads::{Config, Size}};
+//!
+//! let cfg = Config { threads: vec![2], size: Size::Smoke, ..Config::default() };
+//! let file = suites::run(&suites::select(&["mutex".to_owned()], &cfg).unwrap(), &cfg);
+//! assert!(file.results.iter().any(|r| r.implementation == "weft"));
+//! println!("{}", weft_bench::report::markdown(&file));
+//! ```
+//!
+//! # Adding a suite
+//!
+//! Add `peers/<kind>.rs` (the adapter trait, its impls and a `visit_all` listing them), add
+//! `workloads/<kind>.rs` (workloads generic over the trait and a `SUITE` constant), and list
+//! that constant in [`suites::SUITES`].
+
+pub mod machine;
+pub mod peers;
+pub mod report;
+pub mod result;
+pub mod run_info;
+pub mod stats;
+pub mod suites;
+pub mod workloads;

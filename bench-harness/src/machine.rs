@@ -1,0 +1,405 @@
+//! The machine a run happened on, read from Linux's `/proc` and `/sys`.
+//!
+//! Scaling results mean little without the topology behind them: 8 threads on 8 cores of one
+//! L3 behave nothing like 8 threads on 4 SMT pairs or across two sockets. Everything here is
+//! best effort: a file that is missing or unreadable (another OS, a container hiding `/sys`)
+//! leaves its field `None` or its list empty rather than failing the run. An empty group list
+//! therefore means "unknown", never "none".
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// CPU, topology and kernel of the machine that produced a result file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    /// `model name` from `/proc/cpuinfo`, e.g. `"AMD EPYC 7B13"`.
+    pub cpu_model: Option<String>,
+    /// Online logical CPUs (hardware threads): `/sys/devices/system/cpu/online`, else the
+    /// `processor` lines of `/proc/cpuinfo`, else what the OS lets this process use.
+    pub logical_cpus: usize,
+    /// CPUs this process may run on (affinity mask, cgroup quota), from
+    /// `std::thread::available_parallelism`. Below `logical_cpus` when the run was confined.
+    pub available_parallelism: Option<usize>,
+    /// Distinct `physical_package_id`s (sockets).
+    pub packages: Option<usize>,
+    /// Distinct physical cores: `(physical_package_id, die_id, core_id)` triples.
+    pub cores: Option<usize>,
+    /// Hardware threads sharing a core (`thread_siblings_list`), one list per core.
+    pub smt_groups: Vec<Vec<usize>>,
+    /// CPUs sharing a last-level (L3) cache (`cache/index*/shared_cpu_list` where
+    /// `level` is 3), one list per L3.
+    pub l3_groups: Vec<Vec<usize>>,
+    /// NUMA nodes from `/sys/devices/system/node/node*`.
+    pub numa_nodes: Vec<NumaNode>,
+    /// Kernel release (`uname -r`), from `/proc/sys/kernel/osrelease`.
+    pub kernel: Option<String>,
+    /// Host name, from `/proc/sys/kernel/hostname`.
+    pub hostname: Option<String>,
+}
+
+/// One NUMA node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumaNode {
+    /// The node number (`N` in `nodeN`).
+    pub id: usize,
+    /// CPUs on this node; empty for a memory-only node.
+    pub cpus: Vec<usize>,
+    /// The node's row of the SLIT distance table (10 = local), indexed by node id.
+    pub distances: Vec<u32>,
+}
+
+impl Machine {
+    /// Describes the machine this process runs on.
+    pub fn detect() -> Machine {
+        Machine::from_root(Path::new("/"))
+    }
+
+    /// Describes the machine whose `proc/` and `sys/` trees lie under `root` (`/` for this
+    /// one; a fixture directory in tests).
+    pub fn from_root(root: &Path) -> Machine {
+        let cpuinfo = read(root.join("proc/cpuinfo"));
+        let cpu_model = cpuinfo.as_deref().and_then(|info| {
+            info.lines()
+                .filter_map(|line| line.split_once(':'))
+                .find(|(key, _)| key.trim() == "model name")
+                .map(|(_, value)| value.trim().to_owned())
+        });
+        let cpu_root = root.join("sys/devices/system/cpu");
+        let online = read(cpu_root.join("online"))
+            .and_then(|list| parse_cpu_list(&list))
+            .filter(|cpus| !cpus.is_empty())
+            .unwrap_or_else(|| numbered_entries(&cpu_root, "cpu").into_keys().collect());
+        let available_parallelism = std::thread::available_parallelism().ok().map(usize::from);
+        let logical_cpus = if !online.is_empty() {
+            online.len()
+        } else {
+            cpuinfo
+                .as_deref()
+                .map(|info| {
+                    info.lines()
+                        .filter(|line| line.split(':').next().map(str::trim) == Some("processor"))
+                        .count()
+                })
+                .filter(|&n| n > 0)
+                .or(available_parallelism)
+                .unwrap_or(1)
+        };
+
+        let mut package_ids = BTreeSet::new();
+        let mut core_ids = BTreeSet::new();
+        let mut topology_complete = !online.is_empty();
+        let mut smt_groups = BTreeSet::new();
+        let mut l3_groups = BTreeSet::new();
+        for &cpu in &online {
+            let dir = cpu_root.join(format!("cpu{cpu}"));
+            let topo = dir.join("topology");
+            let package = read_number::<u64>(topo.join("physical_package_id"));
+            let core = read_number::<u64>(topo.join("core_id"));
+            let die = read_number::<u64>(topo.join("die_id")).unwrap_or(0);
+            match (package, core) {
+                (Some(package), Some(core)) => {
+                    package_ids.insert(package);
+                    core_ids.insert((package, die, core));
+                }
+                _ => topology_complete = false,
+            }
+            if let Some(siblings) = read(topo.join("thread_siblings_list"))
+                .or_else(|| read(topo.join("core_cpus_list")))
+                .and_then(|list| parse_cpu_list(&list))
+            {
+                smt_groups.insert(siblings);
+            }
+            for (_, index) in numbered_entries(&dir.join("cache"), "index") {
+                if read(index.join("level")).as_deref().map(str::trim) == Some("3") {
+                    if let Some(shared) =
+                        read(index.join("shared_cpu_list")).and_then(|l| parse_cpu_list(&l))
+                    {
+                        l3_groups.insert(shared);
+                    }
+                }
+            }
+        }
+
+        let numa_nodes = numbered_entries(&root.join("sys/devices/system/node"), "node")
+            .into_iter()
+            .map(|(id, dir)| NumaNode {
+                id,
+                cpus: read(dir.join("cpulist"))
+                    .and_then(|list| parse_cpu_list(&list))
+                    .unwrap_or_default(),
+                distances: read(dir.join("distance"))
+                    .and_then(|row| row.split_whitespace().map(|d| d.parse().ok()).collect())
+                    .unwrap_or_default(),
+            })
+            .collect();
+
+        Machine {
+            cpu_model,
+            logical_cpus,
+            available_parallelism,
+            packages: topology_complete.then_some(package_ids.len()),
+            cores: topology_complete.then_some(core_ids.len()),
+            smt_groups: smt_groups.into_iter().collect(),
+            l3_groups: l3_groups.into_iter().collect(),
+            numa_nodes,
+            kernel: read_trimmed(root.join("proc/sys/kernel/osrelease")),
+            hostname: read_trimmed(root.join("proc/sys/kernel/hostname")),
+        }
+    }
+
+    /// A one-line description for report headers, e.g.
+    /// `"AMD EPYC 7B13, 2 logical CPUs (1 package, 2 cores, 1 L3, 1 NUMA node), Linux 6.1.0"`.
+    pub fn summary(&self) -> String {
+        let mut topology = Vec::new();
+        let mut count = |n: Option<usize>, what: &str| {
+            if let Some(n) = n {
+                topology.push(format!("{n} {what}{}", if n == 1 { "" } else { "s" }));
+            }
+        };
+        count(self.packages, "package");
+        count(self.cores, "core");
+        let nonempty = |n: usize| (n > 0).then_some(n);
+        count(nonempty(self.l3_groups.len()), "L3");
+        count(nonempty(self.numa_nodes.len()), "NUMA node");
+        let mut line = format!(
+            "{}, {} logical CPUs",
+            self.cpu_model.as_deref().unwrap_or("unknown CPU"),
+            self.logical_cpus
+        );
+        if !topology.is_empty() {
+            line += &format!(" ({})", topology.join(", "));
+        }
+        if let Some(n) = self
+            .available_parallelism
+            .filter(|&n| n < self.logical_cpus)
+        {
+            line += &format!(", {n} usable by the run");
+        }
+        if let Some(kernel) = &self.kernel {
+            line += &format!(", Linux {kernel}");
+        }
+        line
+    }
+}
+
+/// Parses a Linux CPU list such as `"0-3,8,10-11"` into sorted, deduplicated CPU numbers.
+///
+/// Surrounding whitespace is ignored and an empty list (a CPU-less NUMA node) gives an empty
+/// vector. Returns `None` for anything malformed, including a descending range.
+///
+/// # Examples
+///
+/// ```
+/// use weft_bench::machine::parse_cpu_list;
+/// assert_eq!(parse_cpu_list("0-3,8,10-11\n"), Some(vec![0, 1, 2, 3, 8, 10, 11]));
+/// assert_eq!(parse_cpu_list("3-1"), None);
+/// ```
+pub fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
+    let list = list.trim();
+    let mut cpus = BTreeSet::new();
+    if list.is_empty() {
+        return Some(Vec::new());
+    }
+    for part in list.split(',') {
+        let part = part.trim();
+        match part.split_once('-') {
+            Some((first, last)) => {
+                let (first, last): (usize, usize) =
+                    (first.trim().parse().ok()?, last.trim().parse().ok()?);
+                if first > last {
+                    return None;
+                }
+                cpus.extend(first..=last);
+            }
+            None => {
+                cpus.insert(part.parse().ok()?);
+            }
+        }
+    }
+    Some(cpus.into_iter().collect())
+}
+
+fn read(path: PathBuf) -> Option<String> {
+    fs::read_to_string(path).ok()
+}
+
+fn read_trimmed(path: PathBuf) -> Option<String> {
+    read(path)
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+fn read_number<N: std::str::FromStr>(path: PathBuf) -> Option<N> {
+    read(path)?.trim().parse().ok()
+}
+
+/// Entries `dir/{prefix}N` (N a number), by N.
+fn numbered_entries(dir: &Path, prefix: &str) -> BTreeMap<usize, PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return BTreeMap::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let n = name.to_str()?.strip_prefix(prefix)?.parse().ok()?;
+            Some((n, entry.path()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(
+            parse_cpu_list("0-3,8,10-11"),
+            Some(vec![0, 1, 2, 3, 8, 10, 11])
+        );
+        assert_eq!(parse_cpu_list("5"), Some(vec![5]));
+        assert_eq!(parse_cpu_list(" 0-1 \n"), Some(vec![0, 1]));
+        assert_eq!(parse_cpu_list("4,0-1,1"), Some(vec![0, 1, 4]));
+        assert_eq!(parse_cpu_list("\n"), Some(vec![]));
+        assert_eq!(parse_cpu_list("7-7"), Some(vec![7]));
+    }
+
+    #[test]
+    fn malformed_cpu_lists() {
+        for bad in ["3-1", "a", "0-", "-2", "1,,2", "0-3,x", "1-2-3"] {
+            assert_eq!(parse_cpu_list(bad), None, "{bad:?}");
+        }
+    }
+
+    /// A scratch directory removed on drop.
+    struct Fixture(PathBuf);
+
+    impl Fixture {
+        fn new(name: &str) -> Fixture {
+            let dir = std::env::temp_dir()
+                .join(format!("weft-bench-machine-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            Fixture(dir)
+        }
+
+        fn write(&self, path: &str, contents: &str) {
+            let path = self.0.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, contents).unwrap();
+        }
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn two_sockets_with_smt() {
+        // 2 packages x 2 cores x 2 threads; CPU n and n+4 are SMT siblings; one L3 and one
+        // NUMA node per package.
+        let f = Fixture::new("smt");
+        f.write(
+            "proc/cpuinfo",
+            "processor\t: 0\nmodel name\t: Test CPU 9000\n\nprocessor\t: 1\nmodel name\t: Test CPU 9000\n",
+        );
+        f.write("proc/sys/kernel/osrelease", "6.1.0-test\n");
+        f.write("sys/devices/system/cpu/online", "0-7\n");
+        for cpu in 0..8 {
+            let base = format!("sys/devices/system/cpu/cpu{cpu}");
+            let package = (cpu % 4) / 2;
+            let sibling = (cpu + 4) % 8;
+            let (lo, hi) = (cpu.min(sibling), cpu.max(sibling));
+            f.write(
+                &format!("{base}/topology/physical_package_id"),
+                &format!("{package}\n"),
+            );
+            f.write(
+                &format!("{base}/topology/core_id"),
+                &format!("{}\n", cpu % 2),
+            );
+            f.write(
+                &format!("{base}/topology/thread_siblings_list"),
+                &format!("{lo},{hi}\n"),
+            );
+            f.write(&format!("{base}/cache/index0/level"), "1\n");
+            f.write(
+                &format!("{base}/cache/index0/shared_cpu_list"),
+                &format!("{lo},{hi}\n"),
+            );
+            f.write(&format!("{base}/cache/index3/level"), "3\n");
+            let l3 = if package == 0 { "0-1,4-5" } else { "2-3,6-7" };
+            f.write(&format!("{base}/cache/index3/shared_cpu_list"), l3);
+        }
+        f.write("sys/devices/system/node/node0/cpulist", "0-1,4-5\n");
+        f.write("sys/devices/system/node/node0/distance", "10 21\n");
+        f.write("sys/devices/system/node/node1/cpulist", "2-3,6-7\n");
+        f.write("sys/devices/system/node/node1/distance", "21 10\n");
+
+        let m = Machine::from_root(&f.0);
+        assert_eq!(m.cpu_model.as_deref(), Some("Test CPU 9000"));
+        assert_eq!(m.logical_cpus, 8);
+        assert_eq!(m.packages, Some(2));
+        assert_eq!(m.cores, Some(4));
+        assert_eq!(
+            m.smt_groups,
+            vec![vec![0, 4], vec![1, 5], vec![2, 6], vec![3, 7]]
+        );
+        assert_eq!(m.l3_groups, vec![vec![0, 1, 4, 5], vec![2, 3, 6, 7]]);
+        assert_eq!(
+            m.numa_nodes,
+            vec![
+                NumaNode {
+                    id: 0,
+                    cpus: vec![0, 1, 4, 5],
+                    distances: vec![10, 21]
+                },
+                NumaNode {
+                    id: 1,
+                    cpus: vec![2, 3, 6, 7],
+                    distances: vec![21, 10]
+                },
+            ]
+        );
+        assert_eq!(m.kernel.as_deref(), Some("6.1.0-test"));
+        assert_eq!(m.hostname, None);
+        assert!(m.summary().starts_with(
+            "Test CPU 9000, 8 logical CPUs (2 packages, 4 cores, 2 L3s, 2 NUMA nodes)"
+        ));
+    }
+
+    #[test]
+    fn missing_files_degrade_to_unknown() {
+        let f = Fixture::new("empty");
+        let m = Machine::from_root(&f.0);
+        assert_eq!(m.cpu_model, None);
+        assert!(m.logical_cpus >= 1);
+        assert_eq!((m.packages, m.cores), (None, None));
+        assert!(m.smt_groups.is_empty() && m.l3_groups.is_empty() && m.numa_nodes.is_empty());
+        assert_eq!((m.kernel, m.hostname), (None, None));
+    }
+
+    #[test]
+    fn cpuinfo_only() {
+        let f = Fixture::new("cpuinfo");
+        f.write(
+            "proc/cpuinfo",
+            "processor : 0\nprocessor : 1\nprocessor : 2\n",
+        );
+        let m = Machine::from_root(&f.0);
+        assert_eq!(m.logical_cpus, 3);
+        assert_eq!(m.cpu_model, None);
+    }
+
+    #[test]
+    fn detects_this_machine() {
+        let m = Machine::detect();
+        assert!(m.logical_cpus >= 1);
+    }
+}

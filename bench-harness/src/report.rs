@@ -1,0 +1,254 @@
+//! Markdown tables drawn from a result file: one table per suite, a row per (workload,
+//! parameters), a column per implementation.
+
+use std::fmt::Write;
+
+use crate::result::{ResultFile, ResultRow};
+use crate::suites;
+
+/// The name of the implementation whose ratio to the best peer the tables report.
+pub const SUBJECT: &str = "weft";
+
+/// Renders `file` as markdown: a header naming the machine and build, then per suite a table
+/// of median ns per op with the spread, the fastest median in bold, and weft's median divided
+/// by the best peer's (below 1: weft is faster), followed by what each workload measures.
+pub fn markdown(file: &ResultFile) -> String {
+    let mut out = String::new();
+    let run = &file.run;
+    let commit = run
+        .commit
+        .as_deref()
+        .map_or("unknown commit", |c| &c[..c.len().min(12)]);
+    let dirty = if run.dirty == Some(true) {
+        " (dirty)"
+    } else {
+        ""
+    };
+    let size = if run.quick { "quick" } else { "full" };
+    let flags = if run.rustflags.is_empty() {
+        String::new()
+    } else {
+        format!(", RUSTFLAGS=\"{}\"", run.rustflags)
+    };
+    let _ = writeln!(out, "Machine: {}  ", file.machine.summary());
+    let _ = writeln!(
+        out,
+        "Build: {commit}{dirty}, {}, {} ({}){flags}, {size} run at {}, threads {}",
+        run.rustc, run.profile, run.target, run.timestamp, run.placement
+    );
+
+    let mut suite_names: Vec<&str> = Vec::new();
+    for row in &file.results {
+        if !suite_names.contains(&row.suite.as_str()) {
+            suite_names.push(&row.suite);
+        }
+    }
+    for suite in suite_names {
+        let rows: Vec<&ResultRow> = file.results.iter().filter(|r| r.suite == suite).collect();
+        suite_table(&mut out, suite, &rows);
+    }
+    out
+}
+
+/// Appends the table for one suite.
+fn suite_table(out: &mut String, suite: &str, rows: &[&ResultRow]) {
+    let mut implementations: Vec<&str> = Vec::new();
+    // (workload, params) in order of first appearance.
+    let mut cases: Vec<(&str, &crate::result::Params)> = Vec::new();
+    for row in rows {
+        if !implementations.contains(&row.implementation.as_str()) {
+            implementations.push(&row.implementation);
+        }
+        if !cases
+            .iter()
+            .any(|(w, p)| *w == row.workload && **p == row.params)
+        {
+            cases.push((&row.workload, &row.params));
+        }
+    }
+    let has_extra = rows.iter().any(|r| !r.params.extra.is_empty());
+    let has_subject = implementations.contains(&SUBJECT) && implementations.len() > 1;
+
+    let _ = writeln!(
+        out,
+        "\n### {suite}: ns per op, median ±spread (lower is better)\n"
+    );
+    let mut header = vec!["workload", "threads"];
+    if has_extra {
+        header.push("params");
+    }
+    header.extend(&implementations);
+    let ratio_header = format!("{SUBJECT} / best peer");
+    if has_subject {
+        header.push(&ratio_header);
+    }
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let align: Vec<&str> = header
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            if i == 0 || (has_extra && i == 2) {
+                "---"
+            } else {
+                "---:"
+            }
+        })
+        .collect();
+    let _ = writeln!(out, "|{}|", align.join("|"));
+
+    for (workload, params) in &cases {
+        let of = |implementation: &str| {
+            rows.iter().find(|r| {
+                r.workload == *workload
+                    && r.params == **params
+                    && r.implementation == implementation
+            })
+        };
+        let best = implementations
+            .iter()
+            .filter_map(|i| of(i))
+            .map(|r| r.median_ns_per_op)
+            .fold(f64::INFINITY, f64::min);
+        let mut cells = vec![workload.to_string(), params.threads.to_string()];
+        if has_extra {
+            let extra: Vec<String> = params
+                .extra
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            cells.push(extra.join(" "));
+        }
+        for implementation in &implementations {
+            cells.push(match of(implementation) {
+                Some(r) => {
+                    let median = format_ns(r.median_ns_per_op);
+                    let median = if r.median_ns_per_op == best {
+                        format!("**{median}**")
+                    } else {
+                        median
+                    };
+                    format!("{median} ±{:.0}%", r.spread * 100.0)
+                }
+                None => "—".to_owned(),
+            });
+        }
+        if has_subject {
+            let subject = of(SUBJECT).map(|r| r.median_ns_per_op);
+            let best_peer = implementations
+                .iter()
+                .filter(|i| **i != SUBJECT)
+                .filter_map(|i| of(i))
+                .map(|r| r.median_ns_per_op)
+                .fold(f64::INFINITY, f64::min);
+            cells.push(match subject {
+                Some(s) if best_peer.is_finite() && best_peer > 0.0 => {
+                    format!("{:.2}x", s / best_peer)
+                }
+                _ => "—".to_owned(),
+            });
+        }
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+
+    let mut described = Vec::new();
+    for (workload, _) in &cases {
+        if !described.contains(workload) {
+            described.push(*workload);
+            if let Some(text) = suites::describe(suite, workload) {
+                let _ = writeln!(
+                    out,
+                    "{}- `{workload}`: {text}",
+                    if described.len() == 1 { "\n" } else { "" }
+                );
+            }
+        }
+    }
+}
+
+/// Three significant figures for typical values: `4.56`, `45.6`, `456`, `4560`.
+fn format_ns(ns: f64) -> String {
+    if ns < 10.0 {
+        format!("{ns:.2}")
+    } else if ns < 100.0 {
+        format!("{ns:.1}")
+    } else {
+        format!("{ns:.0}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::Machine;
+    use crate::result::{Params, SCHEMA_VERSION};
+    use crate::run_info::RunInfo;
+
+    fn row(workload: &str, implementation: &str, threads: usize, ns: &[f64]) -> ResultRow {
+        ResultRow::new(
+            "mutex",
+            workload,
+            implementation,
+            Params::threads(threads),
+            1000,
+            ns.to_vec(),
+        )
+    }
+
+    #[test]
+    fn table_lists_each_case_once_with_ratio_and_bold_best() {
+        let file = ResultFile {
+            schema_version: SCHEMA_VERSION,
+            run: RunInfo::collect(true),
+            machine: Machine::detect(),
+            results: vec![
+                row("contended", "weft", 2, &[12.0, 10.0, 11.0]),
+                row("contended", "std", 2, &[20.0]),
+                row("contended", "parking_lot", 2, &[8.0]),
+                row("uncontended", "weft", 1, &[4.5]),
+                row("uncontended", "std", 1, &[5.0]),
+            ],
+        };
+        let md = markdown(&file);
+        assert!(
+            md.contains("| workload | threads | weft | std | parking_lot | weft / best peer |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| contended | 2 | 11.0 ±18% | 20.0 ±0% | **8.00** ±0% | 1.38x |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| uncontended | 1 | **4.50** ±0% | 5.00 ±0% | — | 0.90x |"),
+            "{md}"
+        );
+        assert!(md.contains("- `contended`: T threads"), "{md}");
+    }
+
+    #[test]
+    fn extra_params_get_a_column() {
+        let mut r = row("contended", "weft", 1, &[1.0]);
+        r.params = r.params.with("capacity", 16);
+        let file = ResultFile {
+            schema_version: SCHEMA_VERSION,
+            run: RunInfo::collect(false),
+            machine: Machine::detect(),
+            results: vec![r],
+        };
+        let md = markdown(&file);
+        assert!(
+            md.contains("| workload | threads | params | weft |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| contended | 1 | capacity=16 | **1.00** ±0% |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn number_format() {
+        assert_eq!(format_ns(4.567), "4.57");
+        assert_eq!(format_ns(45.67), "45.7");
+        assert_eq!(format_ns(4567.0), "4567");
+    }
+}
