@@ -253,3 +253,37 @@ fn wait_group_timeout_races_done() {
         blocking.join().unwrap();
     });
 }
+
+/// Misuse must not corrupt the group: a `done` on zero panics without ever writing, so a waiter
+/// woken by the legitimate `done` is not stranded by a wrapped word.
+#[test]
+fn wait_group_negative_done_strands_nobody() {
+    model(2, || {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let wg2 = wg.clone();
+        let t = thread::spawn(move || {
+            wg2.done();
+            let misuse = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg2.done()));
+            assert!(misuse.is_err());
+        });
+        wg.wait();
+        t.join().unwrap();
+        assert_eq!(wg.count(), 0);
+    });
+}
+
+/// ... and a correct `add` racing a misused `done` never sees a wrapped counter.
+#[test]
+fn wait_group_add_races_negative_done() {
+    model(2, || {
+        let wg = Arc::new(WaitGroup::new());
+        let wg2 = wg.clone();
+        let t = thread::spawn(move || {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg2.done()));
+        });
+        wg.add(1);
+        t.join().unwrap();
+        assert!(wg.count() <= 1);
+    });
+}

@@ -13,7 +13,7 @@
 //! | 0..31 | the counter (at most [`WaitGroup::MAX_COUNT`] = 2^31 - 1)              |
 //! | 31    | `WAITERS`: some thread may be asleep in `wait`; the `done` that brings the counter to zero must wake them |
 //!
-//! `done` is one `fetch_sub`; only the `done` that takes the counter to zero while `WAITERS` is
+//! `done` is one CAS that refuses to go below zero; only the `done` that takes the counter to zero while `WAITERS` is
 //! set clears the flag and calls `wake_all`. A waiter sets `WAITERS` with a CAS from the exact
 //! value it saw, then sleeps on that value: the CAS and the final `fetch_sub` are ordered on the
 //! same word, so either the `done` sees the flag and wakes, or the CAS fails and the waiter
@@ -124,7 +124,7 @@ impl WaitGroup {
     /// # Panics
     ///
     /// If the counter is already zero ("negative WaitGroup counter", as in Go); the counter is
-    /// restored to zero before the panic.
+    /// left at zero, never written.
     ///
     /// # Examples
     ///
@@ -137,31 +137,38 @@ impl WaitGroup {
     #[inline]
     #[track_caller]
     pub fn done(&self) {
-        // Ordering: Release pairs with the Acquire loads in `wait`/`wait_timeout`/`count`
-        // that see the counter at zero, publishing this thread's work to the waiters.
-        let prev = self.state.fetch_sub(1, Ordering::Release);
-        if prev & COUNT <= 1 {
-            self.done_slow(prev);
+        // A CAS loop rather than a `fetch_sub`: a misused `done` on zero must not write even
+        // transiently, or another thread could see the wrapped word (waiters bit set, count
+        // 2^31 - 1), sleep on it and never be woken, or fail a correct `add` with "overflow".
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s & COUNT == 0 {
+                negative();
+            }
+            // Ordering: Release pairs with the Acquire loads in `wait`/`wait_timeout`/`count`
+            // that see the counter at zero, publishing this thread's work to the waiters.
+            match self
+                .state
+                .compare_exchange_weak(s, s - 1, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => s = now,
+            }
+        }
+        if s == WAITERS | 1 {
+            self.wake_waiters();
         }
     }
 
-    /// The `done` that reached zero, or went below it.
+    /// The `done` that brought the counter to zero with waiters announced.
     #[cold]
     #[inline(never)]
-    #[track_caller]
-    fn done_slow(&self, prev: u32) {
-        if prev & COUNT == 0 {
-            // Undo the wrap (it borrowed from the WAITERS bit) and report the misuse.
-            self.state.fetch_add(1, Ordering::Relaxed);
-            panic!("weft::sync::WaitGroup: negative WaitGroup counter (done() called more times than add())");
-        }
-        if prev & WAITERS != 0 {
-            // Clear the flag first, then wake: a waiter that slept before this point is woken
-            // below; one that comes later sees a zero counter (or sets the flag afresh for a
-            // new round).
-            self.state.fetch_and(!WAITERS, Ordering::Relaxed);
-            futex::wake_all(&self.state);
-        }
+    fn wake_waiters(&self) {
+        // Clear the flag first, then wake: a waiter that slept before this point is woken
+        // below; one that comes later sees a zero counter (or sets the flag afresh for a new
+        // round).
+        self.state.fetch_and(!WAITERS, Ordering::Relaxed);
+        futex::wake_all(&self.state);
     }
 
     /// Blocks until the counter is zero. Returns at once if it already is.
@@ -255,6 +262,15 @@ impl WaitGroup {
             }
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn negative() -> ! {
+    panic!(
+        "weft::sync::WaitGroup: negative WaitGroup counter (done() called more times than add())"
+    )
 }
 
 #[cold]
