@@ -42,6 +42,18 @@ impl Backoff {
         Self { step: 0 }
     }
 
+    /// Backs off after losing a race on a contended atomic (a failed CAS): pure spinning, the
+    /// winner is running and already done. Never exhausts the budget.
+    #[inline]
+    pub(crate) fn spin(&mut self) {
+        for _ in 0..1u32 << self.step.min(SPIN_LIMIT) {
+            hint::spin_loop();
+        }
+        if self.step <= SPIN_LIMIT {
+            self.step += 1;
+        }
+    }
+
     /// Backs off while waiting for another thread to make progress: spins, then yields.
     /// Check [`is_completed`](Self::is_completed) to know when to park instead.
     #[inline]

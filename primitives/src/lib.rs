@@ -3,6 +3,8 @@
 //!
 //! - [`sync::Mutex`]: a 4-byte futex mutex with Go's starvation hand-off.
 //! - [`sync::WaitGroup`]: Go's `sync.WaitGroup` on one futex word.
+//! - [`chan`]: channels with Go's close semantics, blocking and async: a lock-free ring buffer
+//!   (`bounded(n)`) and a rendezvous channel (`bounded(0)`).
 //!
 //! Every blocking operation spins briefly, then yields, then sleeps on a futex: fast when a
 //! hand-off is a few hundred nanoseconds away, and no collapse when threads outnumber cores.
@@ -42,8 +44,10 @@
 
 mod backoff;
 mod futex;
+mod parker;
 mod primitive;
 
+pub mod chan;
 pub mod sync;
 
 /// The README's Rust examples run as doctests, so the first screen never goes stale.

@@ -11,6 +11,9 @@
 
 #[cfg(not(weft_loom))]
 pub(crate) mod sync {
+    #[allow(unused_imports)]
+    pub(crate) use std::sync::Arc;
+
     pub(crate) mod atomic {
         // The full set the crate's primitives draw on; not every build uses every item.
         #[allow(unused_imports)]
@@ -20,6 +23,9 @@ pub(crate) mod sync {
 
 #[cfg(weft_loom)]
 pub(crate) mod sync {
+    #[allow(unused_imports)]
+    pub(crate) use loom::sync::Arc;
+
     pub(crate) mod atomic {
         #[allow(unused_imports)]
         pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicUsize, Ordering};

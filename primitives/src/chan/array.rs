@@ -1,0 +1,380 @@
+//! The bounded flavour (`bounded(cap)`, `cap >= 1`): a lock-free ring buffer.
+//!
+//! The algorithm is Dmitry Vyukov's bounded MPMC queue
+//! (<https://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>): every
+//! slot carries a sequence stamp telling whose turn it is, so producers and consumers claim
+//! slots with one CAS on `tail` / `head` and never touch each other's counters on the fast path.
+//! As in crossbeam-channel's array flavour, positions carry a *lap* count above the index, so
+//! stamps stay unambiguous for any capacity (not only powers of two), and the closed state is a
+//! mark bit in `tail`.
+//!
+//! # Positions and stamps
+//!
+//! `mark_bit` is the smallest power of two above `cap`; `one_lap = 2 * mark_bit`. A position is
+//! `lap * one_lap + index` (`index < cap`), with `mark_bit` set in `tail` once closed. Slot `i`
+//! starts with stamp `i`. For a sender at position `t`: stamp `== t` means the slot is free for
+//! this lap; it writes and stores stamp `t + 1`. For a receiver at position `h`: stamp
+//! `== h + 1` means a message is there; it reads and stores stamp `h + one_lap` (free for the
+//! next lap). Any other stamp means another thread is mid-operation on the slot, or the queue
+//! is full/empty, told apart by reading the opposite counter.
+//!
+//! Blocking goes through the wait lists of `waiters.rs`: a sender that finds the buffer full
+//! waits in `senders`, a receiver that finds it empty in `receivers`; each successful operation
+//! notifies one waiter of the other side (one fence and one load when nobody waits).
+
+use core::mem::MaybeUninit;
+use core::task::{Poll, Waker};
+use std::time::Instant;
+
+use crossbeam_utils::CachePadded;
+
+use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::waiters::{block_on, AsyncWait, WaitList};
+use crate::backoff::Backoff;
+use crate::primitive::cell::UnsafeCell;
+use crate::primitive::sync::atomic::{fence, AtomicUsize, Ordering};
+
+struct Slot<T> {
+    /// Whose turn it is on this slot (see the module docs).
+    stamp: AtomicUsize,
+    msg: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// The ring buffer and its two wait lists.
+pub(crate) struct Channel<T> {
+    /// Next position to receive from.
+    head: CachePadded<AtomicUsize>,
+    /// Next position to send to; `mark_bit` set once closed.
+    tail: CachePadded<AtomicUsize>,
+    buffer: Box<[Slot<T>]>,
+    cap: usize,
+    one_lap: usize,
+    mark_bit: usize,
+    /// Senders waiting for room.
+    senders: WaitList,
+    /// Receivers waiting for a message.
+    receivers: WaitList,
+}
+
+// SAFETY: the channel moves `T`s between threads (so `T: Send`), and each slot's message is
+// accessed by exactly one thread at a time, as arbitrated by the stamps (see `try_send` and
+// `try_recv`); everything else is atomics and `Sync` wait lists.
+unsafe impl<T: Send> Send for Channel<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Channel<T> {}
+
+impl<T> Channel<T> {
+    /// # Panics
+    ///
+    /// If `cap` is 0 (the caller routes that to the rendezvous flavour) or too large to
+    /// allocate or to encode in a position.
+    pub(crate) fn with_capacity(cap: usize) -> Self {
+        assert!(cap > 0, "array flavour needs a capacity of at least 1");
+        let too_large =
+            || -> ! { panic!("weft::chan::bounded: capacity {cap} is too large to allocate") };
+        let mark_bit = cap
+            .checked_add(1)
+            .and_then(usize::checked_next_power_of_two)
+            .unwrap_or_else(|| too_large());
+        let one_lap = mark_bit.checked_mul(2).unwrap_or_else(|| too_large());
+        let mut buffer = Vec::new();
+        if buffer.try_reserve_exact(cap).is_err() {
+            too_large();
+        }
+        buffer.extend((0..cap).map(|i| Slot {
+            stamp: AtomicUsize::new(i),
+            msg: UnsafeCell::new(MaybeUninit::uninit()),
+        }));
+        Self {
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            buffer: buffer.into_boxed_slice(),
+            cap,
+            one_lap,
+            mark_bit,
+            senders: WaitList::new(),
+            receivers: WaitList::new(),
+        }
+    }
+
+    /// The position after `pos` (wrapping to the next lap after the last index).
+    #[inline]
+    fn next(&self, pos: usize) -> usize {
+        let index = pos & (self.mark_bit - 1);
+        if index + 1 < self.cap {
+            pos + 1
+        } else {
+            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+        }
+    }
+
+    /// Sends without waiting. Does not notify.
+    fn push(&self, msg: T) -> Result<(), TrySendError<T>> {
+        let mut backoff = Backoff::new();
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            if tail & self.mark_bit != 0 {
+                return Err(TrySendError::Closed(msg));
+            }
+            let slot = &self.buffer[tail & (self.mark_bit - 1)];
+            // Ordering: Acquire pairs with the receiver's Release stamp store in `pop`, so its
+            // read of the slot's previous message is done before we overwrite it.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == tail {
+                // Ordering: SeqCst on success so the claim is ordered with the receivers'
+                // fence + tail load in `pop` (the full/empty checks read the other counter).
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    self.next(tail),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: the CAS made this slot ours for this lap: receivers wait for
+                        // stamp `tail + 1`, other senders for a later lap.
+                        slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
+                        // Ordering: Release publishes the message to the receiver's Acquire
+                        // stamp load in `pop`.
+                        slot.stamp.store(tail + 1, Ordering::Release);
+                        return Ok(());
+                    }
+                    Err(now) => {
+                        tail = now;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                // The slot still holds last lap's message: full, unless a receiver is just
+                // taking it. Ordering: SeqCst fence pairs with the receivers' SeqCst CAS on
+                // head, so a stale head cannot make a non-full buffer look full forever.
+                fence(Ordering::SeqCst);
+                let head = self.head.load(Ordering::Relaxed);
+                if head.wrapping_add(self.one_lap) == tail {
+                    return Err(TrySendError::Full(msg));
+                }
+                backoff.spin();
+                tail = self.tail.load(Ordering::Relaxed);
+            } else {
+                // Another sender claimed the slot a lap ahead of our view: reload.
+                backoff.snooze();
+                tail = self.tail.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Receives without waiting. Does not notify.
+    fn pop(&self) -> Result<T, TryRecvError> {
+        let mut backoff = Backoff::new();
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let slot = &self.buffer[head & (self.mark_bit - 1)];
+            // Ordering: Acquire pairs with the sender's Release stamp store in `push`, making
+            // its message visible.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == head + 1 {
+                // Ordering: SeqCst on success, ordered with the senders' fence + head load.
+                match self.head.compare_exchange_weak(
+                    head,
+                    self.next(head),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: the CAS made this slot's message ours; the sender's Release
+                        // stamp store (seen above with Acquire) completed its write.
+                        let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
+                        // Ordering: Release pairs with the next lap's sender's Acquire stamp
+                        // load: our read is done before it writes.
+                        slot.stamp
+                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                        return Ok(msg);
+                    }
+                    Err(now) => {
+                        head = now;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp == head {
+                // No message in the slot: empty, unless a sender is just writing it.
+                // Ordering: SeqCst fence pairs with the senders' SeqCst CAS on tail.
+                fence(Ordering::SeqCst);
+                let tail = self.tail.load(Ordering::Relaxed);
+                if tail & !self.mark_bit == head {
+                    return Err(if tail & self.mark_bit != 0 {
+                        TryRecvError::Closed
+                    } else {
+                        TryRecvError::Empty
+                    });
+                }
+                backoff.spin();
+                head = self.head.load(Ordering::Relaxed);
+            } else {
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        self.push(msg)?;
+        self.receivers.notify_one();
+        Ok(())
+    }
+
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let msg = self.pop()?;
+        self.senders.notify_one();
+        Ok(msg)
+    }
+
+    /// One attempt of a blocking send: `None` while full. `msg` is taken on completion.
+    fn attempt_send(&self, msg: &mut Option<T>) -> Option<Result<(), T>> {
+        match self.try_send(msg.take().expect("message present until sent")) {
+            Ok(()) => Some(Ok(())),
+            Err(TrySendError::Closed(m)) => Some(Err(m)),
+            Err(TrySendError::Full(m)) => {
+                *msg = Some(m);
+                None
+            }
+        }
+    }
+
+    fn attempt_recv(&self) -> Option<Result<T, ()>> {
+        match self.try_recv() {
+            Ok(m) => Some(Ok(m)),
+            Err(TryRecvError::Closed) => Some(Err(())),
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+
+    pub(crate) fn send(
+        &self,
+        msg: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let mut slot = Some(msg);
+        match block_on(&self.senders, deadline, || self.attempt_send(&mut slot)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(m)) => Err(SendTimeoutError::Closed(m)),
+            None => Err(SendTimeoutError::Timeout(
+                slot.take().expect("unsent message"),
+            )),
+        }
+    }
+
+    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        match block_on(&self.receivers, deadline, || self.attempt_recv()) {
+            Some(Ok(m)) => Ok(m),
+            Some(Err(())) => Err(RecvTimeoutError::Closed),
+            None => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    pub(crate) fn send_state(&self, msg: T) -> super::FlavorSend<T> {
+        super::FlavorSend::Array(AsyncWait::default(), Some(msg))
+    }
+
+    pub(crate) fn recv_state(&self) -> super::FlavorRecv<T> {
+        super::FlavorRecv::Array(AsyncWait::default())
+    }
+
+    /// # Safety
+    ///
+    /// As [`AsyncWait::poll`]: `wait` stays pinned until `finish_send` runs.
+    pub(crate) unsafe fn poll_send(
+        &self,
+        wait: &mut AsyncWait,
+        waker: &Waker,
+        msg: &mut Option<T>,
+    ) -> Poll<Result<(), T>> {
+        // SAFETY: forwarded from our caller.
+        unsafe { wait.poll(&self.senders, waker, || self.attempt_send(msg)) }
+    }
+
+    pub(crate) fn finish_send(&self, wait: &mut AsyncWait, completed: bool) {
+        wait.finish(&self.senders, completed);
+    }
+
+    /// # Safety
+    ///
+    /// As [`AsyncWait::poll`]: `wait` stays pinned until `finish_recv` runs.
+    pub(crate) unsafe fn poll_recv(
+        &self,
+        wait: &mut AsyncWait,
+        waker: &Waker,
+    ) -> Poll<Result<T, ()>> {
+        // SAFETY: forwarded from our caller.
+        unsafe { wait.poll(&self.receivers, waker, || self.attempt_recv()) }
+    }
+
+    pub(crate) fn finish_recv(&self, wait: &mut AsyncWait, completed: bool) {
+        wait.finish(&self.receivers, completed);
+    }
+
+    /// Closes the channel; true if this call did. Wakes every waiter: senders fail with their
+    /// message back, receivers drain what is buffered, then see the close.
+    pub(crate) fn close(&self) -> bool {
+        // Ordering: SeqCst, ordered with the fences in `push`/`pop` that read `tail`.
+        let tail = self.tail.fetch_or(self.mark_bit, Ordering::SeqCst);
+        if tail & self.mark_bit != 0 {
+            return false;
+        }
+        self.senders.notify_all(super::waiters::CLOSED);
+        self.receivers.notify_all(super::waiters::CLOSED);
+        true
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        // Ordering: SeqCst, a consistent view with `close`.
+        self.tail.load(Ordering::SeqCst) & self.mark_bit != 0
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Messages buffered now (a snapshot).
+    pub(crate) fn len(&self) -> usize {
+        loop {
+            // Ordering: SeqCst loads give a consistent (head, tail) pair when tail is
+            // unchanged across the head load.
+            let tail = self.tail.load(Ordering::SeqCst);
+            let head = self.head.load(Ordering::SeqCst);
+            if self.tail.load(Ordering::SeqCst) == tail {
+                return self.count_between(head, tail & !self.mark_bit);
+            }
+        }
+    }
+
+    fn count_between(&self, head: usize, tail: usize) -> usize {
+        let hix = head & (self.mark_bit - 1);
+        let tix = tail & (self.mark_bit - 1);
+        if hix < tix {
+            tix - hix
+        } else if hix > tix {
+            self.cap - hix + tix
+        } else if tail == head {
+            0
+        } else {
+            self.cap
+        }
+    }
+}
+
+impl<T> Drop for Channel<T> {
+    fn drop(&mut self) {
+        // `&mut self`: no other thread can touch the channel; Relaxed loads suffice (the last
+        // handle's drop happened-before this, through the `Arc` that owns the channel).
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed) & !self.mark_bit;
+        let hix = head & (self.mark_bit - 1);
+        for i in 0..self.count_between(head, tail) {
+            let index = (hix + i) % self.cap;
+            // SAFETY: positions between head and tail hold messages written by completed
+            // sends and not yet received; each is dropped exactly once here.
+            self.buffer[index]
+                .msg
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}

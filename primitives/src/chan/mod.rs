@@ -1,0 +1,528 @@
+//! Channels with Go's semantics: multi-producer, multi-consumer, blocking and async, and
+//! nothing lost.
+//!
+//! Two flavours, chosen at construction, each in its own file:
+//!
+//! - [`bounded`]`(cap)` with `cap >= 1`: a lock-free ring buffer (`array.rs`, Vyukov's bounded
+//!   MPMC queue).
+//! - [`bounded`]`(0)`: a rendezvous channel, Go's `make(chan T)` (`zero.rs`): a send completes
+//!   only when a receiver takes the value.
+//!
+//! # Closing, as in Go
+//!
+//! [`close`](Sender::close) from either side, or dropping the last [`Sender`], closes the
+//! channel: blocked senders wake and get their message back in the error; later sends fail
+//! with the message back; receivers first drain every buffered message, then get
+//! [`RecvError`]. Dropping the last [`Receiver`] closes it too; messages still buffered are
+//! dropped exactly once, when the channel is freed.
+//!
+//! # Waiting
+//!
+//! A blocked operation spins briefly, yields, then parks on the futex layer and costs no CPU.
+//! Async operations ([`Sender::send_async`], [`Receiver::recv_async`]) wait in the same lists
+//! with their `Waker`. No allocation per message or per blocking operation: a waiter lives on
+//! the waiting thread's stack or inside the future. The futures are cancel-safe: dropping a
+//! pending `recv_async` never loses a message, and dropping a pending `send_async` leaves its
+//! message either delivered or dropped with the future.
+//!
+//! # Examples
+//!
+//! ```
+//! use weft::chan;
+//!
+//! let (tx, rx) = chan::bounded(16);
+//! let producer = std::thread::spawn(move || {
+//!     for i in 0..100 {
+//!         tx.send(i).unwrap();
+//!     }
+//!     // Dropping the last sender closes the channel.
+//! });
+//! let sum: u64 = rx.iter().sum(); // ends when the channel is closed and drained
+//! producer.join().unwrap();
+//! assert_eq!(sum, 4950);
+//! ```
+
+mod array;
+mod error;
+pub(crate) mod waiters;
+mod zero;
+
+pub use error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+use std::time::Instant;
+
+use crate::primitive::sync::atomic::{AtomicUsize, Ordering};
+use crate::primitive::sync::Arc;
+
+/// A channel and its handle counts; the last handle of either side closes it.
+struct Shared<C> {
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+    chan: C,
+}
+
+impl<C> Shared<C> {
+    fn new(chan: C) -> Arc<Self> {
+        Arc::new(Self {
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+            chan,
+        })
+    }
+}
+
+enum Flavor<T> {
+    Array(Arc<Shared<array::Channel<T>>>),
+    Zero(Arc<Shared<zero::Channel<T>>>),
+}
+
+impl<T> Clone for Flavor<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Flavor::Array(s) => Flavor::Array(Arc::clone(s)),
+            Flavor::Zero(s) => Flavor::Zero(Arc::clone(s)),
+        }
+    }
+}
+
+/// Runs `$body` with `$shared` bound to the flavour's `Arc<Shared<_>>` and `$chan` to its
+/// channel: one body, every flavour.
+macro_rules! dispatch {
+    ($flavor:expr, |$shared:ident, $chan:ident| $body:expr) => {
+        match $flavor {
+            Flavor::Array($shared) => {
+                #[allow(unused_variables)]
+                let $chan = &$shared.chan;
+                $body
+            }
+            Flavor::Zero($shared) => {
+                #[allow(unused_variables)]
+                let $chan = &$shared.chan;
+                $body
+            }
+        }
+    };
+}
+
+/// Creates a channel of capacity `cap`: a ring buffer for `cap >= 1`, a rendezvous channel
+/// (Go's unbuffered channel) for `cap == 0`.
+///
+/// # Panics
+///
+/// If `cap` is too large to allocate.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = weft::chan::bounded(1);
+/// tx.send("hi").unwrap();
+/// assert!(tx.try_send("full").unwrap_err().is_full());
+/// assert_eq!(rx.recv(), Ok("hi"));
+/// ```
+pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    let flavor = if cap == 0 {
+        Flavor::Zero(Shared::new(zero::Channel::new()))
+    } else {
+        Flavor::Array(Shared::new(array::Channel::with_capacity(cap)))
+    };
+    (
+        Sender {
+            flavor: flavor.clone(),
+        },
+        Receiver { flavor },
+    )
+}
+
+fn deadline_after(timeout: Duration) -> Option<Instant> {
+    // An unrepresentable deadline means "wait forever".
+    Instant::now().checked_add(timeout)
+}
+
+/// The sending half of a channel. Clone it for more producers.
+pub struct Sender<T> {
+    flavor: Flavor<T>,
+}
+
+/// The receiving half of a channel. Clone it for more consumers: each message goes to one.
+pub struct Receiver<T> {
+    flavor: Flavor<T>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `msg`, waiting for room (or, on a rendezvous channel, for a receiver).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the message back if the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(0);
+    /// let t = std::thread::spawn(move || rx.recv().unwrap());
+    /// tx.send(5).unwrap(); // returns once the receiver has taken it
+    /// assert_eq!(t.join().unwrap(), 5);
+    /// ```
+    pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
+        dispatch!(&self.flavor, |s, c| c.send(msg, None)).map_err(|e| SendError(e.into_inner()))
+    }
+
+    /// Sends `msg` if that is possible without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `Full(msg)` if the buffer is full (on a rendezvous channel: no thread is blocked in
+    /// `recv`), `Closed(msg)` if the channel is closed.
+    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        dispatch!(&self.flavor, |s, c| c.try_send(msg))
+    }
+
+    /// Sends `msg`, waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout(msg)` or `Closed(msg)`: the message always comes back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft::chan::{bounded, SendTimeoutError};
+    /// let (tx, _rx) = bounded(1);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(tx.send_timeout(2, Duration::from_millis(5)), Err(SendTimeoutError::Timeout(2)));
+    /// ```
+    pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        let deadline = deadline_after(timeout);
+        dispatch!(&self.flavor, |s, c| c.send(msg, deadline))
+    }
+
+    /// A future that sends `msg`; resolves like [`send`](Self::send).
+    ///
+    /// Dropping it before it resolves leaves the message either delivered or dropped with the
+    /// future, never half-sent.
+    pub fn send_async(&self, msg: T) -> SendFuture<'_, T> {
+        SendFuture {
+            sender: self,
+            state: dispatch!(&self.flavor, |s, c| c.send_state(msg)),
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives a message, waiting for one.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the channel is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(2);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// assert!(rx.recv().is_err());
+    /// ```
+    pub fn recv(&self) -> Result<T, RecvError> {
+        dispatch!(&self.flavor, |s, c| c.recv(None)).map_err(|_| RecvError)
+    }
+
+    /// Receives a message if one is ready.
+    ///
+    /// # Errors
+    ///
+    /// `Empty` if none is ready, `Closed` once the channel is closed and drained.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        dispatch!(&self.flavor, |s, c| c.try_recv())
+    }
+
+    /// Receives a message, waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`, or `Closed` once the channel is closed and drained.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        let deadline = deadline_after(timeout);
+        dispatch!(&self.flavor, |s, c| c.recv(deadline))
+    }
+
+    /// A future that receives a message; resolves like [`recv`](Self::recv). Dropping it
+    /// never loses a message.
+    pub fn recv_async(&self) -> RecvFuture<'_, T> {
+        RecvFuture {
+            receiver: self,
+            state: dispatch!(&self.flavor, |s, c| c.recv_state()),
+        }
+    }
+
+    /// A blocking iterator over messages; ends when the channel is closed and drained.
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// An iterator over the messages ready now; never blocks.
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+}
+
+/// The methods both handles share.
+macro_rules! common_methods {
+    ($handle:ident) => {
+        impl<T> $handle<T> {
+            /// Closes the channel (see the [module docs](self)). Returns `true` if this call
+            /// closed it, `false` if it was already closed.
+            pub fn close(&self) -> bool {
+                dispatch!(&self.flavor, |s, c| c.close())
+            }
+
+            /// Whether the channel is closed.
+            pub fn is_closed(&self) -> bool {
+                dispatch!(&self.flavor, |s, c| c.is_closed())
+            }
+
+            /// Messages buffered now (always 0 for a rendezvous channel). A snapshot.
+            pub fn len(&self) -> usize {
+                dispatch!(&self.flavor, |s, c| c.len())
+            }
+
+            /// Whether no message is buffered. A snapshot.
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            /// Whether the buffer is full (always true for a rendezvous channel). A snapshot.
+            pub fn is_full(&self) -> bool {
+                self.len() == dispatch!(&self.flavor, |s, c| c.capacity())
+            }
+
+            /// The capacity: `Some(cap)` for `bounded(cap)`.
+            pub fn capacity(&self) -> Option<usize> {
+                Some(dispatch!(&self.flavor, |s, c| c.capacity()))
+            }
+        }
+
+        impl<T> fmt::Debug for $handle<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($handle))
+                    .field("len", &self.len())
+                    .field("capacity", &self.capacity())
+                    .field("closed", &self.is_closed())
+                    .finish()
+            }
+        }
+    };
+}
+common_methods!(Sender);
+common_methods!(Receiver);
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        dispatch!(&self.flavor, |s, c| add_handle(&s.senders));
+        Sender {
+            flavor: self.flavor.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        dispatch!(&self.flavor, |s, c| add_handle(&s.receivers));
+        Receiver {
+            flavor: self.flavor.clone(),
+        }
+    }
+}
+
+fn add_handle(count: &AtomicUsize) {
+    // Relaxed, as for `Arc::clone`: a new handle is made from an existing one, which keeps the
+    // count above zero meanwhile.
+    let old = count.fetch_add(1, Ordering::Relaxed);
+    // Like `Arc`, refuse a count that could wrap (only reachable by leaking handles).
+    assert!(
+        old < isize::MAX as usize,
+        "weft::chan: too many channel handles"
+    );
+}
+
+/// Drops one handle; the last one closes the channel.
+fn drop_handle(count: &AtomicUsize, close: impl FnOnce() -> bool) {
+    // Ordering: AcqRel, as in `Arc::drop`: every other handle's use happens-before the close
+    // by the last one.
+    if count.fetch_sub(1, Ordering::AcqRel) == 1 {
+        close();
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        dispatch!(&self.flavor, |s, c| drop_handle(&s.senders, || c.close()));
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        dispatch!(&self.flavor, |s, c| drop_handle(&s.receivers, || c.close()));
+    }
+}
+
+/// The future of [`Sender::send_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct SendFuture<'a, T> {
+    sender: &'a Sender<T>,
+    state: FlavorSend<T>,
+}
+
+/// The future of [`Receiver::recv_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct RecvFuture<'a, T> {
+    receiver: &'a Receiver<T>,
+    state: FlavorRecv<T>,
+}
+
+/// Per-flavour state of a pending send: the message and the registration.
+pub(crate) enum FlavorSend<T> {
+    Array(waiters::AsyncWait, Option<T>),
+    Zero(zero::AsyncSend<T>),
+}
+
+/// Per-flavour state of a pending receive.
+pub(crate) enum FlavorRecv<T> {
+    Array(waiters::AsyncWait),
+    Zero(zero::AsyncRecv<T>),
+}
+
+impl<T> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: we never move out of `this`; the registration inside `state` stays at its
+        // address until `Drop` withdraws it (the pinning contract of `poll_send`).
+        let this = unsafe { self.get_unchecked_mut() };
+        let poll = match (&this.sender.flavor, &mut this.state) {
+            // SAFETY: `wait` is pinned inside this future and finished in `Drop`.
+            (Flavor::Array(s), FlavorSend::Array(wait, msg)) => unsafe {
+                s.chan.poll_send(wait, cx.waker(), msg)
+            },
+            // SAFETY: as above.
+            (Flavor::Zero(s), FlavorSend::Zero(st)) => unsafe { s.chan.poll_send(st, cx.waker()) },
+            _ => unreachable!("send state of another flavour"),
+        };
+        poll.map(|r| r.map_err(SendError))
+    }
+}
+
+impl<T> Drop for SendFuture<'_, T> {
+    fn drop(&mut self) {
+        match (&self.sender.flavor, &mut self.state) {
+            (Flavor::Array(s), FlavorSend::Array(wait, _)) => s.chan.finish_send(wait, false),
+            (Flavor::Zero(s), FlavorSend::Zero(st)) => s.chan.finish_send(st),
+            _ => unreachable!("send state of another flavour"),
+        }
+    }
+}
+
+impl<T> Future for RecvFuture<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: as in `SendFuture::poll`.
+        let this = unsafe { self.get_unchecked_mut() };
+        let poll = match (&this.receiver.flavor, &mut this.state) {
+            // SAFETY: `wait` is pinned inside this future and finished in `Drop`.
+            (Flavor::Array(s), FlavorRecv::Array(wait)) => unsafe {
+                s.chan.poll_recv(wait, cx.waker())
+            },
+            // SAFETY: as above.
+            (Flavor::Zero(s), FlavorRecv::Zero(st)) => unsafe { s.chan.poll_recv(st, cx.waker()) },
+            _ => unreachable!("receive state of another flavour"),
+        };
+        poll.map(|r| r.map_err(|()| RecvError))
+    }
+}
+
+impl<T> Drop for RecvFuture<'_, T> {
+    fn drop(&mut self) {
+        match (&self.receiver.flavor, &mut self.state) {
+            (Flavor::Array(s), FlavorRecv::Array(wait)) => s.chan.finish_recv(wait, false),
+            (Flavor::Zero(s), FlavorRecv::Zero(st)) => s.chan.finish_recv(st),
+            _ => unreachable!("receive state of another flavour"),
+        }
+    }
+}
+
+impl<T> fmt::Debug for SendFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendFuture").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for RecvFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvFuture").finish_non_exhaustive()
+    }
+}
+
+/// Blocking iterator of [`Receiver::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+/// Non-blocking iterator of [`Receiver::try_iter`].
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+/// Owning blocking iterator of `Receiver`'s `IntoIterator`.
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}

@@ -1,0 +1,487 @@
+//! Wait lists: where blocked senders and receivers (threads or async tasks) wait for a
+//! channel to change.
+//!
+//! The design follows crossbeam-channel's `waker.rs` (a locked list of entries, each pointing
+//! at a waiter whose `selected` word is claimed with one CAS), with weft's own pieces: the
+//! lock is weft's futex [`Mutex`], sleeping threads are woken through their [`Parker`], and
+//! the same entries carry async [`Waker`]s, so threads and tasks wait in one list.
+//!
+//! # Lifetimes without allocation
+//!
+//! A [`Waiter`] lives on the blocked thread's stack or inside a pinned future; the list holds a
+//! raw pointer to it (an [`Entry`]). The list's `Vec` keeps its capacity, so registration does
+//! not allocate once the list has seen its peak number of simultaneous waiters. Soundness rests
+//! on two rules:
+//!
+//! 1. A waiter stays alive while any entry points at it. Entries are removed under the list
+//!    lock, either by the notifier that selected the waiter (the CAS winner removes the entry it
+//!    used), or by the waiter itself (`unregister`) before it goes away.
+//! 2. After a notifier's CAS on `selected` succeeds, the waiter may return and free itself at
+//!    any moment (it can see `selected` while spinning, without the lock). So the notifier
+//!    clones what it needs to wake the waiter (an `Arc<Parker>` or a `Waker`) *before* the
+//!    CAS, and touches nothing of the waiter after it.
+
+use core::task::Waker;
+use std::time::Instant;
+
+use crate::backoff::spin_then_yield;
+use crate::parker::Parker;
+use crate::primitive::cell::UnsafeCell;
+use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use crate::primitive::sync::Arc;
+use crate::sync::Mutex;
+
+/// `Waiter::selected` while nobody has claimed the waiter.
+pub(crate) const WAITING: usize = 0;
+/// The waiter withdrew (deadline passed, future dropped) before anyone selected it.
+pub(crate) const ABORTED: usize = 1;
+/// The waiter was woken because the channel closed.
+pub(crate) const CLOSED: usize = 2;
+/// The waiter was woken because the channel may now let it proceed.
+pub(crate) const NOTIFIED: usize = 3;
+
+/// How to wake a waiter.
+#[derive(Clone, Debug)]
+pub(crate) enum Unblock {
+    /// A thread sleeping on its parker.
+    Thread(Arc<Parker>),
+    /// An async task.
+    Task(Waker),
+}
+
+impl Unblock {
+    fn wake(self) {
+        match self {
+            Unblock::Thread(p) => p.unpark(),
+            Unblock::Task(w) => w.wake(),
+        }
+    }
+}
+
+/// One blocked operation: a thread's or a future's registration. See the module docs for the
+/// lifetime rules.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    /// `WAITING`, then set exactly once by a CAS: `ABORTED` by the waiter, or `CLOSED` /
+    /// `NOTIFIED` by a notifier.
+    selected: AtomicUsize,
+    /// Read by notifiers under the lock of the list the waiter is registered in; changed only
+    /// under that same lock (async re-polls) or while unregistered.
+    unblock: UnsafeCell<Unblock>,
+}
+
+impl Waiter {
+    /// A waiter for the calling thread.
+    pub(crate) fn for_thread() -> Self {
+        Self::new(Unblock::Thread(Parker::current()))
+    }
+
+    /// A waiter for an async task.
+    pub(crate) fn for_task(waker: &Waker) -> Self {
+        Self::new(Unblock::Task(waker.clone()))
+    }
+
+    fn new(unblock: Unblock) -> Self {
+        Self {
+            selected: AtomicUsize::new(WAITING),
+            unblock: UnsafeCell::new(unblock),
+        }
+    }
+
+    /// Whether this waiter is an async task. Call only under the lock guarding the queue the
+    /// waiter is registered in (or on the waiter's own thread while unregistered).
+    pub(crate) fn is_task(&self) -> bool {
+        // SAFETY: `unblock` is only written under the guarding lock, which the caller holds.
+        self.unblock
+            .with(|u| matches!(unsafe { &*u }, Unblock::Task(_)))
+    }
+
+    /// The current selection (`WAITING` if none yet).
+    pub(crate) fn selected(&self) -> usize {
+        // Ordering: Acquire pairs with the Release CAS of the notifier (`try_select`), so
+        // whatever it did before selecting us (e.g. freeing a slot) is visible.
+        self.selected.load(Ordering::Acquire)
+    }
+
+    /// Withdraws the waiter. `Err(selection)` if a notifier got there first.
+    pub(crate) fn try_abort(&self) -> Result<(), usize> {
+        // Ordering: Acquire on failure pairs with the notifier's Release CAS (see `selected`).
+        self.selected
+            .compare_exchange(WAITING, ABORTED, Ordering::Relaxed, Ordering::Acquire)
+            .map(|_| ())
+    }
+
+    fn try_select(&self, token: usize) -> bool {
+        // Ordering: Release publishes the notifier's prior writes to the waiter's Acquire load
+        // in `selected`/`try_abort`.
+        self.selected
+            .compare_exchange(WAITING, token, Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Blocks the calling thread (whose waiter this is) until it is selected or `deadline`
+    /// passes: spins briefly, yields, then parks. On timeout tries to abort; returns the final
+    /// selection (`ABORTED` if the abort won).
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> usize {
+        let selected = || Some(self.selected()).filter(|&s| s != WAITING);
+        if let Some(s) = spin_then_yield(selected) {
+            return s;
+        }
+        let parker = self.unblock.with(|u| {
+            // SAFETY: a thread waiter's `unblock` is never changed after construction, and we
+            // only clone it.
+            match unsafe { &*u } {
+                Unblock::Thread(p) => Arc::clone(p),
+                Unblock::Task(_) => unreachable!("Waiter::wait on a task waiter"),
+            }
+        });
+        loop {
+            if let Some(s) = selected() {
+                return s;
+            }
+            if !parker.park(deadline) {
+                return match self.try_abort() {
+                    Ok(()) => ABORTED,
+                    Err(s) => s,
+                };
+            }
+        }
+    }
+}
+
+/// A registration: which waiter, and (rendezvous only) where its message packet lives.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    waiter: *const Waiter,
+    /// A `*const zero::Packet<T>` for the rendezvous flavour, null otherwise.
+    pub(crate) packet: *const (),
+}
+
+/// A selected waiter, handed to the notifier: wake it once the exchange is complete.
+#[derive(Debug)]
+pub(crate) struct Selected {
+    /// The packet of the selected waiter (null outside the rendezvous flavour).
+    pub(crate) packet: *const (),
+    unblock: Unblock,
+}
+
+impl Selected {
+    /// Wakes the selected waiter. Call it after the lock protecting the queue is released.
+    pub(crate) fn wake(self) {
+        self.unblock.wake();
+    }
+}
+
+/// A FIFO of registrations, without a lock of its own: the owner guards it (a [`WaitList`],
+/// or the rendezvous flavour's channel lock, which guards both of its queues together).
+///
+/// Every method must be called with that guarding lock held; rule 1 of the module docs is
+/// stated in terms of that lock.
+#[derive(Debug, Default)]
+pub(crate) struct WaitQueue {
+    entries: Vec<Entry>,
+}
+
+// SAFETY: the raw pointers are only dereferenced by the methods below, which run under the
+// owner's lock while the entry is present, when rule 1 (module docs) guarantees the waiter and
+// its packet are alive; `Waiter` is `Sync` (atomics, and an `Unblock` of `Send + Sync` parts).
+unsafe impl Send for WaitQueue {}
+
+impl WaitQueue {
+    /// Registers `waiter` (with `packet` for the rendezvous flavour, else null).
+    ///
+    /// # Safety
+    ///
+    /// `waiter` (and `packet`, if not null) must stay alive and at the same address until the
+    /// entry has been removed: by [`unregister`](Self::unregister), or by a notifier that
+    /// selected it (`select_first`/`select_all`).
+    pub(crate) unsafe fn register(&mut self, waiter: &Waiter, packet: *const ()) {
+        self.entries.push(Entry { waiter, packet });
+    }
+
+    /// Removes `waiter`'s entry if it is still here. Returns whether it was.
+    pub(crate) fn unregister(&mut self, waiter: &Waiter) -> bool {
+        match self
+            .entries
+            .iter()
+            .position(|e| core::ptr::eq(e.waiter, waiter))
+        {
+            Some(at) => {
+                self.entries.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether `waiter` is registered here.
+    pub(crate) fn contains(&self, waiter: &Waiter) -> bool {
+        self.entries.iter().any(|e| core::ptr::eq(e.waiter, waiter))
+    }
+
+    /// Selects the first waiter (FIFO) that can still be selected and that `accept`s, with
+    /// `token`; removes its entry and returns it. Waiters already claimed (aborting) are left
+    /// for their owners to remove.
+    pub(crate) fn select_first(
+        &mut self,
+        token: usize,
+        mut accept: impl FnMut(&Waiter) -> bool,
+    ) -> Option<Selected> {
+        let mut i = 0;
+        while i < self.entries.len() {
+            // SAFETY: the entry is present and the caller holds the guarding lock, so by
+            // rule 1 the waiter is alive (it cannot unregister and leave without that lock).
+            let waiter = unsafe { &*self.entries[i].waiter };
+            if waiter.selected.load(Ordering::Relaxed) != WAITING || !accept(waiter) {
+                i += 1;
+                continue;
+            }
+            // Rule 2: take what we need before the CAS frees the waiter to leave.
+            let unblock = waiter.unblock.with(|u| {
+                // SAFETY: `unblock` is only written under the guarding lock (`update_waker`),
+                // which the caller holds.
+                unsafe { (*u).clone() }
+            });
+            if waiter.try_select(token) {
+                let entry = self.entries.remove(i);
+                return Some(Selected {
+                    packet: entry.packet,
+                    unblock,
+                });
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Selects every waiter that can still be selected, with `token` (`CLOSED` on close), and
+    /// wakes them. Waking under the caller's lock: rare (close) and simple.
+    pub(crate) fn select_all(&mut self, token: usize) {
+        while let Some(s) = self.select_first(token, |_| true) {
+            s.wake();
+        }
+    }
+
+    /// Replaces a registered task waiter's waker (an async re-poll with a new waker). Returns
+    /// `false` if the waiter is no longer registered here (it was selected meanwhile).
+    pub(crate) fn update_waker(&mut self, waiter: &Waiter, waker: &Waker) -> bool {
+        if !self.contains(waiter) {
+            return false;
+        }
+        waiter.unblock.with_mut(|u| {
+            // SAFETY: notifiers read `unblock` only under the guarding lock, which the caller
+            // holds, and a task waiter is registered in one queue only.
+            let u = unsafe { &mut *u };
+            if !matches!(u, Unblock::Task(w) if w.will_wake(waker)) {
+                *u = Unblock::Task(waker.clone());
+            }
+        });
+        true
+    }
+}
+
+/// A [`WaitQueue`] with its own lock and a lock-free emptiness flag: the waiting side of the
+/// lock-free flavours (array, list), whose notifiers are on the message hot path.
+#[derive(Debug)]
+pub(crate) struct WaitList {
+    queue: Mutex<WaitQueue>,
+    /// Mirrors `queue.is_empty()`, updated under the lock, read without it: the no-waiter path
+    /// of a notifier is one load. See [`WaitList::is_empty`] for the ordering contract.
+    empty: AtomicBool,
+}
+
+impl WaitList {
+    pub(crate) fn new() -> Self {
+        Self {
+            queue: Mutex::new(WaitQueue::default()),
+            empty: AtomicBool::new(true),
+        }
+    }
+
+    /// Registers `waiter`. The caller must then re-check its condition behind a `SeqCst`
+    /// fence (the notifier may have acted just before), pairing with the notifier's fence
+    /// before [`is_empty`](Self::is_empty).
+    ///
+    /// # Safety
+    ///
+    /// As [`WaitQueue::register`]: `waiter` stays alive and in place until removed.
+    pub(crate) unsafe fn register(&self, waiter: &Waiter) {
+        let mut q = self.queue.lock();
+        // SAFETY: forwarded from our caller.
+        unsafe { q.register(waiter, core::ptr::null()) };
+        // Ordering: SeqCst, so this store and the registrant's following fence + re-check
+        // order against the notifier's change + fence + load of `empty` (store buffering).
+        self.empty.store(false, Ordering::SeqCst);
+    }
+
+    /// Removes `waiter`'s entry if present; returns whether it was.
+    pub(crate) fn unregister(&self, waiter: &Waiter) -> bool {
+        let mut q = self.queue.lock();
+        let was = q.unregister(waiter);
+        // Ordering: SeqCst like every store to `empty` (see `register`).
+        self.empty.store(q.is_empty(), Ordering::SeqCst);
+        was
+    }
+
+    /// See [`WaitQueue::update_waker`].
+    pub(crate) fn update_waker(&self, waiter: &Waiter, waker: &Waker) -> bool {
+        self.queue.lock().update_waker(waiter, waker)
+    }
+
+    /// Whether nobody waits. Notifiers call this after their own change, behind a `SeqCst`
+    /// fence: then either they see the registration, or the registrant's re-check sees their
+    /// change.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        // Ordering: SeqCst, the load half of the store-buffering pair (see `register`).
+        self.empty.load(Ordering::SeqCst)
+    }
+
+    /// After a change that may unblock one waiter: fence, then wake the first waiter if any.
+    #[inline]
+    pub(crate) fn notify_one(&self) {
+        // Ordering: SeqCst fence between the caller's change and the load of `empty`: the
+        // notifier's half of the store-buffering pair (see `register`).
+        fence(Ordering::SeqCst);
+        if !self.is_empty() {
+            self.notify_one_slow();
+        }
+    }
+
+    #[cold]
+    fn notify_one_slow(&self) {
+        let mut q = self.queue.lock();
+        let selected = q.select_first(NOTIFIED, |_| true);
+        // Ordering: SeqCst like every store to `empty` (see `register`).
+        self.empty.store(q.is_empty(), Ordering::SeqCst);
+        drop(q);
+        if let Some(s) = selected {
+            s.wake();
+        }
+    }
+
+    /// Wakes every waiter with `token` (`CLOSED` on close).
+    pub(crate) fn notify_all(&self, token: usize) {
+        let mut q = self.queue.lock();
+        q.select_all(token);
+        // Ordering: SeqCst like every store to `empty` (see `register`).
+        self.empty.store(q.is_empty(), Ordering::SeqCst);
+    }
+}
+
+/// The blocking loop of the lock-free flavours: try, spin briefly, yield, then register in
+/// `list`, re-check, and park until notified; repeat. `attempt` returns `Some` when the
+/// operation completed or failed for good (closed), `None` when it would block.
+///
+/// Returns `None` if `deadline` passed first (after one last attempt).
+pub(crate) fn block_on<R>(
+    list: &WaitList,
+    deadline: Option<Instant>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    loop {
+        if let Some(r) = spin_then_yield(&mut attempt) {
+            return Some(r);
+        }
+        let waiter = Waiter::for_thread();
+        // SAFETY: `waiter` lives on this frame until the loop iteration ends, and every exit
+        // below removes it first: unregister after an abort, or the notifier removed it when it
+        // selected us.
+        unsafe { list.register(&waiter) };
+        // Ordering: SeqCst fence between registering and re-checking: our half of the
+        // store-buffering pair with `WaitList::notify_one`.
+        fence(Ordering::SeqCst);
+        if let Some(r) = attempt() {
+            if waiter.try_abort().is_ok() {
+                list.unregister(&waiter);
+            }
+            // Else a notifier selected (and removed) us: the change it announced is the one we
+            // just consumed, so there is nothing to pass on.
+            return Some(r);
+        }
+        if waiter.wait(deadline) == ABORTED {
+            // Timed out, and the abort won: nobody will remove our entry but us.
+            list.unregister(&waiter);
+            return attempt();
+        }
+        // Notified (or closed): try again.
+    }
+}
+
+/// The async counterpart of [`block_on`], kept inside a future: at most one registration,
+/// re-armed on each poll, withdrawn (or its notification passed on) when the future completes
+/// or is dropped. No allocation: the waiter lives in the (pinned) future.
+#[derive(Debug, Default)]
+pub(crate) struct AsyncWait {
+    waiter: Option<Waiter>,
+    /// The waiter is (or was, until a notifier removed it) in the list.
+    registered: bool,
+    _pin: core::marker::PhantomPinned,
+}
+
+impl AsyncWait {
+    /// One poll: attempt, and if it would block, make sure a registration with the current
+    /// waker is in `list` (re-checking after registering).
+    ///
+    /// # Safety
+    ///
+    /// `self` must stay pinned (not move) until [`finish`](Self::finish) has run, and `finish`
+    /// must run before it is dropped (the owning future's `Drop` calls it).
+    pub(crate) unsafe fn poll<R>(
+        &mut self,
+        list: &WaitList,
+        waker: &Waker,
+        mut attempt: impl FnMut() -> Option<R>,
+    ) -> core::task::Poll<R> {
+        use core::task::Poll;
+        if let Some(r) = attempt() {
+            self.finish(list, true);
+            return Poll::Ready(r);
+        }
+        if self.registered {
+            if let Some(w) = &self.waiter {
+                if list.update_waker(w, waker) {
+                    // Still waiting, now with the current waker. The attempt above ran before
+                    // the update; a change in between found us registered and will notify.
+                    return Poll::Pending;
+                }
+            }
+            // Selected (the notifier removed us) and the retry above failed: register anew.
+        }
+        let waiter = self.waiter.insert(Waiter::for_task(waker));
+        // SAFETY: the waiter lives inside `self`, which our caller keeps pinned until `finish`
+        // removes the registration (or a notifier did).
+        unsafe { list.register(waiter) };
+        self.registered = true;
+        // Ordering: SeqCst fence between registering and re-checking (see `block_on`).
+        fence(Ordering::SeqCst);
+        match attempt() {
+            Some(r) => {
+                self.finish(list, true);
+                Poll::Ready(r)
+            }
+            None => Poll::Pending,
+        }
+    }
+
+    /// Withdraws the registration. `completed`: the operation finished, so a notification we
+    /// received was used; otherwise (cancelled) it is passed on to the next waiter, so a
+    /// dropped future never swallows the wake-up another waiter needs.
+    pub(crate) fn finish(&mut self, list: &WaitList, completed: bool) {
+        if !core::mem::take(&mut self.registered) {
+            return;
+        }
+        let Some(w) = &self.waiter else { return };
+        match w.try_abort() {
+            Ok(()) => {
+                list.unregister(w);
+            }
+            Err(_) if !completed => list.notify_one(),
+            Err(_) => {}
+        }
+    }
+}
