@@ -2,6 +2,7 @@
 //! produced the code it measured (not whatever `rustc` is on the PATH at run time).
 
 use std::env;
+use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
@@ -29,4 +30,13 @@ fn main() {
     let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
     let flags: Vec<&str> = flags.split('\x1f').filter(|f| !f.is_empty()).collect();
     println!("cargo:rustc-env=WEFT_BENCH_RUSTFLAGS={}", flags.join(" "));
+
+    // The directory of this build's binaries (`target/release`, `target/debug`): OUT_DIR is
+    // `<that>/build/weft-bench-<hash>/out`. The runner builds the Go twin there.
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let profile_dir = out_dir.ancestors().nth(3).unwrap_or(&out_dir);
+    println!(
+        "cargo:rustc-env=WEFT_BENCH_PROFILE_DIR={}",
+        profile_dir.display()
+    );
 }

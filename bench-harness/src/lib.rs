@@ -9,6 +9,8 @@
 //! - [`result`], [`machine`], [`run_info`], [`stats`]: the result file, the machine and build
 //!   it records, and the summary statistics.
 //! - [`report`]: markdown tables from a result file.
+//! - [`go_twin`]: builds and runs the Go twin (`bench-harness/go`), the same workloads on Go's
+//!   primitives, whose rows join the run's as implementation `go`.
 //!
 //! The `weft-bench` binary (`run`, `table`, `list`) is a thin CLI over these.
 //!
@@ -29,6 +31,7 @@
 //! `workloads/<kind>.rs` (workloads generic over the trait and a `SUITE` constant), and list
 //! that constant in [`suites::SUITES`].
 
+pub mod go_twin;
 pub mod machine;
 pub mod peers;
 pub mod report;

@@ -1,9 +1,12 @@
 //! Markdown tables drawn from a result file: one table per suite, a row per (workload,
-//! parameters), a column per implementation.
+//! parameters), a column per implementation. Rows that differ only in an implementation's
+//! setup parameters ([`crate::result::SETUP_PARAMS`], e.g. the Go twin's `gomaxprocs`) share a
+//! table row; the setup is noted under the table.
 
 use std::fmt::Write;
 
-use crate::result::{ResultFile, ResultRow};
+use crate::go_twin;
+use crate::result::{Params, ResultFile, ResultRow};
 use crate::suites;
 
 /// The name of the implementation whose ratio to the best peer the tables report.
@@ -31,9 +34,13 @@ pub fn markdown(file: &ResultFile) -> String {
         format!(", RUSTFLAGS=\"{}\"", run.rustflags)
     };
     let _ = writeln!(out, "Machine: {}  ", file.machine.summary());
+    let go = run
+        .go
+        .as_deref()
+        .map_or(String::new(), |go| format!(", Go twin {go}"));
     let _ = writeln!(
         out,
-        "Build: {commit}{dirty}, {}, {} ({}){flags}, {size} run at {}, threads {}",
+        "Build: {commit}{dirty}, {}, {} ({}){flags}{go}, {size} run at {}, threads {}",
         run.rustc, run.profile, run.target, run.timestamp, run.placement
     );
 
@@ -53,20 +60,28 @@ pub fn markdown(file: &ResultFile) -> String {
 /// Appends the table for one suite.
 fn suite_table(out: &mut String, suite: &str, rows: &[&ResultRow]) {
     let mut implementations: Vec<&str> = Vec::new();
-    // (workload, params) in order of first appearance.
-    let mut cases: Vec<(&str, &crate::result::Params)> = Vec::new();
+    // (workload, params without setup params) in order of first appearance.
+    let mut cases: Vec<(&str, Params)> = Vec::new();
+    // Each implementation's distinct setup parameters, e.g. ("go", "gomaxprocs=2").
+    let mut setups: Vec<(&str, String)> = Vec::new();
     for row in rows {
         if !implementations.contains(&row.implementation.as_str()) {
             implementations.push(&row.implementation);
         }
-        if !cases
-            .iter()
-            .any(|(w, p)| *w == row.workload && **p == row.params)
-        {
-            cases.push((&row.workload, &row.params));
+        let case = row.params.case();
+        if !cases.iter().any(|(w, p)| *w == row.workload && *p == case) {
+            cases.push((&row.workload, case));
+        }
+        for setup in row.params.setup() {
+            if !setups
+                .iter()
+                .any(|(i, s)| *i == row.implementation && *s == setup)
+            {
+                setups.push((&row.implementation, setup));
+            }
         }
     }
-    let has_extra = rows.iter().any(|r| !r.params.extra.is_empty());
+    let has_extra = cases.iter().any(|(_, p)| !p.extra.is_empty());
     let has_subject = implementations.contains(&SUBJECT) && implementations.len() > 1;
 
     let _ = writeln!(
@@ -100,7 +115,7 @@ fn suite_table(out: &mut String, suite: &str, rows: &[&ResultRow]) {
         let of = |implementation: &str| {
             rows.iter().find(|r| {
                 r.workload == *workload
-                    && r.params == **params
+                    && r.params.case() == *params
                     && r.implementation == implementation
             })
         };
@@ -150,18 +165,42 @@ fn suite_table(out: &mut String, suite: &str, rows: &[&ResultRow]) {
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
 
-    let mut described = Vec::new();
+    let mut notes = Vec::new();
+    let mut described: Vec<&str> = Vec::new();
     for (workload, _) in &cases {
         if !described.contains(workload) {
-            described.push(*workload);
+            described.push(workload);
             if let Some(text) = suites::describe(suite, workload) {
-                let _ = writeln!(
-                    out,
-                    "{}- `{workload}`: {text}",
-                    if described.len() == 1 { "\n" } else { "" }
-                );
+                notes.push(format!("- `{workload}`: {text}"));
             }
         }
+    }
+    for implementation in &implementations {
+        let setup: Vec<&str> = setups
+            .iter()
+            .filter(|(i, _)| i == implementation)
+            .map(|(_, s)| s.as_str())
+            .collect();
+        let twin = *implementation == go_twin::IMPLEMENTATION;
+        if twin || !setup.is_empty() {
+            let what = match (twin, implementations.len()) {
+                (true, 1) => "the Go twin (bench-harness/go)",
+                (true, _) => {
+                    "the Go twin (bench-harness/go), run after the Rust implementations, \
+                     not interleaved with them"
+                }
+                (false, _) => "setup",
+            };
+            let setup = if setup.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", setup.join(", "))
+            };
+            notes.push(format!("- `{implementation}`: {what}{setup}"));
+        }
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\n{}", notes.join("\n"));
     }
 }
 
@@ -243,6 +282,56 @@ mod tests {
             md.contains("| contended | 1 | capacity=16 | **1.00** ±0% |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn go_rows_share_the_rust_rows_and_note_their_setup() {
+        let mut go = row("contended", "go", 2, &[9.0]);
+        go.params = go.params.with("gomaxprocs", 2);
+        let mut run = RunInfo::collect(true);
+        run.go = Some("go1.19.8 linux/amd64".into());
+        let file = ResultFile {
+            schema_version: SCHEMA_VERSION,
+            run,
+            machine: Machine::detect(),
+            results: vec![row("contended", "weft", 2, &[12.0]), go],
+        };
+        let md = markdown(&file);
+        assert!(
+            md.contains("| workload | threads | weft | go | weft / best peer |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| contended | 2 | 12.0 ±0% | **9.00** ±0% | 1.33x |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- `go`: the Go twin (bench-harness/go)"),
+            "{md}"
+        );
+        assert!(md.contains("; gomaxprocs=2"), "{md}");
+        assert!(md.contains("Go twin go1.19.8 linux/amd64"), "{md}");
+    }
+
+    #[test]
+    fn a_go_only_suite_gets_a_table() {
+        let mut spsc = row("spsc", "go", 1, &[100.0]);
+        spsc.suite = "chan".into();
+        spsc.params = spsc.params.with("capacity", 0).with("gomaxprocs", 2);
+        let file = ResultFile {
+            schema_version: SCHEMA_VERSION,
+            run: RunInfo::collect(true),
+            machine: Machine::detect(),
+            results: vec![spsc],
+        };
+        let md = markdown(&file);
+        assert!(md.contains("### chan"), "{md}");
+        assert!(md.contains("| workload | threads | params | go |"), "{md}");
+        assert!(
+            md.contains("| spsc | 1 | capacity=0 | **100** ±0% |"),
+            "{md}"
+        );
+        assert!(md.contains("- `spsc`: one sender and one receiver"), "{md}");
     }
 
     #[test]

@@ -56,7 +56,13 @@ pub struct ResultRow {
     pub spread: f64,
 }
 
-/// A workload's parameters: a thread count plus workload-specific values (e.g. `capacity`).
+/// Parameter keys that describe how an implementation was set up rather than the workload:
+/// the Go twin's `gomaxprocs`. Rows whose parameters differ only in these keys measure the
+/// same case, and tables put them in one row (see [`Params::case`]).
+pub const SETUP_PARAMS: &[&str] = &["gomaxprocs"];
+
+/// A workload's parameters: a thread count plus workload-specific values (e.g. `capacity`),
+/// and possibly an implementation's [`SETUP_PARAMS`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Params {
     /// Threads doing the workload's operations (each workload says which threads it counts).
@@ -79,6 +85,23 @@ impl Params {
     pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Params {
         self.extra.insert(key.to_owned(), value.into());
         self
+    }
+
+    /// The parameters that identify the case: these without the [`SETUP_PARAMS`].
+    pub fn case(&self) -> Params {
+        let mut case = self.clone();
+        case.extra
+            .retain(|k, _| !SETUP_PARAMS.contains(&k.as_str()));
+        case
+    }
+
+    /// The [`SETUP_PARAMS`] among these, as `key=value` strings.
+    pub fn setup(&self) -> Vec<String> {
+        self.extra
+            .iter()
+            .filter(|(k, _)| SETUP_PARAMS.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
     }
 }
 
@@ -162,6 +185,14 @@ mod tests {
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json, serde_json::json!({"threads": 4, "capacity": 1024}));
         assert_eq!(serde_json::from_value::<Params>(json).unwrap(), p);
+    }
+
+    #[test]
+    fn setup_params_are_not_part_of_the_case() {
+        let go = Params::threads(2).with("capacity", 1).with("gomaxprocs", 8);
+        assert_eq!(go.case(), Params::threads(2).with("capacity", 1));
+        assert_eq!(go.setup(), ["gomaxprocs=8"]);
+        assert!(Params::threads(2).setup().is_empty());
     }
 
     #[test]

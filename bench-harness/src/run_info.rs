@@ -31,6 +31,10 @@ pub struct RunInfo {
     pub quick: bool,
     /// Thread placement: `"unpinned"` (threads are left to the OS scheduler).
     pub placement: String,
+    /// The Go that built and ran the Go twin (`"go1.19.8 linux/amd64"`), or `None` when the
+    /// run has no `go` rows. Absent in files written before the twin existed.
+    #[serde(default)]
+    pub go: Option<String>,
 }
 
 impl RunInfo {
@@ -59,6 +63,7 @@ impl RunInfo {
             timestamp: rfc3339_utc(SystemTime::now()),
             quick,
             placement: "unpinned".to_owned(),
+            go: None,
         }
     }
 }

@@ -2,7 +2,11 @@
 //!
 //! Adding a suite is a workloads module exporting a [`Suite`] constant (its workloads generic
 //! over a peers module's adapter trait) and one line in [`SUITES`].
+//!
+//! The Go twin ([`crate::go_twin`]) runs suites of the same names; [`plan`] decides, for each
+//! suite of a run, whether the Rust side, the twin, or both run it.
 
+use crate::go_twin::{self, Availability};
 use crate::machine::Machine;
 use crate::result::{ResultFile, ResultRow, SCHEMA_VERSION};
 use crate::run_info::RunInfo;
@@ -40,17 +44,18 @@ pub fn find(name: &str) -> Option<&'static Suite> {
     SUITES.iter().find(|s| s.name == name)
 }
 
-/// The description of `suite`'s workload `workload`, if both are registered.
+/// The description of `suite`'s workload `workload`: the Rust workload's where it is
+/// registered, else the Go twin's.
 pub fn describe(suite: &str, workload: &str) -> Option<&'static str> {
-    find(suite)?
-        .workloads
-        .iter()
-        .find(|w| w.name == workload)
+    find(suite)
+        .and_then(|s| s.workloads.iter().find(|w| w.name == workload))
         .map(|w| w.description)
+        .or_else(|| go_twin::describe(suite, workload))
 }
 
-/// Resolves suite names (all suites when `names` is empty) and checks that every name in the
-/// config's implementation filter belongs to at least one of them.
+/// Resolves names of registered (Rust) suites (all of them when `names` is empty) and checks
+/// that every name in the config's implementation filter belongs to at least one of them.
+/// [`plan`] does the same for a run that includes the Go twin.
 ///
 /// # Errors
 ///
@@ -69,10 +74,96 @@ pub fn select(names: &[String], cfg: &Config) -> Result<Vec<&'static Suite>, Str
             })
             .collect::<Result<_, _>>()?
     };
+    let known: Vec<&str> = suites.iter().flat_map(|s| (s.implementations)()).collect();
+    check_filter(&known, cfg)?;
+    check_counts(cfg)?;
+    Ok(suites)
+}
+
+/// What one run runs.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// The registered (Rust) suites, in the order asked for.
+    pub rust: Vec<&'static Suite>,
+    /// The suites handed to the Go twin; empty when it does not run.
+    pub twin: Vec<&'static str>,
+    /// What the user should know: suites only the twin runs, suites left out.
+    pub notes: Vec<String>,
+}
+
+/// Decides what a run runs. `names` are suite names (every suite when empty); a name may
+/// belong to a registered suite, to the Go twin's suites, or to both. The twin runs the
+/// suites it covers when `go` is [`Availability::Ready`] and the config's implementation
+/// filter lets `go` run; a suite only the twin covers runs on the Go side alone (with a
+/// note), or, when the twin cannot run, is left out with a note if it was selected by
+/// default, and is an error if it was asked for by name.
+///
+/// # Errors
+///
+/// A message naming an unknown suite or implementation, a twin-only suite asked for while the
+/// twin cannot run, a zero thread count or a zero sample count.
+pub fn plan(names: &[String], cfg: &Config, go: &Availability) -> Result<Plan, String> {
+    let explicit = !names.is_empty();
+    let names: Vec<&str> = if explicit {
+        names.iter().map(String::as_str).collect()
+    } else {
+        let twin_only = go_twin::SUITES.iter().map(|s| s.name);
+        SUITES
+            .iter()
+            .map(|s| s.name)
+            .chain(twin_only.filter(|n| find(n).is_none()))
+            .collect()
+    };
+    let twin_runs = go.is_ready() && cfg.selects(go_twin::IMPLEMENTATION);
+    let mut plan = Plan::default();
+    let mut implementations: Vec<&str> = Vec::new();
+    for name in names {
+        let rust = find(name);
+        let covered = go_twin::covers(name);
+        if covered {
+            implementations.push(go_twin::IMPLEMENTATION);
+        }
+        match rust {
+            Some(suite) => {
+                plan.rust.push(suite);
+                implementations.extend((suite.implementations)());
+            }
+            None if !covered => {
+                let mut known: Vec<&str> = SUITES.iter().map(|s| s.name).collect();
+                let twin_only = go_twin::SUITES.iter().map(|s| s.name);
+                known.extend(twin_only.filter(|n| find(n).is_none()));
+                return Err(format!(
+                    "unknown suite {name:?}; known: {}",
+                    known.join(", ")
+                ));
+            }
+            None if twin_runs => plan.notes.push(format!(
+                "{name}: no Rust suite yet; only the Go twin runs it"
+            )),
+            None if explicit => {
+                return Err(format!(
+                    "suite {name:?} is run only by the Go twin, which is not running \
+                     (`go` missing, --no-go, or --implementations without go)"
+                ))
+            }
+            None => plan.notes.push(format!(
+                "{name}: skipped (only the Go twin runs it, and it is not running)"
+            )),
+        }
+        if covered && twin_runs {
+            plan.twin.push(go_twin::find(name).expect("covered").name);
+        }
+    }
+    check_filter(&implementations, cfg)?;
+    check_counts(cfg)?;
+    Ok(plan)
+}
+
+/// Checks that every name in the config's implementation filter is among `known`.
+fn check_filter(known: &[&str], cfg: &Config) -> Result<(), String> {
     if let Some(filter) = &cfg.implementations {
-        let known: Vec<&str> = suites.iter().flat_map(|s| (s.implementations)()).collect();
         if let Some(unknown) = filter.iter().find(|f| !known.contains(&f.as_str())) {
-            let mut known = known;
+            let mut known = known.to_vec();
             known.sort_unstable();
             known.dedup();
             return Err(format!(
@@ -81,13 +172,18 @@ pub fn select(names: &[String], cfg: &Config) -> Result<Vec<&'static Suite>, Str
             ));
         }
     }
+    Ok(())
+}
+
+/// Checks the thread and sample counts.
+fn check_counts(cfg: &Config) -> Result<(), String> {
     if cfg.threads.is_empty() || cfg.threads.contains(&0) {
         return Err("thread counts must be at least 1".to_owned());
     }
     if cfg.samples == Some(0) {
         return Err("at least one sample is needed".to_owned());
     }
-    Ok(suites)
+    Ok(())
 }
 
 /// Runs `suites` with `cfg` and gathers the results with the run's provenance and machine.
@@ -183,6 +279,85 @@ mod tests {
             ..smoke()
         };
         assert!(select(&[], &zero).is_err());
+    }
+
+    /// A suite only the Go twin runs, while there is one.
+    fn twin_only() -> Option<&'static str> {
+        go_twin::SUITES
+            .iter()
+            .map(|s| s.name)
+            .find(|n| find(n).is_none())
+    }
+
+    fn ready() -> Availability {
+        Availability::Ready("go1.19.8 linux/amd64".into())
+    }
+
+    #[test]
+    fn the_plan_hands_covered_suites_to_the_twin() {
+        let cfg = smoke();
+        let plan = plan(&[], &cfg, &ready()).unwrap();
+        assert_eq!(plan.rust.len(), SUITES.len());
+        let covered: Vec<&str> = go_twin::SUITES.iter().map(|s| s.name).collect();
+        assert_eq!(plan.twin, covered);
+        if let Some(only) = twin_only() {
+            assert!(
+                plan.notes
+                    .iter()
+                    .any(|n| n.starts_with(only) && n.contains("only the Go twin")),
+                "{:?}",
+                plan.notes
+            );
+            let plan = super::plan(&[only.into()], &cfg, &ready()).unwrap();
+            assert!(plan.rust.is_empty());
+            assert_eq!(plan.twin, [only]);
+        }
+    }
+
+    #[test]
+    fn without_go_the_plan_runs_rust_alone() {
+        let cfg = smoke();
+        let off = Availability::Off("`go` not installed".into());
+        let plan = plan(&[], &cfg, &off).unwrap();
+        assert_eq!(plan.rust.len(), SUITES.len());
+        assert!(plan.twin.is_empty());
+        if let Some(only) = twin_only() {
+            assert!(plan
+                .notes
+                .iter()
+                .any(|n| n.starts_with(only) && n.contains("skipped")));
+            let err = super::plan(&[only.into()], &cfg, &off).unwrap_err();
+            assert!(err.contains("run only by the Go twin"), "{err}");
+        }
+        // The filter can turn the twin off too, and can ask for it alone.
+        let weft = Config {
+            implementations: Some(vec!["weft".into()]),
+            ..smoke()
+        };
+        assert!(super::plan(&[], &weft, &ready()).unwrap().twin.is_empty());
+        let go = Config {
+            implementations: Some(vec!["go".into()]),
+            ..smoke()
+        };
+        let plan = super::plan(&["mutex".into()], &go, &ready()).unwrap();
+        assert_eq!((plan.rust.len(), plan.twin.as_slice()), (1, &["mutex"][..]));
+    }
+
+    #[test]
+    fn plan_errors_name_every_known_suite() {
+        let err = plan(&["nope".into()], &smoke(), &ready()).unwrap_err();
+        for suite in go_twin::SUITES
+            .iter()
+            .map(|s| s.name)
+            .chain(SUITES.iter().map(|s| s.name))
+        {
+            assert_eq!(err.matches(suite).count(), 1, "{err}");
+        }
+        let zero = Config {
+            samples: Some(0),
+            ..smoke()
+        };
+        assert!(plan(&[], &zero, &ready()).is_err());
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! The `weft-bench` command: runs suites and writes result files, or prints a result file's
-//! table. All the logic lives in the `weft_bench` library.
+//! The `weft-bench` command: runs suites (and the Go twin beside them) and writes result
+//! files, or prints a result file's table. All the logic lives in the `weft_bench` library.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use weft_bench::go_twin::{self, Availability, Twin};
 use weft_bench::result::ResultFile;
 use weft_bench::workloads::{Config, Size};
 use weft_bench::{report, suites};
@@ -20,6 +21,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run suites, print a markdown table, and write a JSON result file.
+    ///
+    /// When `go` is installed, the Go twin (bench-harness/go) runs the suites it covers after
+    /// the Rust implementations, and its rows join the results as implementation `go`.
     Run {
         /// Suites to run, comma separated (default: all; see `list`).
         #[arg(long, value_delimiter = ',')]
@@ -39,6 +43,9 @@ enum Command {
         /// Where to write the JSON result file (parent directories are created).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Do not build or run the Go twin.
+        #[arg(long)]
+        no_go: bool,
     },
     /// Print the markdown table of a result file.
     Table {
@@ -58,6 +65,7 @@ fn main() -> ExitCode {
             samples,
             implementations,
             out,
+            no_go,
         } => {
             let cfg = Config {
                 threads,
@@ -66,18 +74,7 @@ fn main() -> ExitCode {
                 implementations,
                 progress: true,
             };
-            let selected = match suites::select(&suite, &cfg) {
-                Ok(selected) => selected,
-                Err(e) => return fail(&e),
-            };
-            let file = suites::run(&selected, &cfg);
-            print!("{}", report::markdown(&file));
-            if let Some(out) = out {
-                if let Err(e) = file.write(&out) {
-                    return fail(&format!("writing {}: {e}", out.display()));
-                }
-                eprintln!("wrote {}", out.display());
-            }
+            return run(&suite, &cfg, no_go, out);
         }
         Command::Table { file } => match ResultFile::read(&file) {
             Ok(file) => print!("{}", report::markdown(&file)),
@@ -86,17 +83,81 @@ fn main() -> ExitCode {
         Command::List => {
             for suite in suites::SUITES {
                 println!("{}: {}", suite.name, suite.description);
-                println!(
-                    "  implementations: {}",
-                    (suite.implementations)().join(", ")
-                );
+                let mut implementations = (suite.implementations)();
+                if go_twin::covers(suite.name) {
+                    implementations.push("go (the Go twin)");
+                }
+                println!("  implementations: {}", implementations.join(", "));
                 for workload in suite.workloads {
                     println!("  {}: {}", workload.name, workload.description);
+                }
+            }
+            for suite in go_twin::SUITES {
+                if suites::find(suite.name).is_none() {
+                    println!("{}: {} (Go twin only)", suite.name, suite.description);
+                    println!("  implementations: go (the Go twin)");
+                    for workload in suite.workloads {
+                        println!("  {}: {}", workload.name, workload.description);
+                    }
                 }
             }
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `weft-bench run`: the Rust suites, then the Go twin, then the table and the file.
+fn run(names: &[String], cfg: &Config, no_go: bool, out: Option<PathBuf>) -> ExitCode {
+    let go = if no_go {
+        Availability::Off("--no-go".to_owned())
+    } else {
+        Availability::detect()
+    };
+    let plan = match suites::plan(names, cfg, &go) {
+        Ok(plan) => plan,
+        Err(e) => return fail(&e),
+    };
+    if let Availability::Off(why) = &go {
+        if !no_go {
+            eprintln!("Go twin skipped: {why}; {}", go_twin::INSTALL_HINT);
+        }
+    }
+    for note in &plan.notes {
+        eprintln!("{note}");
+    }
+    // Built before anything is measured, so a broken toolchain costs no benchmark time.
+    let twin = match &go {
+        Availability::Ready(version) if !plan.twin.is_empty() => match Twin::build(version) {
+            Ok(twin) => Some(twin),
+            Err(e) => return fail(&format!("{e}\n(--no-go runs without the Go twin)")),
+        },
+        _ => None,
+    };
+
+    let mut file = suites::run(&plan.rust, cfg);
+    let mut twin_failed = None;
+    if let Some(twin) = &twin {
+        eprintln!("Go twin ({}): {}", twin.version(), plan.twin.join(", "));
+        match twin.run(&plan.twin, cfg) {
+            Ok(rows) => {
+                file.results.extend(rows);
+                file.run.go = Some(twin.version().to_owned());
+            }
+            Err(e) => twin_failed = Some(e),
+        }
+    }
+
+    print!("{}", report::markdown(&file));
+    if let Some(out) = out {
+        if let Err(e) = file.write(&out) {
+            return fail(&format!("writing {}: {e}", out.display()));
+        }
+        eprintln!("wrote {}", out.display());
+    }
+    match twin_failed {
+        Some(e) => fail(&format!("{e}\n(the results above have no Go rows)")),
+        None => ExitCode::SUCCESS,
+    }
 }
 
 fn fail(message: &str) -> ExitCode {
