@@ -81,8 +81,15 @@ impl Backoff {
 ///
 /// This is the "brief spin, then yield" half of every blocking operation; on `None` the caller
 /// parks on the futex layer.
+///
+/// Under loom it makes a single attempt: a spin phase only lets the model checker's
+/// preemption budget run out before a waiter ever parks, hiding the parking paths where lost
+/// wake-ups live.
 #[inline]
 pub(crate) fn spin_then_yield<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    if cfg!(weft_loom) {
+        return ready();
+    }
     let mut backoff = Backoff::new();
     loop {
         if let Some(v) = ready() {

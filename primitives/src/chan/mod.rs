@@ -47,6 +47,9 @@ mod error;
 pub(crate) mod waiters;
 mod zero;
 
+#[cfg(all(test, weft_loom))]
+mod loom_tests;
+
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };

@@ -1,0 +1,152 @@
+//! loom models of the channel flavours, run by `ci/loom.sh`. The futex layer and the thread
+//! parker are modelled, so a lost wake-up shows as a loom deadlock and a missing
+//! happens-before as a causality failure on a message cell.
+
+use super::{bounded, RecvError, SendError};
+use crate::primitive::sync::Arc;
+use loom::thread;
+
+fn model(preemption_bound: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemption_bound);
+    // Spin-then-park waits add schedule points; the default (1000) is too few for 3 threads.
+    builder.max_branches = 20_000;
+    builder.check(f);
+}
+
+/// A sender fills a one-slot ring buffer twice against one receiver: the sender waits on
+/// "full", the receiver on "empty", in every interleaving; nothing is lost, order is kept, and
+/// neither side is left asleep. (Races between two senders on one slot make the model too big
+/// for loom; the stress tests in `tests/chan_array.rs` cover them under Miri and TSan.)
+#[test]
+fn array_send_recv_race() {
+    model(3, || {
+        let (tx, rx) = bounded::<usize>(1);
+        let t = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        assert_eq!(rx.recv(), Ok(1));
+        assert_eq!(rx.recv(), Ok(2));
+        assert_eq!(rx.recv(), Err(RecvError));
+        t.join().unwrap();
+    });
+}
+
+/// `close` races a sender blocked on a full buffer and a receiver: the sender gets its message
+/// back or it was delivered; the receiver drains, then sees the close; nothing is duplicated.
+#[test]
+fn array_close_races_blocked_sender() {
+    model(2, || {
+        let (tx, rx) = bounded::<usize>(1);
+        tx.send(1).unwrap();
+        let tx2 = tx.clone();
+        let sender = thread::spawn(move || tx2.send(2));
+        let rx2 = rx.clone();
+        let closer = thread::spawn(move || rx2.close());
+        let mut got = Vec::new();
+        while let Ok(m) = rx.recv() {
+            got.push(m);
+        }
+        let sent = sender.join().unwrap();
+        assert!(closer.join().unwrap());
+        match sent {
+            Ok(()) => assert_eq!(got, [1, 2]),
+            Err(SendError(v)) => {
+                assert_eq!(v, 2);
+                assert_eq!(got, [1]);
+            }
+        }
+    });
+}
+
+/// Dropping the last sender wakes a receiver blocked on an empty buffer.
+#[test]
+fn array_last_sender_drop_wakes_receiver() {
+    model(3, || {
+        let (tx, rx) = bounded::<usize>(2);
+        let t = thread::spawn(move || {
+            tx.send(7).unwrap();
+            drop(tx);
+        });
+        assert_eq!(rx.recv(), Ok(7));
+        assert_eq!(rx.recv(), Err(RecvError));
+        t.join().unwrap();
+    });
+}
+
+/// The rendezvous hand-off: a send returns only once a receiver has arrived (its earlier write
+/// is visible to the sender), and the value crosses exactly once whichever side comes first.
+#[test]
+fn zero_handoff() {
+    use crate::primitive::sync::atomic::{AtomicBool, Ordering};
+    model(3, || {
+        let (tx, rx) = bounded::<usize>(0);
+        let arrived = Arc::new(AtomicBool::new(false));
+        let arrived2 = arrived.clone();
+        let t = thread::spawn(move || {
+            arrived2.store(true, Ordering::Relaxed);
+            assert_eq!(rx.recv(), Ok(9));
+            assert_eq!(rx.recv(), Err(RecvError));
+        });
+        tx.send(9).unwrap();
+        // The exchange synchronises the two threads, so the receiver's earlier store is seen.
+        assert!(
+            arrived.load(Ordering::Relaxed),
+            "send completed before any receiver arrived"
+        );
+        drop(tx);
+        t.join().unwrap();
+    });
+}
+
+/// `close` races a blocked rendezvous sender and a receiver: the message is delivered to the
+/// receiver exactly when the sender reports success.
+#[test]
+fn zero_close_races_blocked_sender() {
+    model(2, || {
+        let (tx, rx) = bounded::<usize>(0);
+        let rx2 = rx.clone();
+        let receiver = thread::spawn(move || rx2.recv());
+        let closer = thread::spawn(move || rx.close());
+        let sent = tx.send(5);
+        let got = receiver.join().unwrap();
+        closer.join().unwrap();
+        match sent {
+            Ok(()) => assert_eq!(got, Ok(5)),
+            Err(SendError(v)) => {
+                assert_eq!(v, 5);
+                assert_eq!(got, Err(RecvError));
+            }
+        }
+    });
+}
+
+/// An async receiver's waker registration races a send on both flavours: the future resolves
+/// with the message (no lost wake-up between registering and parking the task).
+#[test]
+fn async_recv_registration_races_send() {
+    for cap in [0, 1] {
+        model(2, move || {
+            let (tx, rx) = bounded::<usize>(cap);
+            let t = thread::spawn(move || tx.send(3).unwrap());
+            assert_eq!(loom::future::block_on(rx.recv_async()), Ok(3));
+            t.join().unwrap();
+        });
+    }
+}
+
+/// An async sender on a full ring buffer, racing a receiver: no lost wake-up, in order.
+#[test]
+fn async_send_races_recv() {
+    model(2, || {
+        let (tx, rx) = bounded::<usize>(1);
+        tx.send(1).unwrap();
+        let t = thread::spawn(move || {
+            assert_eq!(rx.recv(), Ok(1));
+            assert_eq!(rx.recv(), Ok(2));
+        });
+        loom::future::block_on(tx.send_async(2)).unwrap();
+        t.join().unwrap();
+    });
+}
