@@ -341,11 +341,22 @@ impl WaitList {
         self.empty.load(Ordering::SeqCst)
     }
 
-    /// After a change that may unblock one waiter: fence, then wake the first waiter if any.
+    /// After a change that may unblock one waiter: wake the first waiter, if any.
+    ///
+    /// The caller's change must be a `SeqCst` read-modify-write (the ring buffer's CAS on
+    /// `tail`/`head`): it precedes our `SeqCst` load of `empty` in the single total order,
+    /// which makes it the notifier's half of the store-buffering pair with a registrant's
+    /// `SeqCst` store + fence + re-check. No fence is needed here, which saves an `mfence` per
+    /// message on x86. (Forwarding a notification, the other caller, needs no ordering: a
+    /// registrant re-checks the condition itself.)
+    ///
+    /// loom models `SeqCst` accesses as `AcqRel` (a limitation its README lists) and so cannot
+    /// see the total-order argument; only `SeqCst` fences are modelled in full. The model build
+    /// therefore states the same ordering with an explicit fence.
     #[inline]
     pub(crate) fn notify_one(&self) {
-        // Ordering: SeqCst fence between the caller's change and the load of `empty`: the
-        // notifier's half of the store-buffering pair (see `register`).
+        // Ordering: model build only, the fence standing for the caller's SeqCst RMW (above).
+        #[cfg(weft_loom)]
         fence(Ordering::SeqCst);
         if !self.is_empty() {
             self.notify_one_slow();
