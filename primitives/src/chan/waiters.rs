@@ -39,6 +39,15 @@ pub(crate) const ABORTED: usize = 1;
 pub(crate) const CLOSED: usize = 2;
 /// The waiter was woken because the channel may now let it proceed.
 pub(crate) const NOTIFIED: usize = 3;
+/// Not selected yet, like `WAITING`, but the waiting thread is (about to be) asleep on its
+/// parker: a notifier must unpark it. While the word is `WAITING` the waiter is still
+/// spinning on it, and a notifier's CAS alone wakes it: no parker traffic on that path.
+const SLEEPING: usize = 4;
+
+/// Whether a `selected` word is still unclaimed.
+fn unclaimed(s: usize) -> bool {
+    s == WAITING || s == SLEEPING
+}
 
 /// How to wake a waiter.
 #[derive(Clone, Debug)]
@@ -98,25 +107,32 @@ impl Waiter {
 
     /// The current selection (`WAITING` if none yet).
     pub(crate) fn selected(&self) -> usize {
-        // Ordering: Acquire pairs with the Release CAS of the notifier (`try_select`), so
+        // Ordering: Acquire pairs with the Release CAS of the notifier (`select_first`), so
         // whatever it did before selecting us (e.g. freeing a slot) is visible.
-        self.selected.load(Ordering::Acquire)
+        match self.selected.load(Ordering::Acquire) {
+            SLEEPING => WAITING,
+            s => s,
+        }
     }
 
     /// Withdraws the waiter. `Err(selection)` if a notifier got there first.
     pub(crate) fn try_abort(&self) -> Result<(), usize> {
-        // Ordering: Acquire on failure pairs with the notifier's Release CAS (see `selected`).
-        self.selected
-            .compare_exchange(WAITING, ABORTED, Ordering::Relaxed, Ordering::Acquire)
-            .map(|_| ())
-    }
-
-    fn try_select(&self, token: usize) -> bool {
-        // Ordering: Release publishes the notifier's prior writes to the waiter's Acquire load
-        // in `selected`/`try_abort`.
-        self.selected
-            .compare_exchange(WAITING, token, Ordering::Release, Ordering::Relaxed)
-            .is_ok()
+        let mut cur = self.selected.load(Ordering::Relaxed);
+        loop {
+            if !unclaimed(cur) {
+                // Ordering: Acquire pairs with the notifier's Release CAS (see `selected`).
+                fence(Ordering::Acquire);
+                return Err(cur);
+            }
+            // Ordering: Acquire on failure pairs with the notifier's Release CAS.
+            match self
+                .selected
+                .compare_exchange(cur, ABORTED, Ordering::Relaxed, Ordering::Acquire)
+            {
+                Ok(_) => return Ok(()),
+                Err(now) => cur = now,
+            }
+        }
     }
 
     /// Blocks the calling thread (whose waiter this is) until it is selected or `deadline`
@@ -135,6 +151,15 @@ impl Waiter {
                 Unblock::Task(_) => unreachable!("Waiter::wait on a task waiter"),
             }
         });
+        // Announce the sleep. This CAS and a notifier's CAS are ordered on the same word:
+        // either the notifier sees SLEEPING (and unparks us), or this fails on its token.
+        // Ordering: Acquire on failure pairs with the notifier's Release CAS.
+        if let Err(s) =
+            self.selected
+                .compare_exchange(WAITING, SLEEPING, Ordering::Relaxed, Ordering::Acquire)
+        {
+            return s;
+        }
         loop {
             if let Some(s) = selected() {
                 return s;
@@ -162,13 +187,16 @@ pub(crate) struct Entry {
 pub(crate) struct Selected {
     /// The packet of the selected waiter (null outside the rendezvous flavour).
     pub(crate) packet: *const (),
-    unblock: Unblock,
+    /// `None` when the waiter was a thread still spinning: the CAS already woke it.
+    unblock: Option<Unblock>,
 }
 
 impl Selected {
     /// Wakes the selected waiter. Call it after the lock protecting the queue is released.
     pub(crate) fn wake(self) {
-        self.unblock.wake();
+        if let Some(u) = self.unblock {
+            u.wake();
+        }
     }
 }
 
@@ -236,22 +264,41 @@ impl WaitQueue {
             // SAFETY: the entry is present and the caller holds the guarding lock, so by
             // rule 1 the waiter is alive (it cannot unregister and leave without that lock).
             let waiter = unsafe { &*self.entries[i].waiter };
-            if waiter.selected.load(Ordering::Relaxed) != WAITING || !accept(waiter) {
+            let mut cur = waiter.selected.load(Ordering::Relaxed);
+            if !unclaimed(cur) || !accept(waiter) {
                 i += 1;
                 continue;
             }
-            // Rule 2: take what we need before the CAS frees the waiter to leave.
-            let unblock = waiter.unblock.with(|u| {
-                // SAFETY: `unblock` is only written under the guarding lock (`update_waker`),
-                // which the caller holds.
-                unsafe { (*u).clone() }
-            });
-            if waiter.try_select(token) {
-                let entry = self.entries.remove(i);
-                return Some(Selected {
-                    packet: entry.packet,
-                    unblock,
+            let is_task = waiter.is_task();
+            loop {
+                // Rule 2: take what we need before the CAS frees the waiter to leave. A thread
+                // still spinning (WAITING) sees the CAS itself and needs no unpark.
+                let unblock = (cur == SLEEPING || is_task).then(|| {
+                    waiter.unblock.with(|u| {
+                        // SAFETY: `unblock` is only written under the guarding lock
+                        // (`update_waker`), which the caller holds.
+                        unsafe { (*u).clone() }
+                    })
                 });
+                // Ordering: Release publishes the notifier's prior writes (the freed slot, the
+                // message in the packet) to the waiter's Acquire in `selected`/`try_abort`.
+                match waiter.selected.compare_exchange(
+                    cur,
+                    token,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        let entry = self.entries.remove(i);
+                        return Some(Selected {
+                            packet: entry.packet,
+                            unblock,
+                        });
+                    }
+                    // WAITING -> SLEEPING under us: retry, now with the parker.
+                    Err(now) if unclaimed(now) => cur = now,
+                    Err(_) => break, // aborted meanwhile; its owner removes the entry
+                }
             }
             i += 1;
         }
