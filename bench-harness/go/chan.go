@@ -24,11 +24,24 @@ var (
 	pingPongCapacities = []int{0, 1}
 )
 
-// Operation counts: messages per sample, and round trips per ping_pong sample.
+// Operation counts: messages per sample (seq, and capacity 1024), messages per sample on
+// capacities 0 and 1, and round trips per ping_pong sample. On capacities 0 and 1 nearly
+// every message waits for the other side, and where a wait parks a thread (most Rust
+// channels) it costs microseconds, so far fewer messages fit a sample; ping_pong waits on
+// every message. The Rust side (bench-harness/src/workloads/chan.rs) uses the same counts.
 var (
-	chanMessages   = ops{Full: 200_000, Quick: 50_000, Smoke: 100}
-	pingPongRounds = ops{Full: 50_000, Quick: 10_000, Smoke: 20}
+	chanMessages         = ops{Full: 200_000, Quick: 50_000, Smoke: 100}
+	chanBlockingMessages = ops{Full: 20_000, Quick: 5_000, Smoke: 50}
+	pingPongRounds       = ops{Full: 20_000, Quick: 5_000, Smoke: 20}
 )
+
+// chanOps is the messages per sample on a channel of capacity.
+func chanOps(cfg *config, capacity int) uint64 {
+	if capacity <= 1 {
+		return cfg.ops(chanBlockingMessages)
+	}
+	return cfg.ops(chanMessages)
+}
 
 // maxSelect is the most channels the select workloads select over: Go's select needs its
 // cases written out, so selectSet has maxSelect cases and leaves the unused ones nil (the
@@ -49,26 +62,31 @@ func chanSuite() suite {
 				Name:        "spsc",
 				Description: "one sender and one receiver; op = one message",
 				Ops:         chanMessages,
+				BlockingOps: &chanBlockingMessages,
 			},
 			{
 				Name:        "mpsc",
 				Description: "T senders share n messages, one receiver takes them all; op = one message",
 				Ops:         chanMessages,
+				BlockingOps: &chanBlockingMessages,
 			},
 			{
 				Name:        "mpmc",
 				Description: "T senders and T receivers share n messages; op = one message",
 				Ops:         chanMessages,
+				BlockingOps: &chanBlockingMessages,
 			},
 			{
 				Name:        "select_rx",
 				Description: "T channels with one sender each, one receiver selecting over all T; op = one message",
 				Ops:         chanMessages,
+				BlockingOps: &chanBlockingMessages,
 			},
 			{
 				Name:        "select_both",
 				Description: "T channels; T senders each select-send over all T, T receivers each select-receive over all T; op = one message",
 				Ops:         chanMessages,
+				BlockingOps: &chanBlockingMessages,
 			},
 			{
 				Name:        "ping_pong",
@@ -262,13 +280,13 @@ func runChan(cfg *config, emit func(row)) {
 	n := cfg.ops(chanMessages)
 	run("seq", threadsParams(1).withCapacity(int(n)), n, seq)
 	for _, capacity := range chanCapacities {
-		capacity := capacity
+		capacity, n := capacity, chanOps(cfg, capacity)
 		run("spsc", threadsParams(1).withCapacity(capacity), n, func(n uint64) time.Duration {
 			return exchange("spsc", capacity, 1, 1, n)
 		})
 	}
 	for _, capacity := range chanCapacities {
-		capacity := capacity
+		capacity, n := capacity, chanOps(cfg, capacity)
 		for _, threads := range cfg.threads {
 			threads := threads
 			run("mpsc", threadsParams(threads).withCapacity(capacity), divisible(n, threads),
@@ -276,7 +294,7 @@ func runChan(cfg *config, emit func(row)) {
 		}
 	}
 	for _, capacity := range chanCapacities {
-		capacity := capacity
+		capacity, n := capacity, chanOps(cfg, capacity)
 		for _, threads := range cfg.threads {
 			threads := threads
 			run("mpmc", threadsParams(threads).withCapacity(capacity), divisible(n, threads),
@@ -284,7 +302,7 @@ func runChan(cfg *config, emit func(row)) {
 		}
 	}
 	for _, capacity := range chanCapacities {
-		capacity := capacity
+		capacity, n := capacity, chanOps(cfg, capacity)
 		for _, threads := range cfg.threads {
 			threads := threads
 			if threads > maxSelect {

@@ -33,11 +33,14 @@ type suite struct {
 	run         func(cfg *config, emit func(row))
 }
 
-// workload is a workload's name, what one of its operations is, and its operation counts.
+// workload is a workload's name, what one of its operations is, and its operation counts:
+// Ops, and for the channel workloads whose capacity is a parameter, BlockingOps on
+// capacities 0 and 1.
 type workload struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	Ops         ops    `json:"ops"`
+	BlockingOps *ops   `json:"blocking_ops,omitempty"`
 }
 
 // suites lists every suite in the order a full run runs them.

@@ -417,7 +417,7 @@ mod tests {
     use super::*;
     use crate::result::Params;
     use crate::suites;
-    use crate::workloads::{mutex, wait_group, Ops};
+    use crate::workloads::{chan, mutex, wait_group, Ops};
 
     /// Two rows as the twin prints them.
     const SAMPLE: &str = r#"{"suite":"mutex","workload":"contended","implementation":"go","params":{"threads":2,"gomaxprocs":2},"ops":500000,"samples_ns_per_op":[37.9,35.1,41.2,36.0,38.3],"median_ns_per_op":37.9,"min_ns_per_op":35.1,"max_ns_per_op":41.2,"spread":0.1609498680738788}
@@ -497,6 +497,23 @@ mod tests {
         }
     }
 
+    /// Where both sides run a suite, they name the same workloads in the same order.
+    #[test]
+    fn shared_suites_name_the_same_workloads() {
+        for twin in SUITES {
+            let Some(rust) = suites::find(twin.name) else {
+                continue;
+            };
+            let names = |w: &[Workload]| w.iter().map(|w| w.name).collect::<Vec<_>>();
+            assert_eq!(
+                names(rust.workloads),
+                names(twin.workloads),
+                "{}",
+                twin.name
+            );
+        }
+    }
+
     /// The twin, built once per test process; `None` (with a notice) when Go is missing.
     fn twin() -> Option<&'static Twin> {
         static TWIN: OnceLock<Option<Twin>> = OnceLock::new();
@@ -570,7 +587,9 @@ mod tests {
             .map(|s| s.name)
             .filter(|name| suites::find(name).is_some())
             .collect();
-        assert!(shared.contains(&"mutex") && shared.contains(&"waitgroup"));
+        for name in ["mutex", "waitgroup", "chan"] {
+            assert!(shared.contains(&name), "{name} is not shared");
+        }
         let go_rows = twin.run(&shared, &cfg).unwrap();
         let rust_rows: Vec<ResultRow> = shared
             .iter()
@@ -608,11 +627,49 @@ mod tests {
         let list = twin.list().unwrap();
         let listed = list.as_array().unwrap();
         assert_eq!(listed.len(), SUITES.len());
-        let rust_ops: &[(&str, &str, Ops)] = &[
-            ("mutex", "contended", mutex::CONTENDED_OPS),
-            ("mutex", "uncontended", mutex::UNCONTENDED_OPS),
-            ("waitgroup", "fan_in", wait_group::FAN_IN_ROUNDS),
-            ("waitgroup", "uncontended", wait_group::UNCONTENDED_OPS),
+        // (suite, workload, ops, ops on capacities 0 and 1 where they differ)
+        let rust_ops: &[(&str, &str, Ops, Option<Ops>)] = &[
+            ("mutex", "contended", mutex::CONTENDED_OPS, None),
+            ("mutex", "uncontended", mutex::UNCONTENDED_OPS, None),
+            ("waitgroup", "fan_in", wait_group::FAN_IN_ROUNDS, None),
+            (
+                "waitgroup",
+                "uncontended",
+                wait_group::UNCONTENDED_OPS,
+                None,
+            ),
+            ("chan", "seq", chan::MESSAGES, None),
+            (
+                "chan",
+                "spsc",
+                chan::MESSAGES,
+                Some(chan::BLOCKING_MESSAGES),
+            ),
+            (
+                "chan",
+                "mpsc",
+                chan::MESSAGES,
+                Some(chan::BLOCKING_MESSAGES),
+            ),
+            (
+                "chan",
+                "mpmc",
+                chan::MESSAGES,
+                Some(chan::BLOCKING_MESSAGES),
+            ),
+            (
+                "chan",
+                "select_rx",
+                chan::MESSAGES,
+                Some(chan::BLOCKING_MESSAGES),
+            ),
+            (
+                "chan",
+                "select_both",
+                chan::MESSAGES,
+                Some(chan::BLOCKING_MESSAGES),
+            ),
+            ("chan", "ping_pong", chan::PING_PONG_ROUNDS, None),
         ];
         for (suite, go) in SUITES.iter().zip(listed) {
             assert_eq!(go["suite"], suite.name);
@@ -626,14 +683,24 @@ mod tests {
                     "{}/{}",
                     suite.name, w.name
                 );
-                if let Some((_, _, ops)) = rust_ops
+                if let Some((_, _, ops, blocking)) = rust_ops
                     .iter()
-                    .find(|(s, name, _)| *s == suite.name && *name == w.name)
+                    .find(|(s, name, ..)| *s == suite.name && *name == w.name)
                 {
-                    let ops = serde_json::json!({
-                        "full": ops.full, "quick": ops.quick, "smoke": ops.smoke
-                    });
-                    assert_eq!(go["ops"], ops, "{}/{}", suite.name, w.name);
+                    let json = |ops: &Ops| {
+                        serde_json::json!({
+                            "full": ops.full, "quick": ops.quick, "smoke": ops.smoke
+                        })
+                    };
+                    assert_eq!(go["ops"], json(ops), "{}/{}", suite.name, w.name);
+                    let blocking = blocking.as_ref().map_or(serde_json::Value::Null, json);
+                    assert_eq!(
+                        go.get("blocking_ops").unwrap_or(&serde_json::Value::Null),
+                        &blocking,
+                        "{}/{} blocking_ops",
+                        suite.name,
+                        w.name
+                    );
                 }
             }
         }

@@ -1,10 +1,13 @@
 //! What was run, from which source, built how, and when.
 
+use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+
+use crate::machine::parse_cpu_list;
 
 /// Provenance of one run of the suite.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +32,9 @@ pub struct RunInfo {
     pub timestamp: String,
     /// Whether this was a `--quick` run (fewer operations and samples).
     pub quick: bool,
-    /// Thread placement: `"unpinned"` (threads are left to the OS scheduler).
+    /// Thread placement: `"unpinned"` (threads are left to the OS scheduler, on every online
+    /// CPU), or `"confined to CPUs <list>"` when the process's affinity mask (`taskset`, a
+    /// cpuset) allowed fewer CPUs than were online: its threads float among those.
     pub placement: String,
     /// The Go that built and ran the Go twin (`"go1.19.8 linux/amd64"`), or `None` when the
     /// run has no `go` rows. Absent in files written before the twin existed.
@@ -62,9 +67,35 @@ impl RunInfo {
             command: command_line(std::env::args()),
             timestamp: rfc3339_utc(SystemTime::now()),
             quick,
-            placement: "unpinned".to_owned(),
+            placement: placement(
+                fs::read_to_string("/proc/self/status").ok().as_deref(),
+                fs::read_to_string("/sys/devices/system/cpu/online")
+                    .ok()
+                    .as_deref(),
+            ),
             go: None,
         }
+    }
+}
+
+/// The placement from this process's `/proc/self/status` (its `Cpus_allowed_list`) and the
+/// online CPU list (`/sys/devices/system/cpu/online`): `"confined to CPUs <list>"` when some
+/// online CPU is outside the mask, else (also when either is unknown) `"unpinned"`.
+fn placement(status: Option<&str>, online: Option<&str>) -> String {
+    let allowed = status.and_then(|status| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+            .map(str::trim)
+    });
+    let (Some(allowed), Some(online)) = (allowed, online) else {
+        return "unpinned".to_owned();
+    };
+    match (parse_cpu_list(allowed), parse_cpu_list(online)) {
+        (Some(mask), Some(online)) if online.iter().any(|cpu| !mask.contains(cpu)) => {
+            format!("confined to CPUs {allowed}")
+        }
+        _ => "unpinned".to_owned(),
     }
 }
 
@@ -204,6 +235,23 @@ mod tests {
             command_line(args.map(String::from)),
             r"weft-bench run --out 'my results.json' '' 'it'\''s'"
         );
+    }
+
+    #[test]
+    fn placement_names_a_confining_affinity_mask() {
+        let status = |list: &str| format!("Name:\tweft-bench\nCpus_allowed_list:\t{list}\n");
+        assert_eq!(placement(Some(&status("0-1")), Some("0-1\n")), "unpinned");
+        assert_eq!(
+            placement(Some(&status("0")), Some("0-1\n")),
+            "confined to CPUs 0"
+        );
+        assert_eq!(
+            placement(Some(&status("0,2-3")), Some("0-3")),
+            "confined to CPUs 0,2-3"
+        );
+        assert_eq!(placement(Some(&status("0")), None), "unpinned");
+        assert_eq!(placement(None, Some("0-1")), "unpinned");
+        assert_eq!(placement(Some("Name: x\n"), Some("0-1")), "unpinned");
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub struct Suite {
     pub workloads: &'static [Workload],
     /// Names of the implementations it compares, weft first.
     pub implementations: fn() -> Vec<&'static str>,
+    /// Names of the implementations that run the named workload (for at least one of its
+    /// cases): all of them, unless a library lacks what the workload needs (a channel
+    /// library without select, say).
+    pub implementations_of: fn(workload: &str) -> Vec<&'static str>,
     /// Runs every workload for every selected implementation.
     pub run: fn(&Config) -> Vec<ResultRow>,
 }
@@ -37,7 +41,11 @@ pub struct Workload {
 }
 
 /// Every suite, in the order a full run runs them.
-pub const SUITES: &[Suite] = &[workloads::mutex::SUITE, workloads::wait_group::SUITE];
+pub const SUITES: &[Suite] = &[
+    workloads::mutex::SUITE,
+    workloads::wait_group::SUITE,
+    workloads::chan::SUITE,
+];
 
 /// The suite called `name`.
 pub fn find(name: &str) -> Option<&'static Suite> {
@@ -211,30 +219,43 @@ mod tests {
         }
     }
 
-    /// Every suite runs at smoke size, and every registered workload produced a row for every
-    /// implementation, with sane numbers.
+    /// Every suite runs at smoke size, and every registered workload produced rows for exactly
+    /// the implementations that run it (every implementation, where it is capable), with sane
+    /// numbers.
     #[test]
     fn every_suite_runs_every_implementation() {
         let cfg = smoke();
         for suite in SUITES {
             let rows = (suite.run)(&cfg);
+            let all = (suite.implementations)();
+            let mut seen: Vec<&str> = Vec::new();
             for workload in suite.workloads {
-                for implementation in (suite.implementations)() {
+                let capable = (suite.implementations_of)(workload.name);
+                assert!(!capable.is_empty(), "{}/{}", suite.name, workload.name);
+                for implementation in &all {
                     let n = rows
                         .iter()
                         .filter(|r| {
                             r.suite == suite.name
                                 && r.workload == workload.name
-                                && r.implementation == implementation
+                                && r.implementation == *implementation
                         })
                         .count();
-                    assert!(
+                    assert_eq!(
                         n >= 1,
-                        "{}/{} has no row for {implementation}",
+                        capable.contains(implementation),
+                        "{}/{}: {n} rows for {implementation}",
                         suite.name,
                         workload.name
                     );
                 }
+                seen.extend(&capable);
+            }
+            for implementation in &all {
+                assert!(
+                    seen.contains(implementation),
+                    "{implementation} runs nothing"
+                );
             }
             for row in &rows {
                 assert_eq!(row.samples_ns_per_op.len(), 1);

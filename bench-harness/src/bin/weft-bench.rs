@@ -88,8 +88,15 @@ fn main() -> ExitCode {
                     implementations.push("go (the Go twin)");
                 }
                 println!("  implementations: {}", implementations.join(", "));
+                let all = (suite.implementations)();
                 for workload in suite.workloads {
-                    println!("  {}: {}", workload.name, workload.description);
+                    let only = (suite.implementations_of)(workload.name);
+                    let only = if only == all {
+                        String::new()
+                    } else {
+                        format!(" [only {}]", only.join(", "))
+                    };
+                    println!("  {}: {}{only}", workload.name, workload.description);
                 }
             }
             for suite in go_twin::SUITES {

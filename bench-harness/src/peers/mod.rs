@@ -10,8 +10,10 @@
 //! weft's is shared by reference and reused; the [`wait_group::WaitGroupLike`] trait is shaped
 //! around a round so that both are used as their authors intend.
 
+pub mod chan;
 pub mod mutex;
 pub mod wait_group;
 
+pub use chan::ChanLike;
 pub use mutex::MutexLike;
 pub use wait_group::WaitGroupLike;

@@ -14,6 +14,7 @@
 //! - It checks its result (a final count, a wait that returned too early) and panics if it is
 //!   wrong: a fast wrong answer is a failure, not a result.
 
+pub mod chan;
 pub mod mutex;
 pub mod wait_group;
 
@@ -200,21 +201,41 @@ pub fn measure(cfg: &Config, case: &Case, contenders: Vec<Contender<'_>>) -> Vec
 ///
 /// If `threads` is 0, or re-raises a panic from `body`.
 pub fn run_threads<F: Fn(usize) + Sync>(threads: usize, body: F) -> Duration {
-    assert!(threads > 0, "a workload needs at least one thread");
-    let barrier = Barrier::new(threads);
-    let spans: Vec<(Instant, Instant)> = thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|i| {
+    run_threads_with((0..threads).map(|_| ()).collect(), |i, ()| body(i)).0
+}
+
+/// Runs `body(i, handle)` for each `(i, handle)` of `handles`, each on its own fresh thread
+/// that owns its handle (moved there before the start), released together by a barrier.
+/// Returns the time from the earliest start to the latest finish, and each thread's result
+/// in index order. Handles (channel ends, say) are dropped inside the timed span when `body`
+/// drops them or returns.
+///
+/// # Panics
+///
+/// If `handles` is empty, or re-raises a panic from `body`.
+pub fn run_threads_with<H, R, F>(handles: Vec<H>, body: F) -> (Duration, Vec<R>)
+where
+    H: Send,
+    R: Send,
+    F: Fn(usize, H) -> R + Sync,
+{
+    assert!(!handles.is_empty(), "a workload needs at least one thread");
+    let barrier = Barrier::new(handles.len());
+    let spans: Vec<(Instant, Instant, R)> = thread::scope(|s| {
+        let threads: Vec<_> = handles
+            .into_iter()
+            .enumerate()
+            .map(|(i, handle)| {
                 let (barrier, body) = (&barrier, &body);
                 s.spawn(move || {
                     barrier.wait();
                     let start = Instant::now();
-                    body(i);
-                    (start, Instant::now())
+                    let result = body(i, handle);
+                    (start, Instant::now(), result)
                 })
             })
             .collect();
-        handles
+        threads
             .into_iter()
             .map(|h| {
                 h.join()
@@ -224,7 +245,7 @@ pub fn run_threads<F: Fn(usize) + Sync>(threads: usize, body: F) -> Duration {
     });
     let start = spans.iter().map(|s| s.0).min().expect("threads > 0");
     let end = spans.iter().map(|s| s.1).max().expect("threads > 0");
-    end - start
+    (end - start, spans.into_iter().map(|s| s.2).collect())
 }
 
 /// `ops` rounded down to a multiple of `threads` (at least `threads`), so that every thread

@@ -24,6 +24,7 @@ pub const SUITE: Suite = Suite {
         },
     ],
     implementations,
+    implementations_of: |_| implementations(),
     run,
 };
 

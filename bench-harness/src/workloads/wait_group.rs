@@ -31,6 +31,7 @@ pub const SUITE: Suite = Suite {
         },
     ],
     implementations,
+    implementations_of: |_| implementations(),
     run,
 };
 

@@ -1,0 +1,480 @@
+//! Channels: weft's `chan` beside crossbeam-channel, flume, kanal and `std::sync::mpsc`.
+//!
+//! Not every library has every kind of channel or operation. Rather than leave a library out
+//! of a suite, [`ChanLike`] lets an adapter say "not here" for what its library lacks, and the
+//! workloads leave it out of just those cases:
+//!
+//! | implementation | bounded(0), bounded(n) | unbounded | several receivers | select receive | select send |
+//! |---|---|---|---|---|---|
+//! | `weft` | `weft::chan::bounded` | not yet | yes | not yet | not yet |
+//! | `crossbeam` | yes | yes | yes | `Select` | `Select` |
+//! | `flume` | yes | yes | yes | `Selector` | left out: duplicates messages |
+//! | `kanal` | yes | yes | yes | no | no |
+//! | `std` | `sync_channel` | `channel` | no (single consumer) | no | no |
+//!
+//! When weft gains an unbounded channel, its [`ChanLike::unbounded`] returns it and every
+//! unbounded case picks weft up; the same goes for select through
+//! [`ChanLike::select_recv`] and [`ChanLike::select_send`].
+
+use std::sync::mpsc;
+
+/// The message every channel workload sends: a word, distinct per message so that receivers
+/// can check by count and sum that each arrived exactly once.
+pub type Msg = usize;
+
+/// A library's channel of [`Msg`], as the channel workloads use it. Implemented on a marker
+/// type per library ([`Weft`], [`Crossbeam`], ...), whose handles are the library's own.
+///
+/// Blocking `send` and `recv` panic if the channel is closed when it should not be: a closed
+/// channel in the middle of a workload is a failure, not a result.
+pub trait ChanLike: 'static {
+    /// The implementation's name in result files and tables.
+    const NAME: &'static str;
+    /// The sending handle.
+    type Sender: Send;
+    /// The receiving handle.
+    type Receiver: Send;
+
+    /// A channel holding at most `cap` messages; `cap == 0` is a rendezvous channel (a send
+    /// completes when a receiver takes the message).
+    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver);
+
+    /// A channel without a capacity limit, or `None` where the library has none.
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)>;
+
+    /// Another sending handle to the same channel.
+    fn clone_sender(tx: &Self::Sender) -> Self::Sender;
+
+    /// Another receiving handle to the same channel (each message goes to one receiver), or
+    /// `None` where the channel has a single consumer.
+    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver>;
+
+    /// Sends `msg`, waiting for room (or, on a rendezvous channel, for a receiver).
+    ///
+    /// # Panics
+    ///
+    /// If every receiver is gone.
+    fn send(tx: &Self::Sender, msg: Msg);
+
+    /// Receives a message, waiting for one; `None` once every sender is gone and the channel
+    /// is drained.
+    fn recv(rx: &Self::Receiver) -> Option<Msg>;
+
+    /// A receive that selects over `rxs`: each call takes one message from whichever channel
+    /// has one, and returns `None` once all of them are closed and drained. `None` (instead
+    /// of the function) where the library has no select.
+    fn select_recv(rxs: &[Self::Receiver]) -> Option<impl FnMut() -> Option<Msg> + '_> {
+        let _ = rxs;
+        None::<fn() -> Option<Msg>>
+    }
+
+    /// A send that selects over `txs`: each call sends its message on whichever channel has
+    /// room (or a waiting receiver). `None` (instead of the function) where the library has
+    /// no select. The function panics if every channel is closed.
+    fn select_send(txs: &[Self::Sender]) -> Option<impl FnMut(Msg) + '_> {
+        let _ = txs;
+        None::<fn(Msg)>
+    }
+}
+
+/// Whether `C` has an unbounded channel.
+pub fn has_unbounded<C: ChanLike>() -> bool {
+    C::unbounded().is_some()
+}
+
+/// Whether `C`'s channels take several receivers.
+pub fn has_multi_consumer<C: ChanLike>() -> bool {
+    C::clone_receiver(&C::bounded(1).1).is_some()
+}
+
+/// Whether `C` can receive from whichever of several channels is ready.
+pub fn has_select_recv<C: ChanLike>() -> bool {
+    C::select_recv(&[]).is_some()
+}
+
+/// Whether `C` can send on whichever of several channels is ready.
+pub fn has_select_send<C: ChanLike>() -> bool {
+    C::select_send(&[]).is_some()
+}
+
+/// `weft::chan`: a Vyukov ring buffer for `bounded(n)`, a rendezvous hand-off for
+/// `bounded(0)`. No unbounded channel and no select yet.
+#[derive(Debug)]
+pub struct Weft;
+
+impl ChanLike for Weft {
+    const NAME: &'static str = "weft";
+    type Sender = weft::chan::Sender<Msg>;
+    type Receiver = weft::chan::Receiver<Msg>;
+
+    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+        weft::chan::bounded(cap)
+    }
+
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+        None
+    }
+
+    fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+        tx.clone()
+    }
+
+    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+        Some(rx.clone())
+    }
+
+    #[inline]
+    fn send(tx: &Self::Sender, msg: Msg) {
+        tx.send(msg).expect("weft: channel closed during a send");
+    }
+
+    #[inline]
+    fn recv(rx: &Self::Receiver) -> Option<Msg> {
+        rx.recv().ok()
+    }
+}
+
+/// crossbeam-channel: `bounded` (array and zero flavours) and `unbounded` (linked blocks);
+/// select through a `crossbeam_channel::Select` built once per thread and reused for every
+/// message (crossbeam's own benchmark builds one per message, which is slower).
+#[derive(Debug)]
+pub struct Crossbeam;
+
+impl ChanLike for Crossbeam {
+    const NAME: &'static str = "crossbeam";
+    type Sender = crossbeam_channel::Sender<Msg>;
+    type Receiver = crossbeam_channel::Receiver<Msg>;
+
+    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+        crossbeam_channel::bounded(cap)
+    }
+
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+        Some(crossbeam_channel::unbounded())
+    }
+
+    fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+        tx.clone()
+    }
+
+    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+        Some(rx.clone())
+    }
+
+    #[inline]
+    fn send(tx: &Self::Sender, msg: Msg) {
+        tx.send(msg)
+            .expect("crossbeam: channel closed during a send");
+    }
+
+    #[inline]
+    fn recv(rx: &Self::Receiver) -> Option<Msg> {
+        rx.recv().ok()
+    }
+
+    fn select_recv(rxs: &[Self::Receiver]) -> Option<impl FnMut() -> Option<Msg> + '_> {
+        let mut sel = crossbeam_channel::Select::new();
+        for rx in rxs {
+            sel.recv(rx);
+        }
+        let mut open = rxs.len();
+        Some(move || loop {
+            if open == 0 {
+                return None;
+            }
+            let op = sel.select();
+            let i = op.index();
+            match op.recv(&rxs[i]) {
+                Ok(msg) => return Some(msg),
+                Err(_) => {
+                    // Closed and drained: stop selecting on it.
+                    sel.remove(i);
+                    open -= 1;
+                }
+            }
+        })
+    }
+
+    fn select_send(txs: &[Self::Sender]) -> Option<impl FnMut(Msg) + '_> {
+        let mut sel = crossbeam_channel::Select::new();
+        for tx in txs {
+            sel.send(tx);
+        }
+        Some(move |msg| {
+            let op = sel.select();
+            let i = op.index();
+            op.send(&txs[i], msg)
+                .expect("crossbeam: channel closed during a select send");
+        })
+    }
+}
+
+/// flume: one linked-queue channel with an optional bound; select-receive through a
+/// `flume::Selector`, which is consumed by `wait`, so one is built per message (flume's
+/// intended use; it allocates one boxed selection per channel).
+///
+/// No select-send, so no `select_both`: flume 0.12's `Selector::send` on several full
+/// channels leaves the message in each one's wait list, and receivers can take it from more
+/// than one before the selector withdraws the others. Its messages arrived twice in this
+/// crate's tests. (Its select-receive is also unsafe with several select-receivers on the
+/// same channels, which `select_both` has: `wait` hung here. A receive hook leaves the
+/// channel's wait list when it fires; if another receiver takes the message first, the
+/// selector polls nothing and parks with no hook left to wake it. Compare
+/// zesterer/flume#135. `select_rx`, with one select-receiver, is fine.)
+#[derive(Debug)]
+pub struct Flume;
+
+impl ChanLike for Flume {
+    const NAME: &'static str = "flume";
+    type Sender = flume::Sender<Msg>;
+    type Receiver = flume::Receiver<Msg>;
+
+    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+        flume::bounded(cap)
+    }
+
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+        Some(flume::unbounded())
+    }
+
+    fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+        tx.clone()
+    }
+
+    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+        Some(rx.clone())
+    }
+
+    #[inline]
+    fn send(tx: &Self::Sender, msg: Msg) {
+        tx.send(msg).expect("flume: channel closed during a send");
+    }
+
+    #[inline]
+    fn recv(rx: &Self::Receiver) -> Option<Msg> {
+        rx.recv().ok()
+    }
+
+    fn select_recv(rxs: &[Self::Receiver]) -> Option<impl FnMut() -> Option<Msg> + '_> {
+        let mut open = vec![true; rxs.len()];
+        let mut left = rxs.len();
+        Some(move || loop {
+            if left == 0 {
+                return None;
+            }
+            let selector = rxs
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| open[i])
+                .fold(flume::Selector::new(), |sel, (i, rx)| {
+                    sel.recv(rx, move |r| r.map_err(|_| i))
+                });
+            match selector.wait() {
+                Ok(msg) => return Some(msg),
+                Err(closed) => {
+                    // Closed and drained: stop selecting on it.
+                    open[closed] = false;
+                    left -= 1;
+                }
+            }
+        })
+    }
+}
+
+/// kanal: bounded (including rendezvous) and unbounded channels that spin briefly before
+/// parking. No select.
+#[derive(Debug)]
+pub struct Kanal;
+
+impl ChanLike for Kanal {
+    const NAME: &'static str = "kanal";
+    type Sender = kanal::Sender<Msg>;
+    type Receiver = kanal::Receiver<Msg>;
+
+    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+        kanal::bounded(cap)
+    }
+
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+        Some(kanal::unbounded())
+    }
+
+    fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+        tx.clone()
+    }
+
+    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+        Some(rx.clone())
+    }
+
+    #[inline]
+    fn send(tx: &Self::Sender, msg: Msg) {
+        tx.send(msg).expect("kanal: channel closed during a send");
+    }
+
+    #[inline]
+    fn recv(rx: &Self::Receiver) -> Option<Msg> {
+        rx.recv().ok()
+    }
+}
+
+/// `std::sync::mpsc`: `sync_channel(cap)` for bounded capacities (0 is a rendezvous),
+/// `channel()` for unbounded. Single consumer, no select. (Since Rust 1.67 both are
+/// crossbeam-channel's algorithms, vendored.)
+#[derive(Debug)]
+pub struct Std;
+
+/// A `std::sync::mpsc` sender: the two constructors return different types.
+#[derive(Debug, Clone)]
+pub enum StdSender {
+    /// From `sync_channel(cap)`.
+    Bounded(mpsc::SyncSender<Msg>),
+    /// From `channel()`.
+    Unbounded(mpsc::Sender<Msg>),
+}
+
+impl ChanLike for Std {
+    const NAME: &'static str = "std";
+    type Sender = StdSender;
+    type Receiver = mpsc::Receiver<Msg>;
+
+    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+        let (tx, rx) = mpsc::sync_channel(cap);
+        (StdSender::Bounded(tx), rx)
+    }
+
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+        let (tx, rx) = mpsc::channel();
+        Some((StdSender::Unbounded(tx), rx))
+    }
+
+    fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+        tx.clone()
+    }
+
+    fn clone_receiver(_: &Self::Receiver) -> Option<Self::Receiver> {
+        None
+    }
+
+    #[inline]
+    fn send(tx: &Self::Sender, msg: Msg) {
+        match tx {
+            StdSender::Bounded(tx) => tx.send(msg),
+            StdSender::Unbounded(tx) => tx.send(msg),
+        }
+        .expect("std: channel closed during a send");
+    }
+
+    #[inline]
+    fn recv(rx: &Self::Receiver) -> Option<Msg> {
+        rx.recv().ok()
+    }
+}
+
+/// Something to do once per channel implementation, with its type in hand.
+pub trait ChanVisitor {
+    /// Called once for each implementation `C`, in [`visit_all`]'s order.
+    fn visit<C: ChanLike>(&mut self);
+}
+
+/// The channel implementations under comparison, weft first: calls `visitor.visit::<C>()`
+/// for each. This is the one list to extend when adding a peer.
+pub fn visit_all(visitor: &mut impl ChanVisitor) {
+    visitor.visit::<Weft>();
+    visitor.visit::<Crossbeam>();
+    visitor.visit::<Flume>();
+    visitor.visit::<Kanal>();
+    visitor.visit::<Std>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    /// What each implementation says it can do, and that it does it: 3 senders x 100
+    /// messages on every channel it has, received by 2 receivers where it takes several, and
+    /// through select where it has one.
+    struct Delivery(Vec<(&'static str, bool, bool, bool, bool)>);
+
+    fn deliver<C: ChanLike>(tx: C::Sender, rx: C::Receiver) {
+        let receivers: Vec<C::Receiver> = match C::clone_receiver(&rx) {
+            Some(second) => vec![rx, second],
+            None => vec![rx],
+        };
+        let total: usize = thread::scope(|s| {
+            for t in 0..3 {
+                let tx = C::clone_sender(&tx);
+                s.spawn(move || (0..100).for_each(|k| C::send(&tx, t * 100 + k)));
+            }
+            drop(tx);
+            let sums: Vec<_> = receivers
+                .into_iter()
+                .map(|rx| s.spawn(move || std::iter::from_fn(|| C::recv(&rx)).sum::<usize>()))
+                .collect();
+            sums.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(total, (0..300).sum::<usize>(), "{}", C::NAME);
+    }
+
+    /// 3 channels of capacity 1, messages `0..300`, one sender per channel unless `C` can
+    /// select-send; one select-receiver. Every message must arrive once.
+    fn deliver_by_select<C: ChanLike>() {
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..3).map(|_| C::bounded(1)).unzip();
+        let mut got = thread::scope(|s| {
+            if has_select_send::<C>() {
+                s.spawn(|| {
+                    let txs = txs; // dropped at the end: closes the channels
+                    let mut send = C::select_send(&txs).unwrap();
+                    (0..300).for_each(&mut send);
+                });
+            } else {
+                for (t, tx) in txs.into_iter().enumerate() {
+                    s.spawn(move || (0..100).for_each(|k| C::send(&tx, t * 100 + k)));
+                }
+            }
+            let mut recv = C::select_recv(&rxs).unwrap();
+            std::iter::from_fn(&mut recv).collect::<Vec<_>>()
+        });
+        got.sort_unstable();
+        assert_eq!(got, (0..300).collect::<Vec<_>>(), "{}", C::NAME);
+    }
+
+    impl ChanVisitor for Delivery {
+        fn visit<C: ChanLike>(&mut self) {
+            for cap in [0, 1, 16] {
+                let (tx, rx) = C::bounded(cap);
+                deliver::<C>(tx, rx);
+            }
+            if let Some((tx, rx)) = C::unbounded() {
+                deliver::<C>(tx, rx);
+            }
+            if has_select_recv::<C>() {
+                deliver_by_select::<C>();
+            }
+            self.0.push((
+                C::NAME,
+                has_unbounded::<C>(),
+                has_multi_consumer::<C>(),
+                has_select_recv::<C>(),
+                has_select_send::<C>(),
+            ));
+        }
+    }
+
+    #[test]
+    fn every_channel_delivers_what_it_can() {
+        let mut v = Delivery(Vec::new());
+        visit_all(&mut v);
+        assert_eq!(
+            v.0,
+            [
+                ("weft", false, true, false, false),
+                ("crossbeam", true, true, true, true),
+                ("flume", true, true, true, false),
+                ("kanal", true, true, false, false),
+                ("std", true, false, false, false),
+            ]
+        );
+    }
+}
