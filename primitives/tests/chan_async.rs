@@ -66,12 +66,6 @@ fn smoke_ring_buffer() {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "BUG: Miri (Stacked and Tree Borrows) reports UB: an async waiter is registered \
-              through the &mut returned by Option::insert (waiters.rs AsyncWait::poll, zero.rs \
-              poll_send/poll_recv), so the owner's later accesses invalidate the list's pointer"
-)]
 fn smoke_rendezvous() {
     let (tx, rx) = bounded(0);
     thread::scope(|s| {
@@ -90,12 +84,6 @@ fn smoke_rendezvous() {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "BUG: Miri (Stacked and Tree Borrows) reports UB: an async waiter is registered \
-              through the &mut returned by Option::insert (waiters.rs AsyncWait::poll, zero.rs \
-              poll_send/poll_recv), so the owner's later accesses invalidate the list's pointer"
-)]
 fn pending_until_the_other_side_acts() {
     for cap in CAPS {
         let (tx, rx) = bounded(cap);
@@ -300,12 +288,6 @@ fn sync_senders_async_receivers() {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "BUG: Miri (Stacked and Tree Borrows) reports UB: an async waiter is registered \
-              through the &mut returned by Option::insert (waiters.rs AsyncWait::poll, zero.rs \
-              poll_send/poll_recv), so the owner's later accesses invalidate the list's pointer"
-)]
 fn async_senders_async_receivers() {
     const PER: usize = if cfg!(miri) { 4 } else { 2_000 };
     for cap in CAPS {
@@ -618,12 +600,6 @@ fn dropped_notified_send_passes_the_wake_up_on() {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "BUG: Miri (Stacked and Tree Borrows) reports UB: an async waiter is registered \
-              through the &mut returned by Option::insert (waiters.rs AsyncWait::poll, zero.rs \
-              poll_send/poll_recv), so the owner's later accesses invalidate the list's pointer"
-)]
 fn cancel_storm() {
     // Threads keep creating receive futures, polling them once and dropping them (keeping
     // what a poll happens to return), while senders send and blocking receivers receive.
@@ -681,12 +657,6 @@ fn cancel_storm() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "BUG: Miri (Stacked and Tree Borrows) reports UB: an async waiter is registered \
-              through the &mut returned by Option::insert (waiters.rs AsyncWait::poll, zero.rs \
-              poll_send/poll_recv), so the owner's later accesses invalidate the list's pointer"
-)]
 fn recv_wakes_the_latest_waker() {
     for cap in CAPS {
         let (tx, rx) = bounded(cap);
@@ -707,12 +677,6 @@ fn recv_wakes_the_latest_waker() {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "BUG: Miri (Stacked and Tree Borrows) reports UB: an async waiter is registered \
-              through the &mut returned by Option::insert (waiters.rs AsyncWait::poll, zero.rs \
-              poll_send/poll_recv), so the owner's later accesses invalidate the list's pointer"
-)]
 fn send_wakes_the_latest_waker() {
     for cap in CAPS {
         let (tx, rx) = bounded(cap);
@@ -731,12 +695,6 @@ fn send_wakes_the_latest_waker() {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "BUG: Miri (Stacked and Tree Borrows) reports UB: an async waiter is registered \
-              through the &mut returned by Option::insert (waiters.rs AsyncWait::poll, zero.rs \
-              poll_send/poll_recv), so the owner's later accesses invalidate the list's pointer"
-)]
 fn waker_moves_between_threads() {
     // A future polled on one thread and then on another (as a work-stealing executor does)
     // is woken through the waker of the latest poll.
@@ -769,9 +727,6 @@ type StaticChan = OnceLock<(Sender<u32>, Receiver<u32>)>;
 type ParkedRecv = Arc<Mutex<Option<Pin<Box<RecvFuture<'static, u32>>>>>>;
 
 #[test]
-#[ignore = "BUG: AsyncWait::poll swallows a notification that arrives between its re-check \
-            and its withdrawal (waiters.rs: finish(list, true) after a successful attempt); \
-            block_on has the same window. See the test's comment."]
 fn receive_completing_on_its_recheck_passes_on_a_later_notification() {
     // Ring buffer of capacity 1. Receive R1 registers, and its re-check (the attempt right
     // after registering) takes a message m0. Inside that window, after the take and before R1

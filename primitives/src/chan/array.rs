@@ -291,8 +291,8 @@ impl<T> Channel<T> {
         unsafe { wait.poll(&self.senders, waker, || self.attempt_send(msg)) }
     }
 
-    pub(crate) fn finish_send(&self, wait: &mut AsyncWait, completed: bool) {
-        wait.finish(&self.senders, completed);
+    pub(crate) fn finish_send(&self, wait: &mut AsyncWait) {
+        wait.finish(&self.senders);
     }
 
     /// # Safety
@@ -307,8 +307,8 @@ impl<T> Channel<T> {
         unsafe { wait.poll(&self.receivers, waker, || self.attempt_recv()) }
     }
 
-    pub(crate) fn finish_recv(&self, wait: &mut AsyncWait, completed: bool) {
-        wait.finish(&self.receivers, completed);
+    pub(crate) fn finish_recv(&self, wait: &mut AsyncWait) {
+        wait.finish(&self.receivers);
     }
 
     /// Closes the channel; true if this call did. Wakes every waiter: senders fail with their

@@ -427,7 +427,7 @@ impl<T> Future for SendFuture<'_, T> {
 impl<T> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
         match (&self.sender.flavor, &mut self.state) {
-            (Flavor::Array(s), FlavorSend::Array(wait, _)) => s.chan.finish_send(wait, false),
+            (Flavor::Array(s), FlavorSend::Array(wait, _)) => s.chan.finish_send(wait),
             (Flavor::Zero(s), FlavorSend::Zero(st)) => s.chan.finish_send(st),
             _ => unreachable!("send state of another flavour"),
         }
@@ -456,7 +456,7 @@ impl<T> Future for RecvFuture<'_, T> {
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
         match (&self.receiver.flavor, &mut self.state) {
-            (Flavor::Array(s), FlavorRecv::Array(wait)) => s.chan.finish_recv(wait, false),
+            (Flavor::Array(s), FlavorRecv::Array(wait)) => s.chan.finish_recv(wait),
             (Flavor::Zero(s), FlavorRecv::Zero(st)) => s.chan.finish_recv(st),
             _ => unreachable!("receive state of another flavour"),
         }

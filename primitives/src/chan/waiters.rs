@@ -77,6 +77,9 @@ pub(crate) struct Waiter {
     /// Read by notifiers under the lock of the list the waiter is registered in; changed only
     /// under that same lock (async re-polls) or while unregistered.
     unblock: UnsafeCell<Unblock>,
+    /// Lists hold raw pointers to the waiter while its owner keeps using it: `!Unpin` keeps a
+    /// `&mut` to it (e.g. from `Option::insert`) from asserting uniqueness over it.
+    _pin: core::marker::PhantomPinned,
 }
 
 impl Waiter {
@@ -94,6 +97,7 @@ impl Waiter {
         Self {
             selected: AtomicUsize::new(WAITING),
             unblock: UnsafeCell::new(unblock),
+            _pin: core::marker::PhantomPinned,
         }
     }
 
@@ -454,11 +458,7 @@ pub(crate) fn block_on<R>(
         // store-buffering pair with `WaitList::notify_one`.
         fence(Ordering::SeqCst);
         if let Some(r) = attempt() {
-            if waiter.try_abort().is_ok() {
-                list.unregister(&waiter);
-            }
-            // Else a notifier selected (and removed) us: the change it announced is the one we
-            // just consumed, so there is nothing to pass on.
+            withdraw(list, &waiter);
             return Some(r);
         }
         if waiter.wait(deadline) == ABORTED {
@@ -467,6 +467,20 @@ pub(crate) fn block_on<R>(
             return attempt();
         }
         // Notified (or closed): try again.
+    }
+}
+
+/// Withdraws a registered waiter that no longer needs to wait. If a notifier selected it
+/// meanwhile, the notification may have been for a change other than the one the waiter
+/// consumed (it stayed registered across its own successful attempt), so it is passed on to
+/// the next waiter: at worst one spurious wake-up, never a lost one.
+fn withdraw(list: &WaitList, waiter: &Waiter) {
+    match waiter.try_abort() {
+        Ok(()) => {
+            list.unregister(waiter);
+        }
+        Err(NOTIFIED) => list.notify_one(),
+        Err(_) => {} // closed: every waiter was woken
     }
 }
 
@@ -497,7 +511,7 @@ impl AsyncWait {
     ) -> core::task::Poll<R> {
         use core::task::Poll;
         if let Some(r) = attempt() {
-            self.finish(list, true);
+            self.finish(list);
             return Poll::Ready(r);
         }
         if self.registered {
@@ -519,27 +533,21 @@ impl AsyncWait {
         fence(Ordering::SeqCst);
         match attempt() {
             Some(r) => {
-                self.finish(list, true);
+                self.finish(list);
                 Poll::Ready(r)
             }
             None => Poll::Pending,
         }
     }
 
-    /// Withdraws the registration. `completed`: the operation finished, so a notification we
-    /// received was used; otherwise (cancelled) it is passed on to the next waiter, so a
-    /// dropped future never swallows the wake-up another waiter needs.
-    pub(crate) fn finish(&mut self, list: &WaitList, completed: bool) {
+    /// Withdraws the registration, whether the operation completed or the future was
+    /// dropped; a notification received meanwhile is passed on (see [`withdraw`]).
+    pub(crate) fn finish(&mut self, list: &WaitList) {
         if !core::mem::take(&mut self.registered) {
             return;
         }
-        let Some(w) = &self.waiter else { return };
-        match w.try_abort() {
-            Ok(()) => {
-                list.unregister(w);
-            }
-            Err(_) if !completed => list.notify_one(),
-            Err(_) => {}
+        if let Some(w) = &self.waiter {
+            withdraw(list, w);
         }
     }
 }

@@ -35,6 +35,8 @@ pub(crate) struct Packet<T> {
     /// Set by the party that selected this packet's owner once it has put (or taken) the
     /// message; the owner must not touch `msg` or go away before.
     ready: AtomicBool,
+    /// Queues hold raw pointers to the packet while its owner keeps using it (see `Waiter`).
+    _pin: PhantomPinned,
 }
 
 impl<T> Packet<T> {
@@ -42,6 +44,7 @@ impl<T> Packet<T> {
         Self {
             msg: UnsafeCell::new(msg),
             ready: AtomicBool::new(false),
+            _pin: PhantomPinned,
         }
     }
 
@@ -378,13 +381,20 @@ impl<T> Channel<T> {
             }
         }
         if let Some((msg, sel)) = Self::take_from_sender(&mut inner) {
-            Self::withdraw(&mut inner, st);
+            let next = Self::withdraw(&mut inner, st);
             drop(inner);
             sel.wake();
+            if let Some(n) = next {
+                n.wake();
+            }
             return Poll::Ready(Ok(msg));
         }
         if inner.closed {
-            Self::withdraw(&mut inner, st);
+            let next = Self::withdraw(&mut inner, st);
+            drop(inner);
+            if let Some(n) = next {
+                n.wake();
+            }
             return Poll::Ready(Err(()));
         }
         if !st.registered {
@@ -397,32 +407,32 @@ impl<T> Channel<T> {
         Poll::Pending
     }
 
-    /// The receive completed while registered: drop the registration (under the lock).
-    fn withdraw(inner: &mut Inner, st: &mut AsyncRecv<T>) {
-        if core::mem::take(&mut st.registered) {
-            let waiter = st.waiter.as_ref().expect("registered waiter");
-            if waiter.try_abort().is_ok() {
-                inner.receivers.unregister(waiter);
-            }
-        }
-    }
-
-    /// A receive future goes away. If it had been notified for a waiting sender it never
-    /// served, the notification passes to another task receiver, so no sender is stranded.
-    pub(crate) fn finish_recv(&self, st: &mut AsyncRecv<T>) {
+    /// The receive completed (or the future goes away) while registered: drop the
+    /// registration under the lock. A notification that selected us meanwhile may have been
+    /// meant for another waiting sender than the one we served, so it passes to another task
+    /// receiver while senders still wait; returns that receiver to wake after unlocking.
+    fn withdraw(inner: &mut Inner, st: &mut AsyncRecv<T>) -> Option<Selected> {
         if !core::mem::take(&mut st.registered) {
-            return;
+            return None;
         }
         let waiter = st.waiter.as_ref().expect("registered waiter");
-        let mut inner = self.lock();
-        let next = match waiter.try_abort() {
+        match waiter.try_abort() {
             Ok(()) => {
                 inner.receivers.unregister(waiter);
                 None
             }
-            Err(NOTIFIED) if !inner.senders.is_empty() => Self::notify_task_receiver(&mut inner),
+            Err(NOTIFIED) if !inner.senders.is_empty() => Self::notify_task_receiver(inner),
             Err(_) => None,
-        };
+        }
+    }
+
+    /// A receive future goes away: withdraw, passing on a notification it never served.
+    pub(crate) fn finish_recv(&self, st: &mut AsyncRecv<T>) {
+        if !st.registered {
+            return;
+        }
+        let mut inner = self.lock();
+        let next = Self::withdraw(&mut inner, st);
         drop(inner);
         if let Some(n) = next {
             n.wake();
