@@ -273,7 +273,7 @@ fn mixed(
 
 #[test]
 fn async_senders_sync_receivers() {
-    const PER: usize = if cfg!(miri) { 4 } else { 2_000 };
+    const PER: usize = if cfg!(miri) { 3 } else { 2_000 };
     for cap in CAPS {
         mixed(cap, 3, 2, PER, true, false);
     }
@@ -281,7 +281,7 @@ fn async_senders_sync_receivers() {
 
 #[test]
 fn sync_senders_async_receivers() {
-    const PER: usize = if cfg!(miri) { 4 } else { 2_000 };
+    const PER: usize = if cfg!(miri) { 3 } else { 2_000 };
     for cap in CAPS {
         mixed(cap, 2, 3, PER, false, true);
     }
@@ -289,7 +289,7 @@ fn sync_senders_async_receivers() {
 
 #[test]
 fn async_senders_async_receivers() {
-    const PER: usize = if cfg!(miri) { 4 } else { 2_000 };
+    const PER: usize = if cfg!(miri) { 3 } else { 2_000 };
     for cap in CAPS {
         mixed(cap, 2, 2, PER, true, true);
     }
@@ -605,7 +605,7 @@ fn cancel_storm() {
     // what a poll happens to return), while senders send and blocking receivers receive.
     // Every value is received exactly once, and the blocking receivers are never left asleep
     // by a cancelled future (their deadlines would expire).
-    const PER: usize = if cfg!(miri) { 6 } else { 3_000 };
+    const PER: usize = if cfg!(miri) { 4 } else { 3_000 };
     for cap in CAPS {
         let (tx, rx) = bounded::<usize>(cap);
         let seen: Vec<AtomicUsize> = (0..2 * PER).map(|_| AtomicUsize::new(0)).collect();
@@ -743,11 +743,11 @@ fn receive_completing_on_its_recheck_passes_on_a_later_notification() {
     //   and notifies the senders' list, before R1 withdraws): polls R2 to Pending, then
     //   sends m1.
     //
-    // The same window exists for threads in `waiters::block_on` (its comment "the change it
-    // announced is the one we just consumed" does not hold when the notification comes after
-    // the consuming attempt) and in the first attempt of `AsyncWait::poll` when the future is
-    // still registered from an earlier poll. Passing the notification on (`notify_one`) when
-    // the withdrawal finds the waiter already selected closes all three.
+    // Regression test: before 8222a29 the waiter kept such a notification (assuming it was
+    // for the change it had consumed), and R2 was never woken. The same window exists for
+    // threads in `waiters::block_on` and in the first attempt of `AsyncWait::poll` when the
+    // future is still registered from an earlier poll; `waiters::withdraw` now passes the
+    // notification on in all three.
     static CHAN: StaticChan = OnceLock::new();
     let (tx, rx) = CHAN.get_or_init(|| bounded(1));
 

@@ -311,7 +311,7 @@ fn rendezvous_synchronizes_both_ways() {
     // `send(i)` returns. One slot per round and side, so only round i's rendezvous orders
     // round i's accesses. Miri and TSan report a missing edge as a data race. Yields vary which
     // side arrives first.
-    const ROUNDS: usize = if cfg!(miri) { 4 } else { 200 };
+    const ROUNDS: usize = if cfg!(miri) { 3 } else { 200 };
     let (tx, rx) = bounded::<usize>(0);
     let before_send = Slots::new(ROUNDS);
     let before_recv = Slots::new(ROUNDS);
@@ -370,7 +370,7 @@ fn try_recv_takes_from_a_blocked_sender() {
 
 #[test]
 fn ping_pong() {
-    const ROUNDS: usize = if cfg!(miri) { 10 } else { 10_000 };
+    const ROUNDS: usize = if cfg!(miri) { 6 } else { 10_000 };
     let (ping_tx, ping_rx) = bounded(0);
     let (pong_tx, pong_rx) = bounded(0);
     thread::scope(|s| {
@@ -396,7 +396,7 @@ fn ping_pong() {
 
 #[test]
 fn spsc_fifo() {
-    const N: usize = if cfg!(miri) { 10 } else { 10_000 };
+    const N: usize = if cfg!(miri) { 6 } else { 10_000 };
     let (tx, rx) = bounded(0);
     thread::scope(|s| {
         s.spawn(move || {
@@ -412,14 +412,22 @@ fn spsc_fifo() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "same paths as `mpmc` under Miri; native-only to fit the Miri budget"
+)]
 fn mpsc() {
     const N: usize = if cfg!(miri) { 3 } else { 5_000 };
     mpmc_exactly_once(0, 4, 1, N);
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "same paths as `mpmc` under Miri; native-only to fit the Miri budget"
+)]
 fn spmc() {
-    const N: usize = if cfg!(miri) { 10 } else { 20_000 };
+    const N: usize = if cfg!(miri) { 6 } else { 20_000 };
     mpmc_exactly_once(0, 1, 4, N);
 }
 
@@ -899,7 +907,7 @@ fn racing_timeouts_exactly_once() {
     // Senders and receivers with short, varied timeouts: a message is received exactly when
     // its send reported success, and handed back exactly when it reported a timeout.
     const THREADS: usize = if cfg!(miri) { 2 } else { 3 };
-    const N: usize = if cfg!(miri) { 6 } else { 2_000 };
+    const N: usize = if cfg!(miri) { 4 } else { 2_000 };
     const TIMEOUTS: [Duration; 4] = [
         Duration::ZERO,
         Duration::from_micros(5),
