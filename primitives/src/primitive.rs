@@ -17,7 +17,9 @@ pub(crate) mod sync {
     pub(crate) mod atomic {
         // The full set the crate's primitives draw on; not every build uses every item.
         #[allow(unused_imports)]
-        pub(crate) use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicUsize, Ordering};
+        pub(crate) use core::sync::atomic::{
+            fence, AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize, Ordering,
+        };
     }
 }
 
@@ -28,7 +30,9 @@ pub(crate) mod sync {
 
     pub(crate) mod atomic {
         #[allow(unused_imports)]
-        pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicUsize, Ordering};
+        pub(crate) use loom::sync::atomic::{
+            fence, AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize, Ordering,
+        };
     }
 }
 
