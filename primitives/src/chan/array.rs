@@ -329,8 +329,8 @@ impl<T> Channel<T> {
         self.tail.load(Ordering::SeqCst) & self.mark_bit != 0
     }
 
-    pub(crate) fn capacity(&self) -> usize {
-        self.cap
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        Some(self.cap)
     }
 
     /// Messages buffered now (a snapshot).

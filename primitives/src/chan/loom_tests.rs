@@ -2,7 +2,7 @@
 //! parker are modelled, so a lost wake-up shows as a loom deadlock and a missing
 //! happens-before as a causality failure on a message cell.
 
-use super::{bounded, RecvError, SendError};
+use super::{bounded, unbounded, RecvError, SendError, TryRecvError};
 use crate::primitive::sync::Arc;
 use loom::thread;
 
@@ -122,13 +122,16 @@ fn zero_close_races_blocked_sender() {
     });
 }
 
-/// An async receiver's waker registration races a send on both flavours: the future resolves
+/// An async receiver's waker registration races a send on every flavour: the future resolves
 /// with the message (no lost wake-up between registering and parking the task).
 #[test]
 fn async_recv_registration_races_send() {
-    for cap in [0, 1] {
+    for cap in [Some(0), Some(1), None] {
         model(2, move || {
-            let (tx, rx) = bounded::<usize>(cap);
+            let (tx, rx) = match cap {
+                Some(cap) => bounded::<usize>(cap),
+                None => unbounded(),
+            };
             let t = thread::spawn(move || tx.send(3).unwrap());
             assert_eq!(loom::future::block_on(rx.recv_async()), Ok(3));
             t.join().unwrap();
@@ -148,5 +151,110 @@ fn async_send_races_recv() {
         });
         loom::future::block_on(tx.send_async(2)).unwrap();
         t.join().unwrap();
+    });
+}
+
+// The list flavour runs with two slots per block under loom, so three messages cross a block
+// boundary: the next block's installation, the head's move into it, and the reclamation of
+// the consumed block all happen inside the models. A block used after its reclamation trips
+// an assertion (`Block::assert_live`); loom's `Arc` leak check catches a message not dropped.
+
+/// A sender crosses a block boundary while a blocked receiver takes every message: order kept,
+/// nothing lost, the receiver never left asleep, the consumed block reclaimed after its use.
+#[test]
+fn list_send_recv_across_block_boundary() {
+    model(2, || {
+        let (tx, rx) = unbounded::<usize>();
+        let t = thread::spawn(move || {
+            for i in 0..3 {
+                tx.send(i).unwrap();
+            }
+        });
+        for i in 0..3 {
+            assert_eq!(rx.recv(), Ok(i));
+        }
+        assert_eq!(rx.recv(), Err(RecvError));
+        t.join().unwrap();
+    });
+}
+
+/// Two senders race for a block's last slot, which means installing the next block; the
+/// loser waits for the installation. Every message arrives once.
+#[test]
+fn list_senders_race_at_block_boundary() {
+    model(2, || {
+        let (tx, rx) = unbounded::<usize>();
+        tx.send(0).unwrap();
+        let tx2 = tx.clone();
+        let t = thread::spawn(move || tx2.send(1).unwrap());
+        tx.send(2).unwrap();
+        t.join().unwrap();
+        let mut got: Vec<usize> = rx.try_iter().collect();
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2]);
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    });
+}
+
+/// Two receivers take the two messages of a full block at once: the reclamation walk hands
+/// over between them (whoever reads last reclaims the block), each message is taken once, and
+/// the block is reclaimed only after both reads.
+#[test]
+fn list_receivers_race_on_block_reclamation() {
+    model(3, || {
+        let (tx, rx) = unbounded::<usize>();
+        for i in 0..3 {
+            tx.send(i).unwrap();
+        }
+        let rx2 = rx.clone();
+        let t = thread::spawn(move || rx2.recv().unwrap());
+        let mine = rx.recv().unwrap();
+        let theirs = t.join().unwrap();
+        assert_ne!(mine, theirs);
+        assert!(mine < 2 && theirs < 2, "FIFO: 0 and 1 go before 2");
+        assert_eq!(rx.recv(), Ok(2));
+    });
+}
+
+/// `close` races a sender at a block boundary and a blocked receiver: the message is either
+/// delivered or handed back, and the receiver drains then sees the close.
+#[test]
+fn list_close_races_send() {
+    model(2, || {
+        let (tx, rx) = unbounded::<usize>();
+        tx.send(0).unwrap();
+        let tx2 = tx.clone();
+        let sender = thread::spawn(move || tx2.send(1));
+        let closer = thread::spawn(move || tx.close());
+        let mut got = Vec::new();
+        while let Ok(m) = rx.recv() {
+            got.push(m);
+        }
+        let sent = sender.join().unwrap();
+        assert!(closer.join().unwrap());
+        match sent {
+            Ok(()) => assert_eq!(got, [0, 1]),
+            Err(SendError(v)) => {
+                assert_eq!(v, 1);
+                assert_eq!(got, [0]);
+            }
+        }
+    });
+}
+
+/// Dropping the last sender wakes a receiver blocked on an empty list; a message left behind
+/// when both sides are gone is dropped with the channel.
+#[test]
+fn list_last_sender_drop_wakes_receiver() {
+    model(3, || {
+        let (tx, rx) = unbounded::<Arc<usize>>();
+        let t = thread::spawn(move || {
+            tx.send(Arc::new(1)).unwrap();
+            tx.send(Arc::new(2)).unwrap();
+            drop(tx);
+        });
+        assert_eq!(*rx.recv().unwrap(), 1);
+        t.join().unwrap();
+        // Message 2 stays buffered and is dropped with the channel.
     });
 }

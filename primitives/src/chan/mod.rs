@@ -1,12 +1,14 @@
 //! Channels with Go's semantics: multi-producer, multi-consumer, blocking and async, and
 //! nothing lost.
 //!
-//! Two flavours, chosen at construction, each in its own file:
+//! Three flavours, chosen at construction, each in its own file:
 //!
 //! - [`bounded`]`(cap)` with `cap >= 1`: a lock-free ring buffer (`array.rs`, Vyukov's bounded
 //!   MPMC queue).
 //! - [`bounded`]`(0)`: a rendezvous channel, Go's `make(chan T)` (`zero.rs`): a send completes
 //!   only when a receiver takes the value.
+//! - [`unbounded`]`()`: a lock-free linked list of fixed-size blocks (`list.rs`): sends never
+//!   wait, one allocation per 31 messages, consumed blocks freed by their last reader.
 //!
 //! # Closing, as in Go
 //!
@@ -44,6 +46,7 @@
 
 mod array;
 mod error;
+mod list;
 pub(crate) mod waiters;
 mod zero;
 
@@ -84,6 +87,7 @@ impl<C> Shared<C> {
 enum Flavor<T> {
     Array(Arc<Shared<array::Channel<T>>>),
     Zero(Arc<Shared<zero::Channel<T>>>),
+    List(Arc<Shared<list::Channel<T>>>),
 }
 
 impl<T> Clone for Flavor<T> {
@@ -91,6 +95,7 @@ impl<T> Clone for Flavor<T> {
         match self {
             Flavor::Array(s) => Flavor::Array(Arc::clone(s)),
             Flavor::Zero(s) => Flavor::Zero(Arc::clone(s)),
+            Flavor::List(s) => Flavor::List(Arc::clone(s)),
         }
     }
 }
@@ -106,6 +111,11 @@ macro_rules! dispatch {
                 $body
             }
             Flavor::Zero($shared) => {
+                #[allow(unused_variables)]
+                let $chan = &$shared.chan;
+                $body
+            }
+            Flavor::List($shared) => {
                 #[allow(unused_variables)]
                 let $chan = &$shared.chan;
                 $body
@@ -135,6 +145,29 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     } else {
         Flavor::Array(Shared::new(array::Channel::with_capacity(cap)))
     };
+    handles(flavor)
+}
+
+/// Creates a channel without a capacity limit: sends never wait (nor fail, until the channel
+/// is closed). Memory grows with the backlog, one block per 31 messages, and is returned as
+/// blocks are consumed.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = weft::chan::unbounded();
+/// for i in 0..1000 {
+///     tx.send(i).unwrap(); // never blocks
+/// }
+/// assert_eq!(rx.len(), 1000);
+/// assert_eq!(rx.capacity(), None);
+/// assert_eq!(rx.iter().take(3).collect::<Vec<_>>(), [0, 1, 2]);
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    handles(Flavor::List(Shared::new(list::Channel::new())))
+}
+
+fn handles<T>(flavor: Flavor<T>) -> (Sender<T>, Receiver<T>) {
     (
         Sender {
             flavor: flavor.clone(),
@@ -303,14 +336,15 @@ macro_rules! common_methods {
                 self.len() == 0
             }
 
-            /// Whether the buffer is full (always true for a rendezvous channel). A snapshot.
+            /// Whether the buffer is full (always true for a rendezvous channel, never for an
+            /// unbounded one). A snapshot.
             pub fn is_full(&self) -> bool {
-                self.len() == dispatch!(&self.flavor, |s, c| c.capacity())
+                self.capacity().is_some_and(|cap| self.len() == cap)
             }
 
-            /// The capacity: `Some(cap)` for `bounded(cap)`.
+            /// The capacity: `Some(cap)` for `bounded(cap)`, `None` for `unbounded()`.
             pub fn capacity(&self) -> Option<usize> {
-                Some(dispatch!(&self.flavor, |s, c| c.capacity()))
+                dispatch!(&self.flavor, |s, c| c.capacity())
             }
         }
 
@@ -396,12 +430,14 @@ pub struct RecvFuture<'a, T> {
 pub(crate) enum FlavorSend<T> {
     Array(waiters::AsyncWait, Option<T>),
     Zero(zero::AsyncSend<T>),
+    List(Option<T>),
 }
 
 /// Per-flavour state of a pending receive.
 pub(crate) enum FlavorRecv<T> {
     Array(waiters::AsyncWait),
     Zero(zero::AsyncRecv<T>),
+    List(waiters::AsyncWait),
 }
 
 impl<T> Future for SendFuture<'_, T> {
@@ -418,6 +454,7 @@ impl<T> Future for SendFuture<'_, T> {
             },
             // SAFETY: as above.
             (Flavor::Zero(s), FlavorSend::Zero(st)) => unsafe { s.chan.poll_send(st, cx.waker()) },
+            (Flavor::List(s), FlavorSend::List(msg)) => s.chan.poll_send(msg),
             _ => unreachable!("send state of another flavour"),
         };
         poll.map(|r| r.map_err(SendError))
@@ -429,6 +466,8 @@ impl<T> Drop for SendFuture<'_, T> {
         match (&self.sender.flavor, &mut self.state) {
             (Flavor::Array(s), FlavorSend::Array(wait, _)) => s.chan.finish_send(wait),
             (Flavor::Zero(s), FlavorSend::Zero(st)) => s.chan.finish_send(st),
+            // Never registered; an unsent message drops with the future.
+            (Flavor::List(_), FlavorSend::List(_)) => {}
             _ => unreachable!("send state of another flavour"),
         }
     }
@@ -447,6 +486,10 @@ impl<T> Future for RecvFuture<'_, T> {
             },
             // SAFETY: as above.
             (Flavor::Zero(s), FlavorRecv::Zero(st)) => unsafe { s.chan.poll_recv(st, cx.waker()) },
+            // SAFETY: `wait` is pinned inside this future and finished in `Drop`.
+            (Flavor::List(s), FlavorRecv::List(wait)) => unsafe {
+                s.chan.poll_recv(wait, cx.waker())
+            },
             _ => unreachable!("receive state of another flavour"),
         };
         poll.map(|r| r.map_err(|()| RecvError))
@@ -458,6 +501,7 @@ impl<T> Drop for RecvFuture<'_, T> {
         match (&self.receiver.flavor, &mut self.state) {
             (Flavor::Array(s), FlavorRecv::Array(wait)) => s.chan.finish_recv(wait),
             (Flavor::Zero(s), FlavorRecv::Zero(st)) => s.chan.finish_recv(st),
+            (Flavor::List(s), FlavorRecv::List(wait)) => s.chan.finish_recv(wait),
             _ => unreachable!("receive state of another flavour"),
         }
     }

@@ -458,7 +458,7 @@ impl<T> Channel<T> {
         0
     }
 
-    pub(crate) fn capacity(&self) -> usize {
-        0
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        Some(0)
     }
 }
