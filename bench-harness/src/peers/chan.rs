@@ -6,15 +6,14 @@
 //!
 //! | implementation | bounded(0), bounded(n) | unbounded | several receivers | select receive | select send |
 //! |---|---|---|---|---|---|
-//! | `weft` | `weft::chan::bounded` | not yet | yes | not yet | not yet |
+//! | `weft` | `weft::chan::bounded` | `weft::chan::unbounded` | yes | not yet | not yet |
 //! | `crossbeam` | yes | yes | yes | `Select` | `Select` |
 //! | `flume` | yes | yes | yes | `Selector` | left out: duplicates messages |
 //! | `kanal` | yes | yes | yes | no | no |
 //! | `std` | `sync_channel` | `channel` | no (single consumer) | no | no |
 //!
-//! When weft gains an unbounded channel, its [`ChanLike::unbounded`] returns it and every
-//! unbounded case picks weft up; the same goes for select through
-//! [`ChanLike::select_recv`] and [`ChanLike::select_send`].
+//! When weft gains select, its [`ChanLike::select_recv`] and [`ChanLike::select_send`] return
+//! it and every select case picks weft up.
 
 use std::sync::mpsc;
 
@@ -98,7 +97,7 @@ pub fn has_select_send<C: ChanLike>() -> bool {
 }
 
 /// `weft::chan`: a Vyukov ring buffer for `bounded(n)`, a rendezvous hand-off for
-/// `bounded(0)`. No unbounded channel and no select yet.
+/// `bounded(0)`, a list of blocks for `unbounded()`. No select yet.
 #[derive(Debug)]
 pub struct Weft;
 
@@ -112,7 +111,7 @@ impl ChanLike for Weft {
     }
 
     fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
-        None
+        Some(weft::chan::unbounded())
     }
 
     fn clone_sender(tx: &Self::Sender) -> Self::Sender {
