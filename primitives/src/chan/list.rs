@@ -13,8 +13,9 @@
 //! receiver need not read `tail` to know the slot will be filled).
 //!
 //! A sender claims a slot with one CAS on `tail`, writes the message, and sets the slot's
-//! `WRITE` bit. A receiver claims a slot with one CAS on `head` (after checking the list is
-//! not empty), waits for `WRITE`, and reads. The sender of a block's last slot installs the
+//! `written` flag (a plain store: nothing else writes that word). A receiver claims a slot
+//! with one CAS on `head` (after checking the list is not empty), waits for `written`, and
+//! reads. The sender of a block's last slot installs the
 //! next block (allocated before its CAS, so the window in which others wait is short).
 //!
 //! This is the design of crossbeam-channel's list flavour
@@ -36,7 +37,7 @@
 //!
 //! Why no other thread can still hold the pointer:
 //! - a sender dereferences its block only after its CAS on `tail` succeeded, and its last
-//!   access (setting `WRITE`) precedes that slot's read, hence the free;
+//!   access (setting `written`) precedes that slot's read, hence the free;
 //! - a receiver dereferences its block only after its CAS on `head` succeeded; that slot's
 //!   read precedes the free (the walk waits for it), and a receiver that loaded a stale
 //!   block pointer fails its CAS, since counters never repeat and a position's block pointer
@@ -59,7 +60,9 @@ use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendErro
 use super::waiters::{block_on, AsyncWait, WaitList};
 use crate::backoff::Backoff;
 use crate::primitive::cell::UnsafeCell;
-use crate::primitive::sync::atomic::{fence, AtomicPtr, AtomicUsize, Ordering};
+use crate::primitive::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering,
+};
 
 /// Slots per block. Under loom, two: the models then cross block boundaries in a few steps.
 #[cfg(not(weft_loom))]
@@ -76,14 +79,17 @@ const HAS_NEXT: usize = 1;
 /// One position, in the stored (shifted) form.
 const ONE: usize = 1 << SHIFT;
 
-/// Slot state bits.
-const WRITE: usize = 1;
-const READ: usize = 2;
-const DESTROY: usize = 4;
+/// Slot `state` bits: the reclamation walk's word, apart from `written` so that the sender's
+/// publication is a store, not a read-modify-write.
+const READ: u32 = 1;
+const DESTROY: u32 = 2;
 
 struct Slot<T> {
     msg: UnsafeCell<MaybeUninit<T>>,
-    state: AtomicUsize,
+    /// Set by the sender once `msg` is written.
+    written: AtomicBool,
+    /// `READ` and `DESTROY`.
+    state: AtomicU32,
 }
 
 impl<T> Slot<T> {
@@ -91,9 +97,9 @@ impl<T> Slot<T> {
     /// CAS and its write: a few instructions, unless it was preempted, hence the snooze.
     fn wait_write(&self) {
         let mut backoff = Backoff::new();
-        // Ordering: Acquire pairs with the sender's Release `fetch_or(WRITE)`: the message is
-        // visible once the bit is.
-        while self.state.load(Ordering::Acquire) & WRITE == 0 {
+        // Ordering: Acquire pairs with the sender's Release store of `written`: the message is
+        // visible once the flag is.
+        while !self.written.load(Ordering::Acquire) {
             backoff.snooze();
         }
     }
@@ -118,7 +124,8 @@ impl<T> Block<T> {
             next: AtomicPtr::new(ptr::null_mut()),
             slots: core::array::from_fn(|_| Slot {
                 msg: UnsafeCell::new(MaybeUninit::uninit()),
-                state: AtomicUsize::new(0),
+                written: AtomicBool::new(false),
+                state: AtomicU32::new(0),
             }),
             #[cfg(weft_loom)]
             reclaim: UnsafeCell::new(false),
@@ -284,7 +291,7 @@ impl<T> Channel<T> {
                         unsafe { (*block).next.store(next, Ordering::Release) };
                     }
                     // SAFETY: the CAS gave us slot `offset` of `block` (live, as argued
-                    // above); no other sender has it, and its receiver waits for WRITE.
+                    // above); no other sender has it, and its receiver waits for `written`.
                     let slot = unsafe { &(*block).slots[offset] };
                     // SAFETY: exclusive, as just argued.
                     slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
@@ -292,7 +299,7 @@ impl<T> Channel<T> {
                     unsafe { &*block }.assert_live();
                     // Ordering: Release publishes the message to `wait_write`'s Acquire load.
                     // This is our last access to the block.
-                    slot.state.fetch_or(WRITE, Ordering::Release);
+                    slot.written.store(true, Ordering::Release);
                     return Ok(());
                 }
                 Err(now) => {
@@ -371,7 +378,7 @@ impl<T> Channel<T> {
             // SAFETY: `block` is live (our slot is unread) and slot `offset` is ours.
             let slot = unsafe { &(*block).slots[offset] };
             slot.wait_write();
-            // SAFETY: WRITE was seen with Acquire: the message is initialised, and the CAS made
+            // SAFETY: `written` was seen with Acquire: the message is initialised, and the CAS made
             // us its only reader.
             let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
             // SAFETY: live: our slot is claimed and not yet marked READ.
