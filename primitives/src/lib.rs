@@ -5,6 +5,8 @@
 //! - [`sync::WaitGroup`]: Go's `sync.WaitGroup` on one futex word.
 //! - [`chan`]: channels with Go's close semantics, blocking and async: a lock-free ring buffer
 //!   (`bounded(n)`) and a rendezvous channel (`bounded(0)`).
+//! - [`deque`]: a Chase-Lev work-stealing deque (growable, LIFO or FIFO owner, single and
+//!   batch steals) whose thieves never read a slot speculatively, so it has no data race at all.
 //!
 //! Every blocking operation spins briefly, then yields, then sleeps on a futex: fast when a
 //! hand-off is a few hundred nanoseconds away, and no collapse when threads outnumber cores.
@@ -48,6 +50,7 @@ mod parker;
 mod primitive;
 
 pub mod chan;
+pub mod deque;
 pub mod sync;
 
 /// The README's Rust examples run as doctests, so the first screen never goes stale.
