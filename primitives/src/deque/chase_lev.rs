@@ -14,6 +14,18 @@
 //!   `push` must write into the *new* buffer (the published code kept the old pointer), which
 //!   here is `make_room` returning the buffer to use.
 //!
+//! Two orderings are written differently from the paper, to the same effect:
+//!
+//! - The paper's push publishes with a release fence and a relaxed store of `bottom`, so that
+//!   the owner's later relaxed stores of `bottom` (in take) still carry the release. Here every
+//!   store of `bottom` is a Release store instead: the same guarantee, free on x86, and one
+//!   that ThreadSanitizer sees (it does not model fences).
+//! - The thief's "Acquire load of `top`, SeqCst fence, Acquire load of `bottom`" is two SeqCst
+//!   loads, equivalent against the owner's fence under C++20's rules (the argument is on
+//!   `Inner::load_top_then_bottom`) and plain moves on x86, where the fence is a locked
+//!   instruction. The loom build keeps the fence, as loom models SeqCst accesses as
+//!   Acquire/Release only.
+//!
 //! # Where this departs from the papers: no speculative read
 //!
 //! In both papers a thief reads slot `top` *before* its CAS on `top`, and the owner may be
@@ -45,7 +57,8 @@
 //! A stamp that is not `b` means the buffer is full, or a thief is still reading, or the stamp
 //! is stale (below); `push` then takes the cold path, which moves to a new buffer. The stamp
 //! check replaces the papers' capacity check, so `push` never loads `top`, the line the thieves
-//! fight over. The price is one Release store per steal, on the line the thief just read.
+//! fight over. The price is one Release store per steal. Stamps live in their own array, so
+//! those stores never dirty the lines thieves read items from.
 //!
 //! # Stale stamps after a resize
 //!
@@ -58,6 +71,16 @@
 //! slot and writes. (That value cannot appear in `prev` otherwise: every stamp `prev` ever held
 //! is below `b_copy + prev_cap`, and `j >= b_copy` for items not copied from it.) A stamp still
 //! blocked after that, a thief stalled across two resizes, is resolved by one more resize.
+//!
+//! # Batches
+//!
+//! A FIFO owner takes from `top` with a CAS too, so a batch is claimed with one CAS. A LIFO
+//! owner pops at `bottom` without a CAS while it sees two or more items, so a batch from it is
+//! claimed index by index, each claim after a SeqCst load of `bottom` that follows the previous
+//! claim (the steal protocol again). The thief also re-checks before each claim that the buffer
+//! it loaded is still the current one: in between, the owner may have popped that index without
+//! a CAS, moved to a new buffer and pushed a new item at the same index, leaving the popped
+//! item in the thief's buffer.
 //!
 //! # Reclamation
 //!
@@ -75,8 +98,15 @@
 //! # Capacity
 //!
 //! Buffers are powers of two, at least [`MIN_CAP`] (2 under loom, so the models resize). A push
-//! into a full buffer doubles it; a pop that leaves fewer than a quarter of the slots in use
-//! halves it (never below [`MIN_CAP`]).
+//! into a full buffer doubles it. Once `cap` pops in a row have each left fewer than a quarter
+//! of the slots in use, the buffer is halved (never below [`MIN_CAP`]): a deque that is filled
+//! and drained in bursts keeps its size, one that stays small gives the memory back.
+//!
+//! # The owner's last item
+//!
+//! When the owner sees exactly one item it claims it with a CAS on `top`, as a thief does,
+//! instead of Chase and Lev's decrement of `bottom`, fence and CAS: one locked instruction
+//! instead of two on the path a fork-join worker takes after every push of a single task.
 
 use core::cell::Cell;
 use core::fmt;
@@ -100,6 +130,18 @@ pub(crate) const MIN_CAP: usize = 2;
 /// The most items one `steal_batch` takes.
 pub(crate) const MAX_BATCH: usize = 32;
 
+/// How many pops in a row must leave a buffer of `cap` slots less than a quarter full before
+/// it is halved: `cap` (the deque stayed small for as long as it took to fill it once), or 1
+/// under loom, so the models shrink.
+#[inline]
+fn shrink_patience(cap: usize) -> usize {
+    if cfg!(weft_loom) {
+        1
+    } else {
+        cap
+    }
+}
+
 /// Which end the owner pops from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Flavor {
@@ -109,24 +151,25 @@ pub(crate) enum Flavor {
     Fifo,
 }
 
-/// One slot of a buffer.
-struct Slot<T> {
-    /// The index the owner may write into this slot next (see the module docs).
-    stamp: AtomicIsize,
-    value: UnsafeCell<MaybeUninit<T>>,
-}
-
-/// A circular buffer of `mask + 1` slots, a power of two. Index `i` lives in slot `i & mask`.
+/// A circular buffer of `mask + 1` slots, a power of two. Index `i` lives in slot `i & mask`:
+/// its item in `items[i & mask]`, its stamp in `stamps[i & mask]`.
 ///
-/// The slots are reached through a raw pointer, never through a slice reference: a reference
-/// to the whole slice would be retagged over all of it on every access under Miri, making each
+/// Stamps and items are two arrays, not one array of pairs: thieves write stamps, and with
+/// pairs a thief's stamp store would dirty the cache line from which the next thief reads the
+/// next item. Apart, the item lines are written only by the owner.
+///
+/// Both are reached through raw pointers, never through slice references: a reference to a
+/// whole slice would be retagged over all of it on every access under Miri, making each
 /// operation cost the capacity.
 ///
 /// Dropping a buffer never drops items: the live ones are moved out (or copied to a successor)
 /// by the deque.
 struct Buffer<T> {
-    /// `mask + 1` slots, from `Box::<[Slot<T>]>::into_raw`.
-    slots: NonNull<Slot<T>>,
+    /// `mask + 1` stamps, from a leaked boxed slice: the index the owner may write into each
+    /// slot next (see the module docs).
+    stamps: NonNull<AtomicIsize>,
+    /// `mask + 1` item cells, from a leaked boxed slice.
+    items: NonNull<UnsafeCell<MaybeUninit<T>>>,
     mask: usize,
 }
 
@@ -136,18 +179,21 @@ impl<T> Buffer<T> {
     fn alloc(cap: usize, start: isize) -> *mut Buffer<T> {
         debug_assert!(cap.is_power_of_two());
         let mask = cap - 1;
-        let slots: Box<[Slot<T>]> = (0..cap)
+        let stamps: Box<[AtomicIsize]> = (0..cap)
             .map(|i| {
                 // The index in the window that lands in slot `i`.
                 let offset = (i as isize).wrapping_sub(start) as usize & mask;
-                Slot {
-                    stamp: AtomicIsize::new(start.wrapping_add(offset as isize)),
-                    value: UnsafeCell::new(MaybeUninit::uninit()),
-                }
+                AtomicIsize::new(start.wrapping_add(offset as isize))
             })
             .collect();
-        let slots = NonNull::from(Box::leak(slots)).cast::<Slot<T>>();
-        Box::into_raw(Box::new(Buffer { slots, mask }))
+        let items: Box<[UnsafeCell<MaybeUninit<T>>]> = (0..cap)
+            .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+            .collect();
+        Box::into_raw(Box::new(Buffer {
+            stamps: NonNull::from(Box::leak(stamps)).cast(),
+            items: NonNull::from(Box::leak(items)).cast(),
+            mask,
+        }))
     }
 
     #[inline]
@@ -155,11 +201,19 @@ impl<T> Buffer<T> {
         self.mask + 1
     }
 
+    /// The stamp of `index`'s slot.
     #[inline]
-    fn slot(&self, index: isize) -> &Slot<T> {
-        // SAFETY: `index & mask` is below `mask + 1`, the length of the allocation `slots`
+    fn stamp(&self, index: isize) -> &AtomicIsize {
+        // SAFETY: `index & mask` is below `mask + 1`, the length of the allocation `stamps`
         // points to, which lives as long as `self`.
-        unsafe { self.slots.add(index as usize & self.mask).as_ref() }
+        unsafe { self.stamps.add(index as usize & self.mask).as_ref() }
+    }
+
+    /// The item cell of `index`'s slot.
+    #[inline]
+    fn item(&self, index: isize) -> &UnsafeCell<MaybeUninit<T>> {
+        // SAFETY: as for `stamp`, with `items`.
+        unsafe { self.items.add(index as usize & self.mask).as_ref() }
     }
 
     /// Writes `value` into the slot of `index`.
@@ -171,8 +225,7 @@ impl<T> Buffer<T> {
     #[inline]
     unsafe fn write(&self, index: isize, value: T) {
         // SAFETY: by the caller's contract nobody else accesses the slot.
-        self.slot(index)
-            .value
+        self.item(index)
             .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
     }
 
@@ -187,8 +240,7 @@ impl<T> Buffer<T> {
     unsafe fn read(&self, index: isize) -> T {
         // SAFETY: by the caller's contract the slot holds an initialised item that no one
         // writes while we read it.
-        self.slot(index)
-            .value
+        self.item(index)
             .with(|p| unsafe { (*p).assume_init_read() })
     }
 
@@ -201,8 +253,8 @@ impl<T> Buffer<T> {
     /// the caller's alone.
     #[inline]
     unsafe fn copy_to(&self, index: isize, dst: &Buffer<T>, dst_index: isize) {
-        self.slot(index).value.with(|src| {
-            dst.slot(dst_index).value.with_mut(|d| {
+        self.item(index).with(|src| {
+            dst.item(dst_index).with_mut(|d| {
                 // SAFETY: two distinct allocations (or slots), each valid for one
                 // `MaybeUninit<T>`; the caller rules out a concurrent write to either.
                 unsafe { ptr::copy_nonoverlapping(src, d, 1) }
@@ -213,10 +265,14 @@ impl<T> Buffer<T> {
 
 impl<T> Drop for Buffer<T> {
     fn drop(&mut self) {
-        let slots = ptr::slice_from_raw_parts_mut(self.slots.as_ptr(), self.cap());
-        // SAFETY: `slots` came from `Box::leak` of a boxed slice of this length, and is freed
-        // once, here. `Slot` holds a `MaybeUninit<T>`, so no item is dropped.
-        drop(unsafe { Box::from_raw(slots) });
+        let stamps = ptr::slice_from_raw_parts_mut(self.stamps.as_ptr(), self.cap());
+        let items = ptr::slice_from_raw_parts_mut(self.items.as_ptr(), self.cap());
+        // SAFETY: both came from `Box::leak` of boxed slices of this length, and are freed
+        // once, here. The cells hold `MaybeUninit<T>`, so no item is dropped.
+        unsafe {
+            drop(Box::from_raw(stamps));
+            drop(Box::from_raw(items));
+        }
     }
 }
 
@@ -337,6 +393,8 @@ pub(crate) struct Worker<T> {
     /// The buffer the current one was copied from, kept until the next resize to clear stale
     /// stamps (see the module docs); null before the first resize.
     prev: Cell<*mut Buffer<T>>,
+    /// Pops in a row that left the buffer less than a quarter full (see `after_pop`).
+    small_pops: Cell<usize>,
     flavor: Flavor,
 }
 
@@ -368,6 +426,7 @@ impl<T> Worker<T> {
             inner,
             buffer: Cell::new(buffer),
             prev: Cell::new(ptr::null_mut()),
+            small_pops: Cell::new(0),
             flavor,
         }
     }
@@ -401,7 +460,7 @@ impl<T> Worker<T> {
         let mut buffer = self.buffer();
         // Ordering: Acquire pairs with the Release stamp store of the thief that took this
         // slot's previous item (index b - cap): its read of that item happens-before our write.
-        if buffer.slot(b).stamp.load(Ordering::Acquire) != b {
+        if buffer.stamp(b).load(Ordering::Acquire) != b {
             buffer = self.make_room(b, 1);
         }
         // SAFETY: the slot's stamp is `b` (checked above, or made so by `make_room`): its
@@ -429,10 +488,10 @@ impl<T> Worker<T> {
         let mut blocked = false;
         for k in 0..n {
             let i = b.wrapping_add(k as isize);
-            let slot = buffer.slot(i);
+            let stamp = buffer.stamp(i);
             // Ordering: Acquire pairs with the Release stamp store of the thief that read the
             // slot's previous item, as in `push`.
-            if slot.stamp.load(Ordering::Acquire) == i {
+            if stamp.load(Ordering::Acquire) == i {
                 continue;
             }
             // The slot is stamped for j = i - cap: j is live (the buffer is full), or a thief
@@ -440,7 +499,7 @@ impl<T> Worker<T> {
             let j = i.wrapping_sub(cap as isize);
             if self.taken_through_prev(j) {
                 // Nobody reads our copy of j: re-stamp the slot. Only the owner reads stamps.
-                slot.stamp.store(i, Ordering::Relaxed);
+                stamp.store(i, Ordering::Relaxed);
                 #[cfg(all(test, weft_loom))]
                 super::loom_tests::probe::HEALED
                     .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
@@ -477,7 +536,7 @@ impl<T> Worker<T> {
         let prev = unsafe { &*prev };
         // Ordering: Acquire pairs with that thief's Release stamp store; nothing of prev is
         // touched afterwards, but it keeps every stamp observation the same.
-        prev.slot(j).stamp.load(Ordering::Acquire) == j.wrapping_add(prev.cap() as isize)
+        prev.stamp(j).load(Ordering::Acquire) == j.wrapping_add(prev.cap() as isize)
     }
 
     /// Moves the live items `[t, b)` to a new buffer of `new_cap` slots and publishes it.
@@ -499,6 +558,7 @@ impl<T> Worker<T> {
         // of `buffer` in `steal`.
         self.inner.back.buffer.store(new, Ordering::Release);
         self.buffer.set(new);
+        self.small_pops.set(0);
         let grandparent = self.prev.replace(old);
         if !grandparent.is_null() {
             // SAFETY: unreachable from `back.buffer` since an earlier resize, retired once
@@ -510,14 +570,23 @@ impl<T> Worker<T> {
         new_ref
     }
 
-    /// Halves the buffer when fewer than a quarter of its slots are in use; `[t, b)` are the
-    /// live items.
+    /// Counts pops that leave fewer than a quarter of the slots in use, and halves the buffer
+    /// after [`shrink_patience`] of them in a row; `[t, b)` are the live items. The patience
+    /// keeps a deque that is filled and drained in bursts (a scheduler's usual pattern) from
+    /// shrinking and growing again on every burst, while one that stays small for as long as
+    /// it took to fill it once gives the memory back.
     #[inline]
-    fn maybe_shrink(&self, t: isize, b: isize) {
+    fn after_pop(&self, t: isize, b: isize) {
         let cap = self.buffer().cap();
-        let len = b.wrapping_sub(t);
-        if cap > MIN_CAP && len < (cap / 4) as isize {
-            self.shrink(t, b);
+        if b.wrapping_sub(t) >= (cap / 4) as isize {
+            self.small_pops.set(0);
+        } else if cap > MIN_CAP {
+            let small = self.small_pops.get() + 1;
+            if small >= shrink_patience(cap) {
+                self.shrink(t, b);
+            } else {
+                self.small_pops.set(small);
+            }
         }
     }
 
@@ -537,14 +606,18 @@ impl<T> Worker<T> {
         }
     }
 
-    /// Chase and Lev's `take`, with Le et al.'s orderings.
+    /// Chase and Lev's `take`, with Le et al.'s orderings, and a shortcut for the last item.
     #[inline]
     fn pop_lifo(&self) -> Option<T> {
         let b = self.inner.back.bottom.load(Ordering::Relaxed);
-        // Cheap empty check first: `top` only grows, so a stale value can only make the deque
-        // look fuller than it is, never empty when it is not.
-        if b.wrapping_sub(self.inner.top.load(Ordering::Relaxed)) <= 0 {
+        // `top` only grows, so a stale value can only make the deque look fuller than it is.
+        let t = self.inner.top.load(Ordering::Relaxed);
+        let len = b.wrapping_sub(t);
+        if len <= 0 {
             return None;
+        }
+        if len == 1 {
+            return self.pop_last(t);
         }
         let nb = b.wrapping_sub(1);
         // Ordering: Release keeps earlier pushes' item writes ordered before this value of
@@ -584,16 +657,40 @@ impl<T> Worker<T> {
             // Index nb is gone and bottom stays above it: the slot's next index is
             // nb + cap. Only the owner reads stamps, so Relaxed suffices.
             buffer
-                .slot(nb)
-                .stamp
+                .stamp(nb)
                 .store(nb.wrapping_add(buffer.cap() as isize), Ordering::Relaxed);
-            self.maybe_shrink(b, b);
+            self.after_pop(b, b);
             return Some(value);
         }
         // SAFETY: t < nb after the fence: no thief can take index nb (see the fence), and we
         // wrote it ourselves. The stamp stays nb: bottom is nb, the next push writes nb.
         let value = unsafe { buffer.read(nb) };
-        self.maybe_shrink(t, nb);
+        self.after_pop(t, nb);
+        Some(value)
+    }
+
+    /// Pops when the owner sees exactly one item, at index `t`: claim it with one CAS on top,
+    /// as a thief would, instead of Chase and Lev's decrement, fence and CAS. Our `t` may be
+    /// stale, but only low: if the CAS succeeds top was `t`, so index `t` is the one item
+    /// (bottom is `t + 1` and only we move it); if it fails, a thief moved top past `t`, and
+    /// nothing is left. Bottom stays put: after the CAS, top == bottom.
+    #[inline]
+    fn pop_last(&self, t: isize) -> Option<T> {
+        // Ordering: SeqCst like the thieves' CAS on top: one of the claims on index t wins.
+        // The item was written by this thread, so there is nothing to acquire.
+        self.inner
+            .top
+            .compare_exchange(t, t.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
+            .ok()?;
+        let buffer = self.buffer();
+        // SAFETY: our CAS made index t ours; we wrote it (or copied it) ourselves.
+        let value = unsafe { buffer.read(t) };
+        // Only the owner reads stamps: Relaxed.
+        buffer
+            .stamp(t)
+            .store(t.wrapping_add(buffer.cap() as isize), Ordering::Relaxed);
+        let b = t.wrapping_add(1);
+        self.after_pop(b, b);
         Some(value)
     }
 
@@ -625,10 +722,9 @@ impl<T> Worker<T> {
         let value = unsafe { buffer.read(t) };
         // Only the owner reads stamps: Relaxed.
         buffer
-            .slot(t)
-            .stamp
+            .stamp(t)
             .store(t.wrapping_add(buffer.cap() as isize), Ordering::Relaxed);
-        self.maybe_shrink(t.wrapping_add(1), b);
+        self.after_pop(t.wrapping_add(1), b);
         Some(value)
     }
 
@@ -649,7 +745,7 @@ impl<T> Worker<T> {
         let free = (0..count).all(|k| {
             let i = b.wrapping_add(k as isize);
             // Ordering: Acquire, as in `push`.
-            dst.slot(i).stamp.load(Ordering::Acquire) == i
+            dst.stamp(i).load(Ordering::Acquire) == i
         });
         if !free {
             dst = self.make_room(b, count);
@@ -666,8 +762,7 @@ impl<T> Worker<T> {
             unsafe { src.copy_to(from, dst, to) };
             // Ordering: Release pairs with the victim owner's Acquire stamp load in `push`:
             // our read of the slot happens-before its next write there.
-            src.slot(from)
-                .stamp
+            src.stamp(from)
                 .store(from.wrapping_add(src.cap() as isize), Ordering::Release);
         }
         // Ordering: Release publishes the moved items, as in `push`.
@@ -689,14 +784,73 @@ impl<T> Drop for Worker<T> {
     }
 }
 
+impl<T> Inner<T> {
+    /// A thief's first step (Le et al.'s steal): reads `top`, then `bottom`, ordered against
+    /// the owner's take (`pop_lifo`: store bottom, SeqCst fence, load top) so that they cannot
+    /// miss each other: if our bottom load does not see the owner's decrement, the owner's top
+    /// load sees the top we read (or a later one), and it CASes for that index instead of
+    /// taking it silently.
+    ///
+    /// Le et al. write it as an Acquire load of top, a SeqCst fence, an Acquire load of
+    /// bottom. Here the two loads are SeqCst instead, which C++20's rules for SC operations
+    /// and fences make equivalent against the owner's fence: if our bottom load B misses the
+    /// owner's store X, B precedes the owner's fence F in the SC order S ([atomics.order]
+    /// p4.2, X happens-before F); the SeqCst CAS W that wrote the top we read precedes our top
+    /// load in S, which precedes B; so W precedes F, and the owner's top load after F cannot
+    /// read a value older than W's (p4.3). Every write to top is such a SeqCst CAS. On x86 the
+    /// two loads are plain moves, where the fence is a locked instruction. loom models SeqCst
+    /// accesses as Acquire/Release only, so the loom build keeps the fence.
+    #[inline(always)]
+    fn load_top_then_bottom(&self) -> (isize, isize) {
+        #[cfg(not(weft_loom))]
+        {
+            // Ordering: SeqCst, as argued above; it also acquires, pairing with the Release
+            // half of the CAS that wrote top.
+            let t = self.top.load(Ordering::SeqCst);
+            // Ordering: SeqCst, as argued above; its acquire half pairs with the owner's
+            // Release stores of bottom: every item below the value read, and the buffer it
+            // went into, happen-before what follows.
+            let b = self.back.bottom.load(Ordering::SeqCst);
+            (t, b)
+        }
+        #[cfg(weft_loom)]
+        {
+            // Ordering: Acquire pairs with the Release half of the CAS that wrote top, so that
+            // CAS happens-before our fence (Le et al.'s proof needs it).
+            let t = self.top.load(Ordering::Acquire);
+            // Ordering: SeqCst fence pairs with the owner's fence in `pop_lifo`.
+            fence(Ordering::SeqCst);
+            // Ordering: Acquire pairs with the owner's Release stores of bottom.
+            let b = self.back.bottom.load(Ordering::Acquire);
+            (t, b)
+        }
+    }
+
+    /// `bottom`, read by a thief right after its own successful CAS on `top` (the next claim
+    /// of a LIFO batch): the same argument as `load_top_then_bottom`, with our CAS as the
+    /// write to top that the owner's top load must not miss.
+    #[inline(always)]
+    fn load_bottom_after_claim(&self) -> isize {
+        #[cfg(not(weft_loom))]
+        {
+            // Ordering: SeqCst, after our SeqCst CAS on top (see `load_top_then_bottom`).
+            self.back.bottom.load(Ordering::SeqCst)
+        }
+        #[cfg(weft_loom)]
+        {
+            // Ordering: SeqCst fence pairs with the owner's in `pop_lifo`; our CAS is
+            // sequenced before it.
+            fence(Ordering::SeqCst);
+            // Ordering: Acquire pairs with the owner's Release stores of bottom.
+            self.back.bottom.load(Ordering::Acquire)
+        }
+    }
+}
+
 impl<T> Stealer<T> {
     pub(crate) fn len(&self) -> usize {
-        // The same consistent snapshot a steal takes (see `steal`).
-        // Ordering: Acquire and SeqCst fence as in `steal`.
-        let t = self.inner.top.load(Ordering::Acquire);
-        fence(Ordering::SeqCst);
-        // Ordering: Acquire as in `steal`.
-        let b = self.inner.back.bottom.load(Ordering::Acquire);
+        // The same consistent snapshot a steal takes.
+        let (t, b) = self.inner.load_top_then_bottom();
         b.wrapping_sub(t).max(0) as usize
     }
 
@@ -712,15 +866,7 @@ impl<T> Stealer<T> {
     #[inline]
     fn steal_hooked(&self, loaded: impl FnOnce(), claimed: impl FnOnce()) -> Steal<T> {
         let inner = &*self.inner;
-        // Ordering: Acquire pairs with the Release half of the CAS that last moved top, so
-        // that CAS happens-before our fence below (Le et al.'s steal; their proof needs it).
-        let t = inner.top.load(Ordering::Acquire);
-        // Ordering: SeqCst fence pairs with the owner's fence in `pop_lifo`: either the owner
-        // sees our top (and CASes for index t itself) or we see its decremented bottom.
-        fence(Ordering::SeqCst);
-        // Ordering: Acquire pairs with the owner's Release stores of bottom: every item below
-        // the value read, and the buffer it went into, happens-before what follows.
-        let b = inner.back.bottom.load(Ordering::Acquire);
+        let (t, b) = inner.load_top_then_bottom();
         if b.wrapping_sub(t) <= 0 {
             return Steal::Empty;
         }
@@ -751,8 +897,7 @@ impl<T> Stealer<T> {
         // Ordering: Release pairs with the owner's Acquire stamp load in `push`: our read
         // happens-before its next write into this slot.
         buffer
-            .slot(t)
-            .stamp
+            .stamp(t)
             .store(t.wrapping_add(buffer.cap() as isize), Ordering::Release);
         Steal::Success(value)
     }
@@ -784,11 +929,7 @@ impl<T> Stealer<T> {
             };
         }
         let inner = &*self.inner;
-        // Ordering: Acquire, SeqCst fence and Acquire, as in `steal`.
-        let t = inner.top.load(Ordering::Acquire);
-        fence(Ordering::SeqCst);
-        // Ordering: as in `steal`.
-        let b = inner.back.bottom.load(Ordering::Acquire);
+        let (t, b) = inner.load_top_then_bottom();
         let len = b.wrapping_sub(t);
         if len <= 0 {
             return Steal::Empty;
@@ -821,18 +962,15 @@ impl<T> Stealer<T> {
             }
             Flavor::Lifo => {
                 // The LIFO owner pops at bottom without a CAS whenever it sees more than one
-                // item, so each index needs its own claim, after its own fence and bottom load
-                // (Le et al.'s steal again, with our own CAS as the top "load").
+                // item, so each index needs its own claim, after its own bottom load ordered
+                // after our previous CAS (Le et al.'s steal again, with that CAS as the top
+                // "load").
                 let mut taken = 0;
                 loop {
                     let i = t.wrapping_add(taken as isize);
                     if taken > 0 {
                         between();
-                        // Ordering: SeqCst fence pairs with the owner's in `pop_lifo`, as in
-                        // `steal`; our previous CAS is sequenced before it.
-                        fence(Ordering::SeqCst);
-                        // Ordering: as in `steal`.
-                        let b = inner.back.bottom.load(Ordering::Acquire);
+                        let b = inner.load_bottom_after_claim();
                         if b.wrapping_sub(i) <= 0 {
                             break;
                         }
@@ -872,8 +1010,7 @@ impl<T> Stealer<T> {
             let value = unsafe { buffer.read(t) };
             // Ordering: Release, as in `steal`.
             buffer
-                .slot(t)
-                .stamp
+                .stamp(t)
                 .store(t.wrapping_add(buffer.cap() as isize), Ordering::Release);
             first = t.wrapping_add(1);
             rest -= 1;
@@ -957,6 +1094,14 @@ mod tests {
         }
     }
 
+    /// Pushes and pops one item `n` times: the deque stays as small as it is.
+    fn churn(w: &Worker<usize>, n: usize) {
+        for _ in 0..n {
+            w.push(usize::MAX);
+            assert_eq!(w.pop(), Some(usize::MAX));
+        }
+    }
+
     #[test]
     fn grows_and_shrinks() {
         let w = lifo::<usize>();
@@ -965,16 +1110,22 @@ mod tests {
             w.push(i);
         }
         assert_eq!(w.capacity(), MIN_CAP * 4);
-        // Fewer than a quarter in use: halves.
-        for i in (MIN_CAP / 2..MIN_CAP * 4).rev() {
+        // Draining a burst keeps the size: the next burst will need it.
+        for i in (MIN_CAP / 4..MIN_CAP * 4).rev() {
             assert_eq!(w.pop(), Some(i));
         }
-        assert!(w.capacity() < MIN_CAP * 4, "no shrink");
-        for i in (0..MIN_CAP / 2).rev() {
+        assert_eq!(w.capacity(), MIN_CAP * 4);
+        // Staying small for as long as it took to fill the buffer halves it, twice.
+        churn(&w, MIN_CAP * 4);
+        assert_eq!(w.capacity(), MIN_CAP * 2);
+        churn(&w, MIN_CAP * 2);
+        assert_eq!(w.capacity(), MIN_CAP);
+        churn(&w, MIN_CAP * 4);
+        assert_eq!(w.capacity(), MIN_CAP, "below the minimum");
+        for i in (0..MIN_CAP / 4).rev() {
             assert_eq!(w.pop(), Some(i));
         }
         assert_eq!(w.pop(), None);
-        assert_eq!(w.capacity(), MIN_CAP);
     }
 
     #[test]
@@ -988,7 +1139,8 @@ mod tests {
             assert_eq!(w.pop(), Some(i));
         }
         assert_eq!(w.pop(), None);
-        assert!(w.capacity() < MIN_CAP * 4);
+        churn(&w, MIN_CAP * 8);
+        assert_eq!(w.capacity(), MIN_CAP);
     }
 
     /// A thief loads the buffer, the owner resizes, the thief takes index 0 through the old
@@ -1064,12 +1216,17 @@ mod tests {
         let mut once = true;
         let stolen = s.steal_batch_with(&mine, true, || {
             if std::mem::take(&mut once) {
-                // Top is 1: pop down to index 1 (no CAS: top < index), shrinking on the way,
-                // then push a new item at index 1, into the new buffer.
+                // Top is 1. Pop down to index 1 (no CAS: top < index); pushing and popping
+                // index 2 (the batch's next-but-one claim) until the buffer shrinks leaves the
+                // thief's buffer with a popped item in slot 2; then push a new item there, in
+                // the new buffer.
                 while w.len() > 1 {
                     popped.push(w.pop().unwrap());
                 }
-                assert!(w.capacity() < MIN_CAP * 4, "no resize");
+                let before = w.buffer_id();
+                while w.buffer_id() == before {
+                    churn(&w, 1);
+                }
                 w.push(1000);
             }
         });
@@ -1096,11 +1253,12 @@ mod tests {
                 while w.len() > 2 {
                     w.pop();
                 }
+                churn(&w, MIN_CAP * 8);
+                assert_eq!(w.capacity(), MIN_CAP);
             },
             || {},
         );
         assert_eq!(stolen, Steal::Success(0));
-        assert_eq!(w.capacity(), MIN_CAP);
         assert_eq!(w.pop(), Some(1));
         assert_eq!(w.pop(), None);
     }
