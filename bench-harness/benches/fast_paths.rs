@@ -21,6 +21,9 @@
 //!   `clone()`/`drop`/`wait()` (what a crossbeam user writes; `wait` consumes the group, so a
 //!   fresh group is prepared per round and its `Arc` is freed inside the measured call, as in
 //!   real use); a `std::sync::Mutex<usize>` + `Condvar` counter written the usual way.
+//! - `deque`: the owner of a work-stealing deque pushes one item and pops it back (LIFO, no
+//!   thieves): weft's Chase-Lev deque, crossbeam-deque's, and st3's bounded one (capacity 64).
+//!   The deque is built, with its first buffer, in `setup`, so neither push grows it.
 
 // gungraun's macros expand to public modules, functions and constants that carry no docs.
 #![allow(missing_docs)]
@@ -191,4 +194,63 @@ library_benchmark_group!(
     ]
 );
 
-main!(library_benchmark_groups = mutex, wait_group);
+// ---------------------------------------------------------------------------------------------
+// Deque: the owner pushes one item and pops it back.
+// ---------------------------------------------------------------------------------------------
+
+fn setup_weft_deque(n: usize) -> (weft::deque::Worker<u64>, usize) {
+    (weft::deque::Worker::new_lifo(), n)
+}
+
+fn setup_crossbeam_deque(n: usize) -> (crossbeam_deque::Worker<u64>, usize) {
+    (crossbeam_deque::Worker::new_lifo(), n)
+}
+
+fn setup_st3_deque(n: usize) -> (st3::lifo::Worker<u64>, usize) {
+    (st3::lifo::Worker::new(64), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_weft_deque)]
+#[bench::x100(args = (X100), setup = setup_weft_deque)]
+fn push_pop_weft((w, n): (weft::deque::Worker<u64>, usize)) -> weft::deque::Worker<u64> {
+    for i in 0..n as u64 {
+        let w = black_box(&w);
+        w.push(i);
+        black_box(w.pop());
+    }
+    w
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_crossbeam_deque)]
+#[bench::x100(args = (X100), setup = setup_crossbeam_deque)]
+fn push_pop_crossbeam(
+    (w, n): (crossbeam_deque::Worker<u64>, usize),
+) -> crossbeam_deque::Worker<u64> {
+    for i in 0..n as u64 {
+        let w = black_box(&w);
+        w.push(i);
+        black_box(w.pop());
+    }
+    w
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_st3_deque)]
+#[bench::x100(args = (X100), setup = setup_st3_deque)]
+fn push_pop_st3((w, n): (st3::lifo::Worker<u64>, usize)) -> st3::lifo::Worker<u64> {
+    for i in 0..n as u64 {
+        let w = black_box(&w);
+        w.push(i).unwrap();
+        black_box(w.pop());
+    }
+    w
+}
+
+library_benchmark_group!(
+    name = deque,
+    benchmarks = [push_pop_weft, push_pop_crossbeam, push_pop_st3]
+);
+
+main!(library_benchmark_groups = mutex, wait_group, deque);

@@ -45,6 +45,7 @@ pub const SUITES: &[Suite] = &[
     workloads::mutex::SUITE,
     workloads::wait_group::SUITE,
     workloads::chan::SUITE,
+    workloads::deque::SUITE,
 ];
 
 /// The suite called `name`.

@@ -11,9 +11,11 @@
 //! around a round so that both are used as their authors intend.
 
 pub mod chan;
+pub mod deque;
 pub mod mutex;
 pub mod wait_group;
 
 pub use chan::ChanLike;
+pub use deque::DequeLike;
 pub use mutex::MutexLike;
 pub use wait_group::WaitGroupLike;

@@ -15,6 +15,7 @@
 //!   wrong: a fast wrong answer is a failure, not a result.
 
 pub mod chan;
+pub mod deque;
 pub mod mutex;
 pub mod wait_group;
 
