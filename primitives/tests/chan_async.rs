@@ -1,6 +1,6 @@
 //! Integration tests for the async operations of `weft::chan` (`send_async`, `recv_async`) on
-//! both flavours: smoke -> close -> threads and tasks mixed -> cancel safety -> waker updates
-//! -> many tasks -> lost wake-ups.
+//! every flavour: smoke -> close -> threads and tasks mixed -> cancel safety -> waker updates
+//! -> many tasks -> lost wake-ups; the unbounded flavour's variants (`*_unbounded`) at the end.
 //!
 //! No runtime: `common::block_on` parks the calling thread between polls, and single-threaded
 //! tests poll by hand (`poll_once`) with counting wakers, so every registration, wake-up and
@@ -21,15 +21,16 @@ use std::thread;
 use std::time::Instant;
 
 use common::{
-    assert_send, block_on, block_on_timeout, poll_once, wait_for, CountingWaker, DropTracker,
+    assert_send, block_on, block_on_timeout, poll_once, wait_for, Chan, CountingWaker, DropTracker,
     HookWaker, Tracked, PARK, SLACK, TIMEOUT,
 };
 use weft::chan::{
-    bounded, Receiver, RecvError, RecvFuture, RecvTimeoutError, SendError, SendFuture, Sender,
-    TryRecvError, TrySendError,
+    bounded, unbounded, Receiver, RecvError, RecvFuture, RecvTimeoutError, SendError, SendFuture,
+    Sender, TryRecvError, TrySendError,
 };
 
-/// Both flavours: rendezvous and a small ring buffer.
+/// Both bounded flavours: rendezvous and a small ring buffer. The unbounded flavour, whose
+/// sends never wait, has its own `*_unbounded` variants of the tests that loop over these.
 const CAPS: [usize; 2] = [0, 2];
 
 // ---------------------------------------------------------------------------------------------
@@ -229,7 +230,25 @@ fn mixed(
     async_send: bool,
     async_recv: bool,
 ) {
-    let (tx, rx) = bounded::<usize>(cap);
+    mixed_on(
+        bounded(cap),
+        senders,
+        receivers,
+        per,
+        async_send,
+        async_recv,
+    );
+}
+
+/// [`mixed`] on a given (fresh, empty, open) channel of any flavour.
+fn mixed_on(
+    (tx, rx): Chan<usize>,
+    senders: usize,
+    receivers: usize,
+    per: usize,
+    async_send: bool,
+    async_recv: bool,
+) {
     let seen: Vec<AtomicUsize> = (0..senders * per).map(|_| AtomicUsize::new(0)).collect();
     thread::scope(|s| {
         for p in 0..senders {
@@ -802,4 +821,352 @@ fn receive_completing_on_its_recheck_passes_on_a_later_notification() {
 /// A throwaway waker for a final poll.
 fn r2_waker_dummy() -> std::task::Waker {
     CountingWaker::new().1
+}
+
+// ---------------------------------------------------------------------------------------------
+// The unbounded flavour: the tests above that loop over `CAPS`, for `unbounded()`. Its sends
+// never wait (`send_async` is ready at its first poll), so only receives can be pending.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn smoke_unbounded() {
+    let (tx, rx) = unbounded();
+    block_on(tx.send_async(1)).unwrap();
+    block_on(tx.send_async(2)).unwrap();
+    assert_eq!(block_on(rx.recv_async()), Ok(1));
+    assert_eq!(rx.recv(), Ok(2));
+
+    // Ready at the first poll when it can be, without touching the waker; a send always can,
+    // past the end of a block too (natively).
+    let n = if cfg!(miri) { 3 } else { 40 };
+    let (c, w) = CountingWaker::new();
+    for i in 0..n {
+        assert_eq!(poll_once(pin!(tx.send_async(i)), &w), Poll::Ready(Ok(())));
+    }
+    for i in 0..n {
+        assert_eq!(poll_once(pin!(rx.recv_async()), &w), Poll::Ready(Ok(i)));
+    }
+    assert_eq!(c.wakes(), 0);
+
+    // Async on both sides, across threads.
+    thread::scope(|s| {
+        s.spawn(|| block_on(tx.send_async(3)).unwrap());
+        assert_eq!(block_on(rx.recv_async()), Ok(3));
+    });
+}
+
+#[test]
+fn pending_until_the_other_side_acts_unbounded() {
+    let (tx, rx) = unbounded();
+    let (rc, rw) = CountingWaker::new();
+    let mut recv = pin!(rx.recv_async());
+    assert!(poll_once(recv.as_mut(), &rw).is_pending());
+    assert!(poll_once(recv.as_mut(), &rw).is_pending(), "re-poll");
+    assert_eq!(rc.wakes(), 0);
+    // A send (itself never pending) wakes the pending receive.
+    let (sc, sw) = CountingWaker::new();
+    assert_eq!(poll_once(pin!(tx.send_async(1)), &sw), Poll::Ready(Ok(())));
+    assert_eq!(sc.wakes(), 0);
+    assert_eq!(rc.wakes(), 1, "the pending receive is woken");
+    assert_eq!(poll_once(recv.as_mut(), &rw), Poll::Ready(Ok(1)));
+    assert!(rx.is_empty());
+}
+
+#[test]
+fn closed_channel_resolves_at_once_unbounded() {
+    let (tx, rx) = unbounded();
+    tx.send(1).unwrap();
+    tx.close();
+    let (c, w) = CountingWaker::new();
+    assert_eq!(
+        poll_once(pin!(tx.send_async(2)), &w),
+        Poll::Ready(Err(SendError(2))),
+        "the message comes back"
+    );
+    assert_eq!(poll_once(pin!(rx.recv_async()), &w), Poll::Ready(Ok(1)));
+    assert_eq!(
+        poll_once(pin!(rx.recv_async()), &w),
+        Poll::Ready(Err(RecvError))
+    );
+    assert_eq!(c.wakes(), 0);
+}
+
+/// Polls a receive to `Pending` on an unbounded channel, runs `close`, and checks the future
+/// was woken and resolves with the close; a send then fails with its message back.
+fn close_wakes_pending_recv_unbounded(close: impl Fn(Sender<u32>, Receiver<u32>)) {
+    let (tx, rx) = unbounded::<u32>();
+    let (rc, rw) = CountingWaker::new();
+    let mut recv = pin!(rx.recv_async());
+    assert!(poll_once(recv.as_mut(), &rw).is_pending());
+    close(tx.clone(), rx.clone());
+    assert!(rc.wakes() >= 1, "pending receive woken by the close");
+    assert_eq!(poll_once(recv.as_mut(), &rw), Poll::Ready(Err(RecvError)));
+    let (_, sw) = CountingWaker::new();
+    assert_eq!(
+        poll_once(pin!(tx.send_async(7)), &sw),
+        Poll::Ready(Err(SendError(7)))
+    );
+}
+
+#[test]
+fn close_wakes_pending_futures_sender_side_unbounded() {
+    close_wakes_pending_recv_unbounded(|tx, _| {
+        assert!(tx.close());
+    });
+}
+
+#[test]
+fn close_wakes_pending_futures_receiver_side_unbounded() {
+    close_wakes_pending_recv_unbounded(|_, rx| {
+        assert!(rx.close());
+    });
+}
+
+#[test]
+fn last_handle_drop_wakes_pending_futures_unbounded() {
+    // The last receiver goes: a send fails with its message, at its first poll.
+    let (tx, rx) = unbounded();
+    tx.send(0).unwrap();
+    drop(rx);
+    let (c, w) = CountingWaker::new();
+    assert_eq!(
+        poll_once(pin!(tx.send_async(5)), &w),
+        Poll::Ready(Err(SendError(5)))
+    );
+    assert_eq!(c.wakes(), 0);
+
+    // The last sender goes: a pending receive sees the close.
+    let (tx, rx) = unbounded::<u32>();
+    let (c, w) = CountingWaker::new();
+    let mut recv = pin!(rx.recv_async());
+    assert!(poll_once(recv.as_mut(), &w).is_pending());
+    drop(tx);
+    assert!(c.wakes() >= 1);
+    assert_eq!(poll_once(recv.as_mut(), &w), Poll::Ready(Err(RecvError)));
+}
+
+#[test]
+fn async_senders_sync_receivers_unbounded() {
+    const PER: usize = if cfg!(miri) { 3 } else { 5_000 };
+    mixed_on(unbounded(), 3, 2, PER, true, false);
+}
+
+#[test]
+fn sync_senders_async_receivers_unbounded() {
+    const PER: usize = if cfg!(miri) { 3 } else { 5_000 };
+    mixed_on(unbounded(), 2, 3, PER, false, true);
+}
+
+#[test]
+fn async_senders_async_receivers_unbounded() {
+    // Under Miri too, past a block boundary (2 x 17 messages).
+    const PER: usize = if cfg!(miri) { 17 } else { 5_000 };
+    mixed_on(unbounded(), 2, 2, PER, true, true);
+}
+
+#[test]
+fn many_tasks_exact_quotas_unbounded() {
+    // As `many_tasks_exact_quotas`: nothing closes the channel, so every wake-up of a
+    // receiving task must come from a send; a lost one shows as a task missing its deadline.
+    const TASKS: usize = if cfg!(miri) { 2 } else { 4 }; // per side
+    const PER: usize = if cfg!(miri) { 3 } else { 5_000 };
+    let (tx, rx) = unbounded::<usize>();
+    let sum = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for t in 0..TASKS {
+            let tx = &tx;
+            s.spawn(move || {
+                let task = async {
+                    for i in 0..PER {
+                        tx.send_async(t * PER + i).await.unwrap();
+                    }
+                };
+                block_on_timeout(task, 4 * SLACK).expect("sending task stalled");
+            });
+        }
+        for _ in 0..TASKS {
+            let (rx, sum) = (&rx, &sum);
+            s.spawn(move || {
+                let task = async {
+                    let mut got = 0;
+                    for _ in 0..PER {
+                        got += rx.recv_async().await.unwrap();
+                    }
+                    got
+                };
+                let got = block_on_timeout(task, 4 * SLACK).expect("receiving task stalled");
+                sum.fetch_add(got, Ordering::Relaxed);
+            });
+        }
+    });
+    let n = TASKS * PER;
+    assert_eq!(sum.into_inner(), n * (n - 1) / 2);
+    assert!(rx.is_empty());
+}
+
+#[test]
+fn dropped_pending_recv_loses_nothing_unbounded() {
+    let (tx, rx) = unbounded();
+    let (c, w) = CountingWaker::new();
+    {
+        let mut recv = pin!(rx.recv_async());
+        assert!(poll_once(recv.as_mut(), &w).is_pending());
+    }
+    thread::scope(|s| {
+        s.spawn(|| tx.send(1).unwrap());
+        let start = Instant::now();
+        assert_eq!(rx.recv_timeout(SLACK), Ok(1));
+        assert!(start.elapsed() < SLACK);
+    });
+    thread::scope(|s| {
+        s.spawn(|| tx.send(2).unwrap());
+        assert_eq!(block_on_timeout(rx.recv_async(), SLACK), Some(Ok(2)));
+    });
+    assert_eq!(c.wakes(), 0, "a dropped future is never woken");
+}
+
+#[test]
+fn dropped_notified_recv_passes_the_wake_up_on_unbounded() {
+    // Two pending receives; a message wakes the first; the first is dropped without being
+    // polled again: its wake-up must pass to the second, which gets the message.
+    let (tx, rx) = unbounded();
+    let (c1, w1) = CountingWaker::new();
+    let (c2, w2) = CountingWaker::new();
+    let mut second = pin!(rx.recv_async());
+    {
+        let mut first = pin!(rx.recv_async());
+        assert!(poll_once(first.as_mut(), &w1).is_pending());
+        assert!(poll_once(second.as_mut(), &w2).is_pending());
+        tx.try_send(1).unwrap();
+        assert_eq!((c1.wakes(), c2.wakes()), (1, 0), "FIFO: the first is woken");
+    }
+    assert_eq!(c2.wakes(), 1, "the dropped future passed its wake-up on");
+    assert_eq!(poll_once(second.as_mut(), &w2), Poll::Ready(Ok(1)));
+}
+
+#[test]
+fn dropped_notified_recv_passes_the_wake_up_to_a_thread_unbounded() {
+    let (tx, rx) = unbounded();
+    let (c1, w1) = CountingWaker::new();
+    let mut first = Box::pin(rx.recv_async());
+    assert!(poll_once(first.as_mut(), &w1).is_pending());
+    thread::scope(|s| {
+        let receiver = s.spawn(|| {
+            let start = Instant::now();
+            (rx.recv_timeout(2 * SLACK), start.elapsed())
+        });
+        thread::sleep(PARK); // let the thread register behind the future (not required)
+        tx.try_send(1).unwrap();
+        assert_eq!(c1.wakes(), 1, "the first in line (the future) is woken");
+        drop(first);
+        let (r, took) = receiver.join().unwrap();
+        assert_eq!(r, Ok(1));
+        assert!(
+            took < SLACK,
+            "the thread missed the passed-on wake-up ({took:?})"
+        );
+    });
+}
+
+#[test]
+fn unpolled_send_drops_its_message_once_unbounded() {
+    // A send future is never pending here, but one dropped before its first poll still owns
+    // its message: dropped once, with the future, and never delivered. One polled has
+    // delivered it: the future's drop leaves it alone.
+    let drops = DropTracker::new(2);
+    let (tx, rx) = unbounded();
+    drop(tx.send_async(Tracked::new(&drops, 0)));
+    assert_eq!(drops.drops(0), 1);
+    assert_eq!(rx.try_recv().map(|m| m.id), Err(TryRecvError::Empty));
+    {
+        let (_, w) = CountingWaker::new();
+        let mut send = pin!(tx.send_async(Tracked::new(&drops, 1)));
+        assert!(matches!(poll_once(send.as_mut(), &w), Poll::Ready(Ok(()))));
+    }
+    assert_eq!(drops.drops(1), 0, "delivered, not dropped with the future");
+    assert_eq!(rx.recv().map(|m| m.id), Ok(1));
+    drops.assert_all_dropped_once();
+}
+
+#[test]
+fn cancel_storm_unbounded() {
+    const PER: usize = if cfg!(miri) { 4 } else { 5_000 };
+    let (tx, rx) = unbounded::<usize>();
+    let seen: Vec<AtomicUsize> = (0..2 * PER).map(|_| AtomicUsize::new(0)).collect();
+    let (_, w) = CountingWaker::new();
+    thread::scope(|s| {
+        for p in 0..2 {
+            let tx = tx.clone();
+            s.spawn(move || {
+                for i in 0..PER {
+                    tx.send_timeout(p * PER + i, SLACK).unwrap();
+                    if i % 16 == 0 {
+                        thread::yield_now();
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for _ in 0..2 {
+            let (rx, seen, w) = (&rx, &seen, &w);
+            s.spawn(move || {
+                while !rx.is_closed() {
+                    let mut recv = pin!(rx.recv_async());
+                    if let Poll::Ready(Ok(v)) = poll_once(recv.as_mut(), w) {
+                        seen[v].fetch_add(1, Ordering::Relaxed);
+                    }
+                    thread::yield_now();
+                }
+            });
+        }
+        let (rx, seen) = (&rx, &seen);
+        s.spawn(move || loop {
+            let start = Instant::now();
+            match rx.recv_timeout(SLACK) {
+                Ok(v) => {
+                    seen[v].fetch_add(1, Ordering::Relaxed);
+                }
+                Err(RecvTimeoutError::Closed) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("receiver stalled for {:?}", start.elapsed())
+                }
+            }
+        });
+    });
+    for (v, c) in seen.iter().enumerate() {
+        assert_eq!(c.load(Ordering::Relaxed), 1, "value {v}");
+    }
+}
+
+#[test]
+fn recv_wakes_the_latest_waker_unbounded() {
+    let (tx, rx) = unbounded();
+    let (a, wa) = CountingWaker::new();
+    let (b, wb) = CountingWaker::new();
+    let mut recv = pin!(rx.recv_async());
+    assert!(poll_once(recv.as_mut(), &wa).is_pending());
+    assert!(poll_once(recv.as_mut(), &wb).is_pending());
+    thread::scope(|s| {
+        s.spawn(|| tx.send(1).unwrap());
+        wait_for("a wake-up", || a.wakes() + b.wakes() > 0);
+        assert_eq!((a.wakes(), b.wakes()), (0, 1), "only B is woken");
+        assert_eq!(poll_once(recv.as_mut(), &wb), Poll::Ready(Ok(1)));
+    });
+}
+
+#[test]
+fn waker_moves_between_threads_unbounded() {
+    let (tx, rx) = unbounded();
+    let mut recv = Box::pin(rx.recv_async());
+    let (a, wa) = CountingWaker::new();
+    assert!(poll_once(recv.as_mut(), &wa).is_pending());
+    thread::scope(|s| {
+        s.spawn(|| {
+            let r = block_on_timeout(recv.as_mut(), SLACK);
+            assert_eq!(r, Some(Ok(3)));
+        });
+        thread::sleep(PARK);
+        tx.send(3).unwrap();
+    });
+    assert_eq!(a.wakes(), 0, "the stale waker is not used");
 }

@@ -1,4 +1,5 @@
-//! Helpers shared by the channel tests (`chan_array.rs`, `chan_zero.rs`, `chan_async.rs`):
+//! Helpers shared by the channel tests (`chan_array.rs`, `chan_zero.rs`, `chan_list.rs`,
+//! `chan_async.rs`):
 //! timing constants sized for native runs and for Miri, a drop-counting message type, and a
 //! minimal async toolkit (a `block_on` that parks the thread, a counting waker, poll-once).
 //!
@@ -14,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
+
+use weft::chan::{Receiver, Sender};
 
 /// Upper bound for "returned at the deadline, not absurdly later", and the deadline of every
 /// liveness check (a lost wake-up fails the test instead of hanging it). Under Miri, time is
@@ -324,8 +327,11 @@ pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Multi-threaded workloads shared by both flavours
+// Multi-threaded workloads shared by every flavour
 // ---------------------------------------------------------------------------------------------
+
+/// Both handles of a channel, as `bounded` and `unbounded` return them.
+pub type Chan<T> = (Sender<T>, Receiver<T>);
 
 /// `producers` threads each send `per_producer` messages `(producer, seq)`; `consumers`
 /// threads receive until the channel is closed (by the drop of the last sender) and drained.
@@ -340,7 +346,18 @@ pub fn mpmc_exactly_once(
     consumers: usize,
     per_producer: usize,
 ) -> Vec<usize> {
-    let (tx, rx) = weft::chan::bounded::<(usize, usize)>(cap);
+    mpmc_exactly_once_on(weft::chan::bounded(cap), producers, consumers, per_producer)
+}
+
+/// [`mpmc_exactly_once`] on a given (fresh, empty, open) channel of any flavour, e.g.
+/// `weft::chan::unbounded()`. Takes both handles: the channel closes when the producers
+/// finish, as there.
+pub fn mpmc_exactly_once_on(
+    (tx, rx): Chan<(usize, usize)>,
+    producers: usize,
+    consumers: usize,
+    per_producer: usize,
+) -> Vec<usize> {
     let seen: Vec<AtomicUsize> = (0..producers * per_producer)
         .map(|_| AtomicUsize::new(0))
         .collect();
@@ -408,8 +425,25 @@ pub fn exact_quotas(
     consumers: usize,
     per_consumer: usize,
 ) {
+    exact_quotas_on(
+        weft::chan::bounded(cap),
+        producers,
+        per_producer,
+        consumers,
+        per_consumer,
+    );
+}
+
+/// [`exact_quotas`] on a given (fresh, empty, open) channel of any flavour, e.g.
+/// `weft::chan::unbounded()`.
+pub fn exact_quotas_on(
+    (tx, rx): Chan<usize>,
+    producers: usize,
+    per_producer: usize,
+    consumers: usize,
+    per_consumer: usize,
+) {
     assert_eq!(producers * per_producer, consumers * per_consumer);
-    let (tx, rx) = weft::chan::bounded::<usize>(cap);
     let sum = AtomicUsize::new(0);
     thread::scope(|s| {
         for p in 0..producers {
