@@ -98,12 +98,19 @@ impl Backoff {
 /// wake-ups live.
 #[inline]
 pub(crate) fn spin_then_yield<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
-    if cfg!(weft_loom) {
-        return ready();
-    }
     if let Some(v) = ready() {
         return Some(v);
     }
+    if cfg!(weft_loom) {
+        return None;
+    }
+    spin_then_yield_slow(ready)
+}
+
+/// The waiting part of [`spin_then_yield`], out of line so the ready-at-once path stays small.
+#[cold]
+#[inline(never)]
+fn spin_then_yield_slow<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
     let limit = adaptive::spin_steps();
     for step in 0..limit {
         for _ in 0..1u32 << step {
