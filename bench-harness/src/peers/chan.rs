@@ -468,7 +468,7 @@ mod tests {
         assert_eq!(
             v.0,
             [
-                ("weft", false, true, false, false),
+                ("weft", true, true, false, false),
                 ("crossbeam", true, true, true, true),
                 ("flume", true, true, true, false),
                 ("kanal", true, true, false, false),
