@@ -4,7 +4,8 @@
 //! - [`sync::Mutex`]: a 4-byte futex mutex with Go's starvation hand-off.
 //! - [`sync::WaitGroup`]: Go's `sync.WaitGroup` on one futex word.
 //! - [`chan`]: channels with Go's close semantics, blocking and async: a lock-free ring buffer
-//!   (`bounded(n)`) and a rendezvous channel (`bounded(0)`).
+//!   (`bounded(n)`), a rendezvous channel (`bounded(0)`) and a lock-free list of blocks
+//!   (`unbounded()`).
 //! - [`deque`]: a Chase-Lev work-stealing deque (growable, LIFO or FIFO owner, single and
 //!   batch steals) whose thieves never read a slot speculatively, so it has no data race at all.
 //!
