@@ -64,7 +64,7 @@ pub const STARVATION_THRESHOLD: Duration = Duration::from_millis(1);
 /// A mutual-exclusion lock that sleeps on a futex, with Go's starvation protection.
 ///
 /// The state is one 4-byte word; an uncontended `lock`/`unlock` pair is two CAS instructions
-/// and no system call. See the [module docs](self) for the algorithm.
+/// and no system call. The algorithm is described at the top of `src/sync/mutex.rs`.
 ///
 /// There is no poisoning: if a thread panics while holding the lock, the lock is released and
 /// later `lock` calls succeed, seeing the data as the panicking thread left it.
