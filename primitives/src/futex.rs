@@ -70,10 +70,11 @@ mod real {
             // subsec_nanos() < 1e9 fits every c_long.
             tv_nsec: left.subsec_nanos() as libc::c_long,
         };
-        // SAFETY: `word` is a live, aligned 4-byte atomic for the duration of the call; the
-        // kernel only reads it (and compares it with `expected`). `ts` is a valid relative
-        // timespec on our stack. FUTEX_PRIVATE_FLAG is right: the word is never shared across
-        // processes. The last two arguments are ignored by FUTEX_WAIT.
+        // `word` is a live, aligned 4-byte atomic for the duration of the call; the kernel only
+        // reads it (and compares it with `expected`). `ts` is a valid relative timespec on our
+        // stack. The last two arguments are ignored by FUTEX_WAIT.
+        // SAFETY: so every pointer passed is valid for the kernel's use of it. FUTEX_PRIVATE_FLAG
+        // is right: the word is never shared across processes.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_futex,

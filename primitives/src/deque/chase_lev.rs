@@ -224,9 +224,10 @@ impl<T> Buffer<T> {
     /// the owner's own store), so nobody reads the slot now and no item in it is lost.
     #[inline]
     unsafe fn write(&self, index: isize, value: T) {
-        // SAFETY: by the caller's contract nobody else accesses the slot.
-        self.item(index)
-            .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+        self.item(index).with_mut(|p| {
+            // SAFETY: by the caller's contract nobody else accesses the slot.
+            unsafe { p.write(MaybeUninit::new(value)) }
+        });
     }
 
     /// Moves the item at `index` out.
@@ -238,10 +239,11 @@ impl<T> Buffer<T> {
     /// it is read once.
     #[inline]
     unsafe fn read(&self, index: isize) -> T {
-        // SAFETY: by the caller's contract the slot holds an initialised item that no one
-        // writes while we read it.
-        self.item(index)
-            .with(|p| unsafe { (*p).assume_init_read() })
+        self.item(index).with(|p| {
+            // SAFETY: by the caller's contract the slot holds an initialised item that no one
+            // writes while we read it.
+            unsafe { (*p).assume_init_read() }
+        })
     }
 
     /// Copies the item at `index` (its bytes, initialised or not) into `dst`'s slot of
@@ -325,10 +327,11 @@ impl<T> Inner<T> {
         #[cfg(not(any(weft_loom, miri)))]
         {
             let guard = crossbeam_epoch::pin();
-            // SAFETY: thieves access a buffer only while pinned, and only after loading it
-            // from `back.buffer`, which no longer points to it; the collector runs the closure
-            // once every thread pinned now has unpinned. The closure only frees memory (no
-            // `T` is dropped), so it may run on any thread, after `T`'s lifetime too.
+            // Thieves access a buffer only while pinned, and only after loading it from
+            // `back.buffer`, which no longer points to it; the collector runs the closure once
+            // every thread pinned now has unpinned. The closure only frees memory (no `T` is
+            // dropped), so it may run on any thread, after `T`'s lifetime too.
+            // SAFETY: by the above, `buffer` is freed once, when no thread can still reach it.
             unsafe { guard.defer_unchecked(move || drop(Box::from_raw(buffer))) }
         }
         #[cfg(any(weft_loom, miri))]
@@ -345,17 +348,16 @@ impl<T> Drop for Inner<T> {
         let t = self.top.load(Ordering::Relaxed);
         let b = self.back.bottom.load(Ordering::Relaxed);
         let buffer = self.back.buffer.load(Ordering::Relaxed);
-        // SAFETY: the current buffer holds every item of `[t, b)` (each pushed into it or
-        // copied on by a resize) and nothing else owns them; each is read once, then the
-        // buffer, allocated by `Buffer::alloc` and never retired, is freed.
-        unsafe {
-            let mut i = t;
-            while i.wrapping_sub(b) < 0 {
-                drop((*buffer).read(i));
-                i = i.wrapping_add(1);
-            }
-            drop(Box::from_raw(buffer));
+        let mut i = t;
+        while i.wrapping_sub(b) < 0 {
+            // SAFETY: the current buffer holds every item of `[t, b)` (each pushed into it or
+            // copied on by a resize) and nothing else owns them; each is read once.
+            drop(unsafe { (*buffer).read(i) });
+            i = i.wrapping_add(1);
         }
+        // SAFETY: then the buffer, allocated by `Buffer::alloc` and never retired, is freed
+        // (once: no handle is left to reach it).
+        drop(unsafe { Box::from_raw(buffer) });
         #[cfg(any(weft_loom, miri))]
         for retired in self
             .retired
@@ -398,9 +400,10 @@ pub(crate) struct Worker<T> {
     flavor: Flavor,
 }
 
-// SAFETY: a Worker is the one owner of its end; moving it moves that role (and the `T`s it
-// will hand out) to another thread, sound for `T: Send`. The cached pointers are to buffers
-// kept alive by `inner`. `Cell` keeps it `!Sync`, as the algorithm has one owner thread.
+// A Worker is the one owner of its end; `Cell` keeps it `!Sync`, as the algorithm has one
+// owner thread. Its cached pointers are to buffers kept alive by `inner`.
+// SAFETY: moving a Worker moves that role (and the `T`s it will hand out) to another thread,
+// sound for `T: Send`; the cached pointers stay valid on any thread.
 unsafe impl<T: Send> Send for Worker<T> {}
 
 /// A thief's handle: takes the oldest items.
@@ -463,9 +466,9 @@ impl<T> Worker<T> {
         if buffer.stamp(b).load(Ordering::Acquire) != b {
             buffer = self.make_room(b, 1);
         }
-        // SAFETY: the slot's stamp is `b` (checked above, or made so by `make_room`): its
-        // previous item was taken and read, and thieves reach index `b` only after the store
-        // of `bottom` below.
+        // The slot's stamp is `b` (checked above, or made so by `make_room`).
+        // SAFETY: so its previous item was taken and read, and thieves reach index `b` only
+        // after the store of `bottom` below.
         unsafe { buffer.write(b, value) };
         // Ordering: Release publishes the item to a thief whose Acquire load of `bottom` reads
         // this value or a later one. Every store to `bottom` is Release (pop's included), so a
@@ -548,9 +551,11 @@ impl<T> Worker<T> {
         let (old_ref, new_ref) = unsafe { (&*old, &*new) };
         let mut i = t;
         while i.wrapping_sub(b) < 0 {
-            // SAFETY: only the owner writes slots, and it is here; thieves that took some of
-            // these indices meanwhile only read them. The new slot is ours until published.
-            // Copies of items taken meanwhile are never read as `T` (they lie below `top`).
+            // Only the owner writes slots, and it is here; thieves that took some of these
+            // indices meanwhile only read them. Copies of items taken meanwhile are never read
+            // as `T` (they lie below `top`).
+            // SAFETY: so the source slot is not being written; the new slot is ours until
+            // published.
             unsafe { old_ref.copy_to(i, new_ref, i) };
             i = i.wrapping_add(1);
         }
@@ -756,9 +761,10 @@ impl<T> Worker<T> {
                 Flavor::Fifo => b.wrapping_add(k as isize),
                 Flavor::Lifo => b.wrapping_add((count - 1 - k) as isize),
             };
-            // SAFETY: the source index is ours (caller) and nobody writes its slot until we
-            // stamp it below; the destination slot's stamp is its index (checked above or
-            // made so by `make_room`) and no thief reaches it before the store of `bottom`.
+            // The source index is ours (caller); the destination slot's stamp is its index
+            // (checked above or made so by `make_room`).
+            // SAFETY: so nobody writes the source slot until we stamp it below, and no thief
+            // reaches the destination slot before the store of `bottom`.
             unsafe { src.copy_to(from, dst, to) };
             // Ordering: Release pairs with the victim owner's Acquire stamp load in `push`:
             // our read of the slot happens-before its next write there.
@@ -889,10 +895,12 @@ impl<T> Stealer<T> {
             return Steal::Retry;
         }
         claimed();
-        // SAFETY: our CAS made index t ours, and `buffer` holds it: it is the buffer t was
-        // pushed into or a later one, and a resize copies from a top that is at most t while
-        // our CAS can still succeed. The owner writes this slot again only once we stamp it
-        // below. The item's write happens-before our read through bottom or the buffer pointer.
+        // Our CAS made index t ours, and `buffer` holds it: it is the buffer t was pushed into
+        // or a later one, and a resize copies from a top that is at most t while our CAS can
+        // still succeed. The item's write happens-before our read through bottom or the buffer
+        // pointer.
+        // SAFETY: so the slot holds our item, read once; the owner writes this slot again only
+        // once we stamp it below.
         let value = unsafe { buffer.read(t) };
         // Ordering: Release pairs with the owner's Acquire stamp load in `push`: our read
         // happens-before its next write into this slot.

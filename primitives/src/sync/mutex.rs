@@ -101,9 +101,9 @@ pub struct Mutex<T: ?Sized> {
 // SAFETY: the mutex hands out access to `T` to one thread at a time, so moving the mutex (and
 // with it ownership of `T`) to another thread is sound exactly when `T: Send`.
 unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
-// SAFETY: sharing `&Mutex<T>` lets any thread obtain `&mut T` through a guard, but only one at a
-// time (mutual exclusion, with Acquire/Release on the state word ordering the accesses), which
-// is what `T: Send` permits; `T: Sync` is not needed, as for `std::sync::Mutex`.
+// Sharing `&Mutex<T>` lets any thread obtain `&mut T` through a guard, but only one at a time
+// (mutual exclusion, with Acquire/Release on the state word ordering the accesses).
+// SAFETY: that is what `T: Send` permits; `T: Sync` is not needed, as for `std::sync::Mutex`.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 /// Proof that the lock is held; gives access to the data and unlocks when dropped.
