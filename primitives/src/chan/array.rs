@@ -29,7 +29,8 @@ use std::time::Instant;
 use crossbeam_utils::CachePadded;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use super::waiters::{block_on, AsyncWait, WaitList};
+use super::select::Token;
+use super::waiters::{block_on, AsyncWait, WaitList, Waiter};
 use crate::backoff::Backoff;
 use crate::primitive::cell::UnsafeCell;
 use crate::primitive::sync::atomic::{fence, AtomicUsize, Ordering};
@@ -108,21 +109,25 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Sends without waiting. Does not notify.
-    fn push(&self, msg: T) -> Result<(), TrySendError<T>> {
+    /// Claims a slot to send into, without waiting: `true` with the slot in `token` (or a
+    /// null slot if the channel is closed), `false` if the buffer is full. A claimed slot must
+    /// be filled by [`write`](Self::write): receivers of that position wait for it.
+    fn start_send(&self, token: &mut Token) -> bool {
         let mut backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
             if tail & self.mark_bit != 0 {
-                return Err(TrySendError::Closed(msg));
+                token.ptr = core::ptr::null();
+                return true;
             }
             let slot = &self.buffer[tail & (self.mark_bit - 1)];
-            // Ordering: Acquire pairs with the receiver's Release stamp store in `pop`, so its
+            // Ordering: Acquire pairs with the receiver's Release stamp store in `read`, so its
             // read of the slot's previous message is done before we overwrite it.
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == tail {
                 // Ordering: SeqCst on success so the claim is ordered with the receivers'
-                // fence + tail load in `pop` (the full/empty checks read the other counter).
+                // fence + tail load in `start_recv` (the full/empty checks read the other
+                // counter).
                 match self.tail.compare_exchange_weak(
                     tail,
                     self.next(tail),
@@ -130,13 +135,9 @@ impl<T> Channel<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        // SAFETY: the CAS made this slot ours for this lap: receivers wait for
-                        // stamp `tail + 1`, other senders for a later lap.
-                        slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
-                        // Ordering: Release publishes the message to the receiver's Acquire
-                        // stamp load in `pop`.
-                        slot.stamp.store(tail + 1, Ordering::Release);
-                        return Ok(());
+                        token.ptr = (slot as *const Slot<T>).cast();
+                        token.pos = tail + 1;
+                        return true;
                     }
                     Err(now) => {
                         tail = now;
@@ -150,7 +151,7 @@ impl<T> Channel<T> {
                 fence(Ordering::SeqCst);
                 let head = self.head.load(Ordering::Relaxed);
                 if head.wrapping_add(self.one_lap) == tail {
-                    return Err(TrySendError::Full(msg));
+                    return false;
                 }
                 backoff.spin();
                 tail = self.tail.load(Ordering::Relaxed);
@@ -162,13 +163,38 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Receives without waiting. Does not notify.
-    fn pop(&self) -> Result<T, TryRecvError> {
+    /// Fills the slot claimed by `start_send`; `Err(msg)` if the channel was closed instead.
+    /// Does not notify.
+    ///
+    /// # Safety
+    ///
+    /// `token` comes from a `start_send` on this channel that returned `true`, and is used
+    /// once.
+    #[inline]
+    unsafe fn write(&self, token: &Token, msg: T) -> Result<(), T> {
+        if token.ptr.is_null() {
+            return Err(msg);
+        }
+        // SAFETY: the claim made this slot of our buffer ours for this lap: receivers wait
+        // for stamp `tail + 1`, other senders for a later lap.
+        let slot = unsafe { &*token.ptr.cast::<Slot<T>>() };
+        // SAFETY: exclusive, as just argued.
+        slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
+        // Ordering: Release publishes the message to the receiver's Acquire stamp load in
+        // `start_recv`.
+        slot.stamp.store(token.pos, Ordering::Release);
+        Ok(())
+    }
+
+    /// Claims the oldest message, without waiting: `true` with its slot in `token` (or a null
+    /// slot if the channel is closed and drained), `false` if the buffer is empty. A claimed
+    /// slot must be emptied by [`read`](Self::read).
+    fn start_recv(&self, token: &mut Token) -> bool {
         let mut backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
             let slot = &self.buffer[head & (self.mark_bit - 1)];
-            // Ordering: Acquire pairs with the sender's Release stamp store in `push`, making
+            // Ordering: Acquire pairs with the sender's Release stamp store in `write`, making
             // its message visible.
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
@@ -180,14 +206,9 @@ impl<T> Channel<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        // SAFETY: the CAS made this slot's message ours; the sender's Release
-                        // stamp store (seen above with Acquire) completed its write.
-                        let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
-                        // Ordering: Release pairs with the next lap's sender's Acquire stamp
-                        // load: our read is done before it writes.
-                        slot.stamp
-                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
-                        return Ok(msg);
+                        token.ptr = (slot as *const Slot<T>).cast();
+                        token.pos = head.wrapping_add(self.one_lap);
+                        return true;
                     }
                     Err(now) => {
                         head = now;
@@ -200,11 +221,11 @@ impl<T> Channel<T> {
                 fence(Ordering::SeqCst);
                 let tail = self.tail.load(Ordering::Relaxed);
                 if tail & !self.mark_bit == head {
-                    return Err(if tail & self.mark_bit != 0 {
-                        TryRecvError::Closed
-                    } else {
-                        TryRecvError::Empty
-                    });
+                    if tail & self.mark_bit == 0 {
+                        return false;
+                    }
+                    token.ptr = core::ptr::null();
+                    return true;
                 }
                 backoff.spin();
                 head = self.head.load(Ordering::Relaxed);
@@ -213,6 +234,51 @@ impl<T> Channel<T> {
                 head = self.head.load(Ordering::Relaxed);
             }
         }
+    }
+
+    /// Takes the message from the slot claimed by `start_recv`; `Err(())` if the channel was
+    /// closed and drained instead. Does not notify.
+    ///
+    /// # Safety
+    ///
+    /// `token` comes from a `start_recv` on this channel that returned `true`, and is used
+    /// once.
+    #[inline]
+    unsafe fn read(&self, token: &Token) -> Result<T, ()> {
+        if token.ptr.is_null() {
+            return Err(());
+        }
+        // SAFETY: the claim made this slot of our buffer, and its message, ours; the sender's
+        // Release stamp store (seen with Acquire in `start_recv`) completed its write.
+        let slot = unsafe { &*token.ptr.cast::<Slot<T>>() };
+        // SAFETY: as just argued: initialised, and we are its only reader.
+        let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
+        // Ordering: Release pairs with the next lap's sender's Acquire stamp load: our read is
+        // done before it writes.
+        slot.stamp.store(token.pos, Ordering::Release);
+        Ok(msg)
+    }
+
+    /// Sends without waiting. Does not notify.
+    #[inline]
+    fn push(&self, msg: T) -> Result<(), TrySendError<T>> {
+        let mut token = Token::new();
+        if !self.start_send(&mut token) {
+            return Err(TrySendError::Full(msg));
+        }
+        // SAFETY: a fresh token from a successful `start_send`.
+        unsafe { self.write(&token, msg) }.map_err(TrySendError::Closed)
+    }
+
+    /// Receives without waiting. Does not notify.
+    #[inline]
+    fn pop(&self) -> Result<T, TryRecvError> {
+        let mut token = Token::new();
+        if !self.start_recv(&mut token) {
+            return Err(TryRecvError::Empty);
+        }
+        // SAFETY: a fresh token from a successful `start_recv`.
+        unsafe { self.read(&token) }.map_err(|()| TryRecvError::Closed)
     }
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
@@ -309,6 +375,90 @@ impl<T> Channel<T> {
 
     pub(crate) fn finish_recv(&self, wait: &mut AsyncWait) {
         wait.finish(&self.receivers);
+    }
+
+    // The operations of a `select` arm (see `select.rs`): `start_*` claims a slot,
+    // `complete_*` moves the message and notifies the other side.
+
+    pub(crate) fn start_send_arm(&self, token: &mut Token) -> bool {
+        self.start_send(token)
+    }
+
+    /// # Safety
+    ///
+    /// `token` comes from a `start_send_arm` on this channel that returned `true`; used once.
+    pub(crate) unsafe fn complete_send(&self, token: &Token, msg: T) -> Result<(), T> {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.write(token, msg) }?;
+        self.receivers.notify_one();
+        Ok(())
+    }
+
+    pub(crate) fn start_recv_arm(&self, token: &mut Token) -> bool {
+        self.start_recv(token)
+    }
+
+    /// # Safety
+    ///
+    /// `token` comes from a `start_recv_arm` on this channel that returned `true`; used once.
+    pub(crate) unsafe fn complete_recv(&self, token: &Token) -> Result<T, ()> {
+        // SAFETY: forwarded from our caller.
+        let msg = unsafe { self.read(token) }?;
+        self.senders.notify_one();
+        Ok(msg)
+    }
+
+    /// Registers a blocked `select`'s send arm; returns whether room (or the close) may be
+    /// there now.
+    ///
+    /// # Safety
+    ///
+    /// As [`WaitList::register`].
+    pub(crate) unsafe fn register_send(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.senders.register_oper(waiter, oper) };
+        // Ordering: SeqCst fence between registering and re-checking (see `block_on`).
+        fence(Ordering::SeqCst);
+        self.send_ready()
+    }
+
+    /// The receive side of [`register_send`](Self::register_send).
+    ///
+    /// # Safety
+    ///
+    /// As [`WaitList::register`].
+    pub(crate) unsafe fn register_recv(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.receivers.register_oper(waiter, oper) };
+        // Ordering: SeqCst fence between registering and re-checking (see `block_on`).
+        fence(Ordering::SeqCst);
+        self.recv_ready()
+    }
+
+    pub(crate) fn unregister_send(&self, waiter: &Waiter) {
+        self.senders.unregister(waiter);
+    }
+
+    pub(crate) fn unregister_recv(&self, waiter: &Waiter) {
+        self.receivers.unregister(waiter);
+    }
+
+    pub(crate) fn send_ready(&self) -> bool {
+        self.len() < self.cap || self.is_closed()
+    }
+
+    pub(crate) fn recv_ready(&self) -> bool {
+        self.len() > 0 || self.is_closed()
+    }
+
+    /// A watcher was notified but does not act: pass the notification on.
+    pub(crate) fn pass_on_send(&self) {
+        self.senders.notify_one();
+    }
+
+    /// As [`pass_on_send`](Self::pass_on_send).
+    pub(crate) fn pass_on_recv(&self) {
+        self.receivers.notify_one();
     }
 
     /// Closes the channel; true if this call did. Wakes every waiter: senders fail with their

@@ -57,7 +57,8 @@ use std::time::Instant;
 use crossbeam_utils::CachePadded;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use super::waiters::{block_on, AsyncWait, WaitList};
+use super::select::Token;
+use super::waiters::{block_on, AsyncWait, WaitList, Waiter};
 use crate::backoff::Backoff;
 use crate::primitive::cell::UnsafeCell;
 use crate::primitive::sync::atomic::{
@@ -240,8 +241,10 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Appends `msg` unless the channel is closed. Does not notify.
-    fn push(&self, msg: T) -> Result<(), T> {
+    /// Claims the next slot to send into: its block and offset go into `token` (a null block
+    /// if the channel is closed). Never fails otherwise: the list grows. The slot must then be
+    /// filled by [`write`](Self::write): its receiver waits for it.
+    fn start_send(&self, token: &mut Token) {
         let mut backoff = Backoff::new();
         // The block to link after this one, allocated before claiming a block's last slot.
         let mut next_block: Option<Box<Block<T>>> = None;
@@ -250,7 +253,8 @@ impl<T> Channel<T> {
         let mut tail = self.tail.index.load(Ordering::Acquire);
         loop {
             if tail & MARK != 0 {
-                return Err(msg);
+                token.ptr = ptr::null();
+                return;
             }
             let offset = (tail >> SHIFT) % LAP;
             if offset == BLOCK_CAP {
@@ -290,17 +294,9 @@ impl<T> Channel<T> {
                         // block's initialisation is visible to the receiver that follows it.
                         unsafe { (*block).next.store(next, Ordering::Release) };
                     }
-                    // SAFETY: the CAS gave us slot `offset` of `block` (live, as argued
-                    // above); no other sender has it, and its receiver waits for `written`.
-                    let slot = unsafe { &(*block).slots[offset] };
-                    // SAFETY: exclusive, as just argued.
-                    slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
-                    // SAFETY: live, as argued above; the model build checks it.
-                    unsafe { &*block }.assert_live();
-                    // Ordering: Release publishes the message to `wait_write`'s Acquire load.
-                    // This is our last access to the block.
-                    slot.written.store(true, Ordering::Release);
-                    return Ok(());
+                    token.ptr = block.cast_const().cast();
+                    token.pos = offset;
+                    return;
                 }
                 Err(now) => {
                     tail = now;
@@ -310,8 +306,45 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Takes the oldest message, if any. Does not notify.
-    fn pop(&self) -> Result<T, TryRecvError> {
+    /// Fills the slot claimed by `start_send`; `Err(msg)` if the channel was closed instead.
+    /// Does not notify.
+    ///
+    /// # Safety
+    ///
+    /// `token` comes from a `start_send` on this channel, and is used once.
+    #[inline]
+    unsafe fn write(&self, token: &Token, msg: T) -> Result<(), T> {
+        if token.ptr.is_null() {
+            return Err(msg);
+        }
+        let block = token.ptr.cast::<Block<T>>();
+        // SAFETY: the claim gave us slot `pos` of `block`, which is live: our slot in it is
+        // claimed and unwritten, so its receiver cannot have finished, and nobody frees it
+        // before. No other sender has the slot, and its receiver waits for `written`.
+        let slot = unsafe { &(*block).slots[token.pos] };
+        // SAFETY: exclusive, as just argued.
+        slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
+        // SAFETY: live, as argued above; the model build checks it.
+        unsafe { &*block }.assert_live();
+        // Ordering: Release publishes the message to `wait_write`'s Acquire load. This is our
+        // last access to the block.
+        slot.written.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Appends `msg` unless the channel is closed. Does not notify.
+    #[inline]
+    fn push(&self, msg: T) -> Result<(), T> {
+        let mut token = Token::new();
+        self.start_send(&mut token);
+        // SAFETY: a fresh token from `start_send`.
+        unsafe { self.write(&token, msg) }
+    }
+
+    /// Claims the oldest message: `true` with its block and offset in `token` (a null block
+    /// if the channel is closed and drained), `false` if the list is empty. The slot must then
+    /// be emptied by [`read`](Self::read).
+    fn start_recv(&self, token: &mut Token) -> bool {
         let mut backoff = Backoff::new();
         loop {
             // Ordering: Acquire pairs with the Release store of the counter in the move to a
@@ -333,11 +366,11 @@ impl<T> Channel<T> {
                 fence(Ordering::SeqCst);
                 let tail = self.tail.index.load(Ordering::Relaxed);
                 if head >> SHIFT == tail >> SHIFT {
-                    return Err(if tail & MARK != 0 {
-                        TryRecvError::Closed
-                    } else {
-                        TryRecvError::Empty
-                    });
+                    if tail & MARK == 0 {
+                        return false;
+                    }
+                    token.ptr = ptr::null();
+                    return true;
                 }
                 if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
                     new_head |= HAS_NEXT;
@@ -375,29 +408,47 @@ impl<T> Channel<T> {
                 // at the transient offset.
                 self.head.index.store(next_index, Ordering::Release);
             }
-            // SAFETY: `block` is live (our slot is unread) and slot `offset` is ours.
-            let slot = unsafe { &(*block).slots[offset] };
-            slot.wait_write();
-            // SAFETY: `written` was seen with Acquire: the message is initialised, and the CAS made
-            // us its only reader.
-            let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
-            // SAFETY: live: our slot is claimed and not yet marked READ.
-            unsafe { &*block }.assert_live();
-            if offset + 1 == BLOCK_CAP {
-                // SAFETY: we hold the last slot: every slot of the block is claimed, and the
-                // walk starts with us.
-                unsafe { Block::destroy(block, 0) };
-            } else {
-                // Ordering: AcqRel: Release so a walker that sees READ (Acquire) knows our
-                // read is done; Acquire so that, if a walker set DESTROY, its view of the
-                // earlier slots carries over to us as we continue the walk.
-                if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
-                    // SAFETY: the walker stopped at our slot and handed the walk to us.
-                    unsafe { Block::destroy(block, offset + 1) };
-                }
-            }
-            return Ok(msg);
+            token.ptr = block.cast_const().cast();
+            token.pos = offset;
+            return true;
         }
+    }
+
+    /// Takes the message from the slot claimed by `start_recv`; `Err(())` if the channel was
+    /// closed and drained instead. Does not notify.
+    ///
+    /// # Safety
+    ///
+    /// `token` comes from a `start_recv` on this channel that returned `true`; used once.
+    #[inline]
+    unsafe fn read(&self, token: &Token) -> Result<T, ()> {
+        if token.ptr.is_null() {
+            return Err(());
+        }
+        let block = token.ptr.cast::<Block<T>>().cast_mut();
+        let offset = token.pos;
+        // SAFETY: `block` is live (our slot is unread) and slot `offset` is ours.
+        let slot = unsafe { &(*block).slots[offset] };
+        slot.wait_write();
+        // SAFETY: `written` was seen with Acquire: the message is initialised, and the CAS
+        // made us its only reader.
+        let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
+        // SAFETY: live: our slot is claimed and not yet marked READ.
+        unsafe { &*block }.assert_live();
+        if offset + 1 == BLOCK_CAP {
+            // SAFETY: we hold the last slot: every slot of the block is claimed, and the
+            // walk starts with us.
+            unsafe { Block::destroy(block, 0) };
+        } else {
+            // Ordering: AcqRel: Release so a walker that sees READ (Acquire) knows our
+            // read is done; Acquire so that, if a walker set DESTROY, its view of the
+            // earlier slots carries over to us as we continue the walk.
+            if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+                // SAFETY: the walker stopped at our slot and handed the walk to us.
+                unsafe { Block::destroy(block, offset + 1) };
+            }
+        }
+        Ok(msg)
     }
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
@@ -412,6 +463,17 @@ impl<T> Channel<T> {
     ) -> Result<(), SendTimeoutError<T>> {
         self.try_send(msg)
             .map_err(|e| SendTimeoutError::Closed(e.into_inner()))
+    }
+
+    /// Takes the oldest message, if any. Does not notify (senders never wait).
+    #[inline]
+    fn pop(&self) -> Result<T, TryRecvError> {
+        let mut token = Token::new();
+        if !self.start_recv(&mut token) {
+            return Err(TryRecvError::Empty);
+        }
+        // SAFETY: a fresh token from a successful `start_recv`.
+        unsafe { self.read(&token) }.map_err(|()| TryRecvError::Closed)
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
@@ -468,6 +530,63 @@ impl<T> Channel<T> {
 
     pub(crate) fn finish_recv(&self, wait: &mut AsyncWait) {
         wait.finish(&self.receivers);
+    }
+
+    // The operations of a `select` arm (see `select.rs`): `start_*` claims a slot,
+    // `complete_*` moves the message and notifies. A send arm never waits.
+
+    pub(crate) fn start_send_arm(&self, token: &mut Token) -> bool {
+        self.start_send(token);
+        true
+    }
+
+    /// # Safety
+    ///
+    /// `token` comes from `start_send_arm` on this channel; used once.
+    pub(crate) unsafe fn complete_send(&self, token: &Token, msg: T) -> Result<(), T> {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.write(token, msg) }?;
+        self.receivers.notify_one();
+        Ok(())
+    }
+
+    pub(crate) fn start_recv_arm(&self, token: &mut Token) -> bool {
+        self.start_recv(token)
+    }
+
+    /// # Safety
+    ///
+    /// `token` comes from a `start_recv_arm` on this channel that returned `true`; used once.
+    pub(crate) unsafe fn complete_recv(&self, token: &Token) -> Result<T, ()> {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.read(token) }
+    }
+
+    /// Registers a blocked `select`'s receive arm; returns whether a message (or the close)
+    /// may be there now.
+    ///
+    /// # Safety
+    ///
+    /// As [`WaitList::register`].
+    pub(crate) unsafe fn register_recv(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.receivers.register_oper(waiter, oper) };
+        // Ordering: SeqCst fence between registering and re-checking (see `block_on`).
+        fence(Ordering::SeqCst);
+        self.recv_ready()
+    }
+
+    pub(crate) fn unregister_recv(&self, waiter: &Waiter) {
+        self.receivers.unregister(waiter);
+    }
+
+    pub(crate) fn recv_ready(&self) -> bool {
+        self.len() > 0 || self.is_closed()
+    }
+
+    /// A receive-arm watcher was notified but does not receive: pass the notification on.
+    pub(crate) fn pass_on_recv(&self) {
+        self.receivers.notify_one();
     }
 
     /// Closes the channel; true if this call did. Later sends fail; receivers drain what is

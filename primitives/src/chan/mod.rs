@@ -47,6 +47,7 @@
 mod array;
 mod error;
 mod list;
+mod select;
 pub(crate) mod waiters;
 mod zero;
 
@@ -56,6 +57,13 @@ mod loom_tests;
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+pub use select::{Select, SelectTimeoutError, SelectedOperation, TrySelectError};
+
+/// What `select!` expands to. Not public API: no stability promise.
+#[doc(hidden)]
+pub mod __select {
+    pub use super::select::{__run, ArmRef, RecvArm, SendArm, Timeout, Token};
+}
 
 use core::fmt;
 use core::future::Future;
@@ -123,6 +131,7 @@ macro_rules! dispatch {
         }
     };
 }
+use dispatch;
 
 /// Creates a channel of capacity `cap`: a ring buffer for `cap >= 1`, a rendezvous channel
 /// (Go's unbuffered channel) for `cap == 0`.

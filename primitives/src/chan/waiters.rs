@@ -44,6 +44,23 @@ pub(crate) const NOTIFIED: usize = 3;
 /// spinning on it, and a notifier's CAS alone wakes it: no parker traffic on that path.
 const SLEEPING: usize = 4;
 
+/// A selection word is `kind | oper << OPER_SHIFT`: the kind above (`CLOSED`, `NOTIFIED`) and
+/// the registration's operation index. A plain operation registers with index 0, so its word
+/// is just the kind; a `select` registers one waiter under several indices (its arms) and
+/// learns from the word which arm was selected.
+const OPER_SHIFT: u32 = 3;
+const KIND_MASK: usize = (1 << OPER_SHIFT) - 1;
+
+/// The kind of a selection word (`ABORTED`, `CLOSED`, `NOTIFIED`).
+pub(crate) fn kind(selected: usize) -> usize {
+    selected & KIND_MASK
+}
+
+/// The operation index of a selection word.
+pub(crate) fn oper(selected: usize) -> usize {
+    selected >> OPER_SHIFT
+}
+
 /// Whether a `selected` word is still unclaimed.
 fn unclaimed(s: usize) -> bool {
     s == WAITING || s == SLEEPING
@@ -178,12 +195,23 @@ impl Waiter {
     }
 }
 
-/// A registration: which waiter, and (rendezvous only) where its message packet lives.
+/// A registration: which waiter, under which operation index, and (rendezvous only) where
+/// its message packet lives.
 #[derive(Debug)]
 pub(crate) struct Entry {
     waiter: *const Waiter,
-    /// A `*const zero::Packet<T>` for the rendezvous flavour, null otherwise.
+    /// A `*const zero::Packet<T>` for the rendezvous flavour; null otherwise, and for
+    /// rendezvous registrations that only want to be told (async receivers, `Select::ready`).
     pub(crate) packet: *const (),
+    /// Added to the selection word (see `OPER_SHIFT`); 0 outside `select`.
+    oper: usize,
+}
+
+impl Entry {
+    /// Whether this entry belongs to `waiter`.
+    pub(crate) fn is(&self, waiter: &Waiter) -> bool {
+        core::ptr::eq(self.waiter, waiter)
+    }
 }
 
 /// A selected waiter, handed to the notifier: wake it once the exchange is complete.
@@ -228,7 +256,25 @@ impl WaitQueue {
     /// entry has been removed: by [`unregister`](Self::unregister), or by a notifier that
     /// selected it (`select_first`/`select_all`).
     pub(crate) unsafe fn register(&mut self, waiter: &Waiter, packet: *const ()) {
-        self.entries.push(Entry { waiter, packet });
+        // SAFETY: forwarded from our caller.
+        unsafe { self.register_oper(waiter, packet, 0) };
+    }
+
+    /// [`register`](Self::register) under operation index `oper` (a `select` arm).
+    ///
+    /// # Safety
+    ///
+    /// As [`register`](Self::register).
+    pub(crate) unsafe fn register_oper(&mut self, waiter: &Waiter, packet: *const (), oper: usize) {
+        assert!(
+            oper <= usize::MAX >> OPER_SHIFT,
+            "weft::chan::select: too many operations"
+        );
+        self.entries.push(Entry {
+            waiter,
+            packet,
+            oper,
+        });
     }
 
     /// Removes `waiter`'s entry if it is still here. Returns whether it was.
@@ -252,16 +298,26 @@ impl WaitQueue {
 
     /// Whether `waiter` is registered here.
     pub(crate) fn contains(&self, waiter: &Waiter) -> bool {
-        self.entries.iter().any(|e| core::ptr::eq(e.waiter, waiter))
+        self.entries.iter().any(|e| e.is(waiter))
     }
 
-    /// Selects the first waiter (FIFO) that can still be selected and that `accept`s, with
-    /// `token`; removes its entry and returns it. Waiters already claimed (aborting) are left
-    /// for their owners to remove.
+    /// Whether an entry that `accept`s is registered by a waiter that can still be selected.
+    pub(crate) fn any_selectable(&self, mut accept: impl FnMut(&Entry) -> bool) -> bool {
+        self.entries.iter().any(|e| {
+            // SAFETY: as in `select_first`: present entry, lock held, waiter alive.
+            let waiter = unsafe { &*e.waiter };
+            unclaimed(waiter.selected.load(Ordering::Relaxed)) && accept(e)
+        })
+    }
+
+    /// Selects the first waiter (FIFO) that can still be selected and whose entry `accept`s,
+    /// with `kind` (plus the entry's operation index); removes its entry and returns it.
+    /// Waiters already claimed (aborting, or a `select` taken by another of its arms) are
+    /// left for their owners to remove.
     pub(crate) fn select_first(
         &mut self,
-        token: usize,
-        mut accept: impl FnMut(&Waiter) -> bool,
+        kind: usize,
+        mut accept: impl FnMut(&Entry) -> bool,
     ) -> Option<Selected> {
         let mut i = 0;
         while i < self.entries.len() {
@@ -269,10 +325,11 @@ impl WaitQueue {
             // rule 1 the waiter is alive (it cannot unregister and leave without that lock).
             let waiter = unsafe { &*self.entries[i].waiter };
             let mut cur = waiter.selected.load(Ordering::Relaxed);
-            if !unclaimed(cur) || !accept(waiter) {
+            if !unclaimed(cur) || !accept(&self.entries[i]) {
                 i += 1;
                 continue;
             }
+            let token = kind | self.entries[i].oper << OPER_SHIFT;
             let is_task = waiter.is_task();
             loop {
                 // Rule 2: take what we need before the CAS frees the waiter to leave. A thread
@@ -361,9 +418,19 @@ impl WaitList {
     ///
     /// As [`WaitQueue::register`]: `waiter` stays alive and in place until removed.
     pub(crate) unsafe fn register(&self, waiter: &Waiter) {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.register_oper(waiter, 0) };
+    }
+
+    /// [`register`](Self::register) under operation index `oper` (a `select` arm).
+    ///
+    /// # Safety
+    ///
+    /// As [`WaitQueue::register`].
+    pub(crate) unsafe fn register_oper(&self, waiter: &Waiter, oper: usize) {
         let mut q = self.queue.lock();
         // SAFETY: forwarded from our caller.
-        unsafe { q.register(waiter, core::ptr::null()) };
+        unsafe { q.register_oper(waiter, core::ptr::null(), oper) };
         // Ordering: SeqCst, so this store and the registrant's following fence + re-check
         // order against the notifier's change + fence + load of `empty` (store buffering).
         self.empty.store(false, Ordering::SeqCst);

@@ -23,48 +23,109 @@ use core::task::{Poll, Waker};
 use std::time::Instant;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use super::waiters::{Selected, WaitQueue, Waiter, ABORTED, CLOSED, NOTIFIED};
+use super::select::Token;
+use super::waiters::{Entry, Selected, WaitQueue, Waiter, ABORTED, CLOSED, NOTIFIED};
 use crate::backoff::Backoff;
 use crate::primitive::cell::UnsafeCell;
-use crate::primitive::sync::atomic::{AtomicBool, Ordering};
+use crate::primitive::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{Mutex, MutexGuard};
 
-/// The message slot of a waiting party, on its stack or inside its future.
+/// `Packet::state`: no message yet.
+const EMPTY: usize = 0;
+/// The message is in the packet and may be taken.
+const FULL: usize = 1;
+/// The message was taken; the packet's owner may reuse or free it.
+const DONE: usize = 2;
+
+/// The message slot of a waiting party, on its stack, inside its future, or in a `select` arm.
+///
+/// A sender's packet is written by the sender side and emptied by the receiver side; a
+/// receiver's packet the other way round. `state` orders the two: the writer stores `FULL`
+/// after writing, the reader waits for `FULL`, takes, and stores `DONE`. A plain sender
+/// registers its packet already `FULL`; a `select` send arm registers it `EMPTY` and writes
+/// only once it has been selected (its value is computed then), so its partner waits briefly.
 pub(crate) struct Packet<T> {
     msg: UnsafeCell<Option<T>>,
-    /// Set by the party that selected this packet's owner once it has put (or taken) the
-    /// message; the owner must not touch `msg` or go away before.
-    ready: AtomicBool,
+    state: AtomicUsize,
     /// Queues hold raw pointers to the packet while its owner keeps using it (see `Waiter`).
     _pin: PhantomPinned,
 }
 
 impl<T> Packet<T> {
-    fn new(msg: Option<T>) -> Self {
+    pub(crate) fn new(msg: Option<T>) -> Self {
+        let state = if msg.is_some() { FULL } else { EMPTY };
         Self {
             msg: UnsafeCell::new(msg),
-            ready: AtomicBool::new(false),
+            state: AtomicUsize::new(state),
             _pin: PhantomPinned,
         }
     }
 
-    /// Owner side: waits until the selector finished the exchange. Brief: the selector holds
-    /// the channel lock and does not block between selecting us and setting `ready`.
-    fn wait_ready(&self) {
+    /// Waits until the other party has moved `state` to `want`. Brief: the other party has
+    /// selected us (or we it) and does not block before storing it.
+    fn wait_for(&self, want: usize) {
         let mut backoff = Backoff::new();
-        // Ordering: Acquire pairs with the selector's Release store of `ready`, making its
-        // write to (or its take from) `msg` visible.
-        while !self.ready.load(Ordering::Acquire) {
+        // Ordering: Acquire pairs with the Release stores of `state` in `put` and `take_full`:
+        // the partner's write to (or take from) `msg` is visible once we see its state.
+        while self.state.load(Ordering::Acquire) != want {
             backoff.snooze();
         }
     }
 
-    /// Owner side: the message, when no exchange happened or after `wait_ready`.
+    /// Writer side: puts `msg` into the packet and publishes it.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the packet's writer for this exchange (see the type docs), and the
+    /// reader does not touch `msg` before `FULL`.
+    unsafe fn put(&self, msg: T) {
+        // SAFETY: per the contract, nobody else accesses `msg` until we publish it.
+        self.msg.with_mut(|p| unsafe { *p = Some(msg) });
+        // Ordering: Release publishes the message to the reader's Acquire in `wait_for`.
+        self.state.store(FULL, Ordering::Release);
+    }
+
+    /// Reader side: waits for the message, takes it, and releases the packet to its owner
+    /// (who may free it at once: we touch nothing after the `DONE` store).
+    ///
+    /// # Safety
+    ///
+    /// The caller is the packet's reader for this exchange (see the type docs), and the
+    /// packet stays alive until our `DONE` store.
+    unsafe fn take_full(&self) -> T {
+        self.wait_for(FULL);
+        // SAFETY: `FULL` seen with Acquire: the writer is done and touches `msg` no more.
+        let msg = self.msg.with_mut(|p| unsafe { (*p).take() });
+        // Ordering: Release: our take is done before the owner reuses or frees the packet.
+        self.state.store(DONE, Ordering::Release);
+        msg.expect("a FULL packet holds a message")
+    }
+
+    /// Owner side: the message, when no exchange happened (or after it completed).
     fn take(&self) -> Option<T> {
-        // SAFETY: only the owner calls this, when no selector can touch the packet (the
-        // waiter was never selected by a partner, or `wait_ready` returned).
+        // SAFETY: only the owner calls this, when no partner can touch the packet (the
+        // waiter was never selected by one, or the exchange is over).
         self.msg.with_mut(|p| unsafe { (*p).take() })
     }
+
+    /// Owner side: makes an unregistered packet `EMPTY` for a new registration.
+    fn reset(&self) {
+        drop(self.take());
+        // Relaxed: the packet is unregistered, so nobody else reads `state`; the lock taken
+        // to register it publishes the store.
+        self.state.store(EMPTY, Ordering::Relaxed);
+    }
+}
+
+/// `Token::pos` of a committed exchange: the packet is the partner's.
+const PARTNER: usize = 0;
+/// `Token::pos` of a committed exchange: the packet is our own arm's (a partner selected us).
+pub(crate) const OWN: usize = 1;
+
+/// Whether a registration carries a packet (an exchange offer), rather than only a wish to be
+/// told.
+fn has_packet(e: &Entry) -> bool {
+    !e.packet.is_null()
 }
 
 /// The channel state guarded by one lock, as Go's `hchan.lock` guards both queues.
@@ -108,41 +169,40 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Hands `msg` to the first waiting thread receiver, if any. Returns it to wake after the
-    /// lock is released.
+    /// Hands `msg` to the first waiting receiver with a packet (a thread, or a `select` arm),
+    /// if any. Returns it to wake after the lock is released.
     fn give_to_receiver(inner: &mut Inner, msg: T) -> Result<Selected, T> {
-        let Some(sel) = inner.receivers.select_first(NOTIFIED, |w| !w.is_task()) else {
+        let Some(sel) = inner.receivers.select_first(NOTIFIED, has_packet) else {
             return Err(msg);
         };
-        // SAFETY: thread receivers register a `Packet<T>` of this channel's `T`; we selected
-        // the receiver, which now waits for `ready` before touching or freeing its packet.
-        let packet = unsafe { &*sel.packet.cast::<Packet<T>>() };
-        // SAFETY: as above, the owner does not touch `msg` until `ready`.
-        packet.msg.with_mut(|p| unsafe { *p = Some(msg) });
-        // Ordering: Release publishes the message to the owner's Acquire in `wait_ready`.
-        packet.ready.store(true, Ordering::Release);
+        // SAFETY: receivers register a `Packet<T>` of this channel's `T`; we selected the
+        // receiver, which now waits for `FULL` before touching or freeing its packet, and we
+        // are its writer.
+        unsafe { (*sel.packet.cast::<Packet<T>>()).put(msg) };
         Ok(sel)
     }
 
-    /// Takes the message of the first waiting sender, if any.
-    fn take_from_sender(inner: &mut Inner) -> Option<(T, Selected)> {
-        let sel = inner.senders.select_first(NOTIFIED, |_| true)?;
-        // SAFETY: senders register a `Packet<T>` holding their message; we selected the
-        // sender, which waits for `ready` before touching or freeing its packet.
-        let packet = unsafe { &*sel.packet.cast::<Packet<T>>() };
-        // SAFETY: as above.
-        let msg = packet
-            .msg
-            .with_mut(|p| unsafe { (*p).take() })
-            .expect("a waiting sender holds its message");
-        // Ordering: Release: our take is done before the owner reuses or frees the packet.
-        packet.ready.store(true, Ordering::Release);
-        Some((msg, sel))
+    /// Selects the first waiting sender, if any: the caller must wake it (after unlocking)
+    /// and then take its message with [`take_from`](Self::take_from), outside the lock (a
+    /// `select` sender writes its message only after waking, and needs the lock to do so).
+    fn select_sender(inner: &mut Inner) -> Option<Selected> {
+        inner.senders.select_first(NOTIFIED, has_packet)
     }
 
-    /// Wakes one task receiver so it comes to take a newly registered sender's message.
-    fn notify_task_receiver(inner: &mut Inner) -> Option<Selected> {
-        inner.receivers.select_first(NOTIFIED, Waiter::is_task)
+    /// Wakes the selected sender and takes its message.
+    fn take_from(sel: Selected) -> T {
+        let packet = sel.packet.cast::<Packet<T>>();
+        sel.wake();
+        // SAFETY: senders register a `Packet<T>` of this channel's `T`; we selected the
+        // sender, which waits for our `DONE` before reusing or freeing its packet, and we are
+        // its reader.
+        unsafe { (*packet).take_full() }
+    }
+
+    /// Wakes one registration without a packet (an async receiver, or a `Select::ready`
+    /// watcher) in `queue`, so that it comes to look: the other side just changed.
+    fn notify_watcher(queue: &mut WaitQueue) -> Option<Selected> {
+        queue.select_first(NOTIFIED, |e| !has_packet(e))
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -166,10 +226,9 @@ impl<T> Channel<T> {
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut inner = self.lock();
-        if let Some((msg, sel)) = Self::take_from_sender(&mut inner) {
+        if let Some(sel) = Self::select_sender(&mut inner) {
             drop(inner);
-            sel.wake();
-            return Ok(msg);
+            return Ok(Self::take_from(sel));
         }
         Err(if inner.closed {
             TryRecvError::Closed
@@ -198,21 +257,21 @@ impl<T> Channel<T> {
         let packet = Packet::new(Some(msg));
         let waiter = Waiter::for_thread();
         // SAFETY: `waiter` and `packet` live on this frame; every path below returns only
-        // after the entry is gone: selected (the selector removed it, and we wait for `ready`
+        // after the entry is gone: selected (the selector removed it, and we wait for `DONE`
         // before `packet` dies) or aborted (we unregister under the lock).
         unsafe {
             inner
                 .senders
                 .register(&waiter, (&packet as *const Packet<T>).cast())
         };
-        let task = Self::notify_task_receiver(&mut inner);
+        let task = Self::notify_watcher(&mut inner.receivers);
         drop(inner);
         if let Some(t) = task {
             t.wake();
         }
         match waiter.wait(deadline) {
             NOTIFIED => {
-                packet.wait_ready();
+                packet.wait_for(DONE);
                 Ok(())
             }
             CLOSED => Err(SendTimeoutError::Closed(
@@ -230,10 +289,9 @@ impl<T> Channel<T> {
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let mut inner = self.lock();
-        if let Some((msg, sel)) = Self::take_from_sender(&mut inner) {
+        if let Some(sel) = Self::select_sender(&mut inner) {
             drop(inner);
-            sel.wake();
-            return Ok(msg);
+            return Ok(Self::take_from(sel));
         }
         if inner.closed {
             return Err(RecvTimeoutError::Closed);
@@ -247,10 +305,14 @@ impl<T> Channel<T> {
                 .receivers
                 .register(&waiter, (&packet as *const Packet<T>).cast())
         };
+        let watcher = Self::notify_watcher(&mut inner.senders);
         drop(inner);
+        if let Some(w) = watcher {
+            w.wake();
+        }
         match waiter.wait(deadline) {
             NOTIFIED => {
-                packet.wait_ready();
+                packet.wait_for(FULL);
                 Ok(packet.take().expect("a selecting sender hands its message"))
             }
             CLOSED => Err(RecvTimeoutError::Closed),
@@ -294,7 +356,7 @@ impl<T> Channel<T> {
                 match waiter.selected() {
                     NOTIFIED => {
                         st.registered = false;
-                        st.packet.wait_ready();
+                        st.packet.wait_for(DONE);
                         return Poll::Ready(Ok(()));
                     }
                     CLOSED => {
@@ -326,10 +388,8 @@ impl<T> Channel<T> {
                 }
                 Err(msg) => msg,
             };
-            st.packet.msg.with_mut(|p| {
-                // SAFETY: the packet is unregistered, so only this future touches it.
-                unsafe { *p = Some(msg) }
-            });
+            // SAFETY: the packet is unregistered, so only this future touches it.
+            unsafe { st.packet.put(msg) };
             let waiter = st.waiter.insert(Waiter::for_task(waker));
             // SAFETY: the waiter and packet live in the pinned future; `finish_send` (run by
             // its `Drop`) removes the entry or waits out the exchange first.
@@ -339,7 +399,7 @@ impl<T> Channel<T> {
                     .register(waiter, (&st.packet as *const Packet<T>).cast())
             };
             st.registered = true;
-            let task = Self::notify_task_receiver(&mut inner);
+            let task = Self::notify_watcher(&mut inner.receivers);
             drop(inner);
             if let Some(t) = task {
                 t.wake();
@@ -359,7 +419,7 @@ impl<T> Channel<T> {
             Ok(()) => {
                 self.lock().senders.unregister(waiter);
             }
-            Err(NOTIFIED) => st.packet.wait_ready(),
+            Err(NOTIFIED) => st.packet.wait_for(DONE),
             Err(_) => {} // closed: the message stays in the packet and drops with it
         }
     }
@@ -380,14 +440,13 @@ impl<T> Channel<T> {
                 st.registered = false;
             }
         }
-        if let Some((msg, sel)) = Self::take_from_sender(&mut inner) {
+        if let Some(sel) = Self::select_sender(&mut inner) {
             let next = Self::withdraw(&mut inner, st);
             drop(inner);
-            sel.wake();
             if let Some(n) = next {
                 n.wake();
             }
-            return Poll::Ready(Ok(msg));
+            return Poll::Ready(Ok(Self::take_from(sel)));
         }
         if inner.closed {
             let next = Self::withdraw(&mut inner, st);
@@ -421,7 +480,9 @@ impl<T> Channel<T> {
                 inner.receivers.unregister(waiter);
                 None
             }
-            Err(NOTIFIED) if !inner.senders.is_empty() => Self::notify_task_receiver(inner),
+            Err(NOTIFIED) if inner.senders.any_selectable(has_packet) => {
+                Self::notify_watcher(&mut inner.receivers)
+            }
             Err(_) => None,
         }
     }
@@ -433,6 +494,206 @@ impl<T> Channel<T> {
         }
         let mut inner = self.lock();
         let next = Self::withdraw(&mut inner, st);
+        drop(inner);
+        if let Some(n) = next {
+            n.wake();
+        }
+    }
+
+    // The operations of a `select` arm (see `select.rs`). An arm completes in two steps:
+    // `start_*` commits to the exchange (selects the partner), `complete_*` moves the message.
+    // A `select` blocked on this channel registers its arm with its own packet; a partner that
+    // selects it commits the whole `select` to that arm.
+
+    /// Commits to sending to a waiting receiver, if one is there (or to failing, if the
+    /// channel is closed). The receiver's packet goes into `token`.
+    pub(crate) fn start_send(&self, token: &mut Token) -> bool {
+        let mut inner = self.lock();
+        if inner.closed {
+            token.ptr = core::ptr::null();
+            return true;
+        }
+        let Some(sel) = inner.receivers.select_first(NOTIFIED, has_packet) else {
+            return false;
+        };
+        drop(inner);
+        token.ptr = sel.packet;
+        token.pos = PARTNER;
+        sel.wake();
+        true
+    }
+
+    /// Finishes a send committed by `start_send` (or by a receiver that selected our
+    /// registered arm: `token` then names our own packet).
+    ///
+    /// # Safety
+    ///
+    /// `token` comes from `start_send` on this channel, or from `accept` of an arm of this
+    /// channel whose registration a receiver selected; used once.
+    pub(crate) unsafe fn complete_send(&self, token: &Token, msg: T) -> Result<(), T> {
+        if token.ptr.is_null() {
+            return Err(msg);
+        }
+        let packet = token.ptr.cast::<Packet<T>>();
+        // SAFETY: a selected packet of this channel's `T`, alive until its owner sees our
+        // `FULL` (a partner's) or our `DONE` wait returns (our own); we are its writer.
+        unsafe { (*packet).put(msg) };
+        if token.pos == OWN {
+            // Our own packet: the receiver that selected us takes the message; wait for it
+            // before the packet can be reused or freed.
+            // SAFETY: our own packet lives in the arm, which outlives this call.
+            unsafe { (*packet).wait_for(DONE) };
+        }
+        Ok(())
+    }
+
+    /// Commits to receiving from a waiting sender, if one is there (or to failing, if the
+    /// channel is closed).
+    pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
+        let mut inner = self.lock();
+        if let Some(sel) = Self::select_sender(&mut inner) {
+            drop(inner);
+            token.ptr = sel.packet;
+            token.pos = PARTNER;
+            sel.wake();
+            return true;
+        }
+        if inner.closed {
+            token.ptr = core::ptr::null();
+            return true;
+        }
+        false
+    }
+
+    /// Finishes a receive committed by `start_recv` (or by a sender that selected our
+    /// registered arm).
+    ///
+    /// # Safety
+    ///
+    /// As [`complete_send`](Self::complete_send), for receives.
+    pub(crate) unsafe fn complete_recv(&self, token: &Token) -> Result<T, ()> {
+        if token.ptr.is_null() {
+            return Err(());
+        }
+        // SAFETY: a selected packet of this channel's `T`, alive until our `DONE` store (a
+        // partner's packet) or for as long as the arm (our own); we are its reader.
+        Ok(unsafe { (*token.ptr.cast::<Packet<T>>()).take_full() })
+    }
+
+    /// Registers a blocked `select`'s send arm, with `packet` (`EMPTY`: the value is computed
+    /// once the arm is selected), or without one for a watcher (`Select::ready`). Returns
+    /// whether the operation may be ready now (a receiver of another party waits, or closed).
+    ///
+    /// # Safety
+    ///
+    /// As [`WaitQueue::register`]; `packet` (if given) is a `Packet<T>` not registered
+    /// elsewhere.
+    pub(crate) unsafe fn register_send(
+        &self,
+        waiter: &Waiter,
+        oper: usize,
+        packet: Option<&Packet<T>>,
+    ) -> bool {
+        let mut inner = self.lock();
+        let ptr = packet.map_or(core::ptr::null(), |p| {
+            p.reset();
+            (p as *const Packet<T>).cast()
+        });
+        // SAFETY: forwarded from our caller.
+        unsafe { inner.senders.register_oper(waiter, ptr, oper) };
+        let ready = inner.closed
+            || inner
+                .receivers
+                .any_selectable(|e| has_packet(e) && !e.is(waiter));
+        let watcher = if packet.is_some() {
+            Self::notify_watcher(&mut inner.receivers)
+        } else {
+            None
+        };
+        drop(inner);
+        if let Some(w) = watcher {
+            w.wake();
+        }
+        ready
+    }
+
+    /// The receive side of [`register_send`](Self::register_send).
+    ///
+    /// # Safety
+    ///
+    /// As [`register_send`](Self::register_send).
+    pub(crate) unsafe fn register_recv(
+        &self,
+        waiter: &Waiter,
+        oper: usize,
+        packet: Option<&Packet<T>>,
+    ) -> bool {
+        let mut inner = self.lock();
+        let ptr = packet.map_or(core::ptr::null(), |p| {
+            p.reset();
+            (p as *const Packet<T>).cast()
+        });
+        // SAFETY: forwarded from our caller.
+        unsafe { inner.receivers.register_oper(waiter, ptr, oper) };
+        let ready = inner.closed
+            || inner
+                .senders
+                .any_selectable(|e| has_packet(e) && !e.is(waiter));
+        let watcher = if packet.is_some() {
+            Self::notify_watcher(&mut inner.senders)
+        } else {
+            None
+        };
+        drop(inner);
+        if let Some(w) = watcher {
+            w.wake();
+        }
+        ready
+    }
+
+    pub(crate) fn unregister_send(&self, waiter: &Waiter) {
+        self.lock().senders.unregister(waiter);
+    }
+
+    pub(crate) fn unregister_recv(&self, waiter: &Waiter) {
+        self.lock().receivers.unregister(waiter);
+    }
+
+    /// Whether a send could proceed now: a receiver waits, or the channel is closed.
+    pub(crate) fn send_ready(&self) -> bool {
+        let inner = self.lock();
+        inner.closed || inner.receivers.any_selectable(has_packet)
+    }
+
+    /// Whether a receive could proceed now: a sender waits, or the channel is closed.
+    pub(crate) fn recv_ready(&self) -> bool {
+        let inner = self.lock();
+        inner.closed || inner.senders.any_selectable(has_packet)
+    }
+
+    /// A watcher of the send side was notified but does not send: pass the notification to
+    /// another watcher while a receiver still waits (it may have been meant for it).
+    pub(crate) fn pass_on_send(&self) {
+        let mut inner = self.lock();
+        let next = if inner.receivers.any_selectable(has_packet) {
+            Self::notify_watcher(&mut inner.senders)
+        } else {
+            None
+        };
+        drop(inner);
+        if let Some(n) = next {
+            n.wake();
+        }
+    }
+
+    /// The receive side of [`pass_on_send`](Self::pass_on_send).
+    pub(crate) fn pass_on_recv(&self) {
+        let mut inner = self.lock();
+        let next = if inner.senders.any_selectable(has_packet) {
+            Self::notify_watcher(&mut inner.receivers)
+        } else {
+            None
+        };
         drop(inner);
         if let Some(n) = next {
             n.wake();

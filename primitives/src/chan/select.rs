@@ -1,0 +1,1076 @@
+//! `select` over channels, with Go's semantics: wait on several operations at once and
+//! complete exactly one.
+//!
+//! # How a select runs
+//!
+//! 1. **Try pass.** Each arm is tried once, without blocking, starting from a random arm (Go's
+//!    uniform choice among ready cases; [`Select::new_biased`] and
+//!    [`select_biased!`](crate::select_biased) start from the first). Trying an arm *commits*
+//!    it when it succeeds: the ring buffer and the list claim a slot, the rendezvous channel
+//!    selects a waiting partner. The message itself moves afterwards, in the arm's
+//!    completion, which is what lets a send arm compute its value only once it is chosen.
+//! 2. **Spin.** The try pass repeats in the project's brief spin-then-yield.
+//! 3. **Block.** One [`Waiter`] is registered in the wait list of every arm's channel, each
+//!    registration under its arm's index. Whoever claims the waiter (one CAS on its word)
+//!    selects the arm: for the ring buffer and the list that means "this arm's channel
+//!    changed, try it again"; for the rendezvous channel it *is* the exchange, done with the
+//!    packet the arm registered. A registration that finds its channel ready at once makes the
+//!    select withdraw (abort its own waiter) and try again, so it never sleeps past a ready
+//!    arm. On waking, the select removes its other registrations before anything else.
+//!
+//! A select therefore completes exactly one operation, also when it meets another select on
+//! the two ends of a rendezvous channel (the second to register sees the first and completes
+//! the exchange from its try pass) and when it races a close (the close claims the waiter; the
+//! arm then completes with the error).
+//!
+//! The design follows crossbeam-channel's `select.rs` (tokens that commit an operation, one
+//! context per select registered in each channel) and Go's `runtime/select.go` (random start,
+//! a select waiting on every channel at once, `default`).
+//!
+//! # Allocation
+//!
+//! None on the path where an arm is ready. A blocked select on a rendezvous channel allocates
+//! its arm's packet (a few words) once per arm; a [`Select`] keeps its arms in a `Vec`
+//! allocated as they are added.
+
+use core::cell::Cell;
+use core::fmt;
+use core::marker::PhantomData;
+use core::time::Duration;
+use std::time::Instant;
+
+use super::waiters::{self, Waiter, ABORTED, NOTIFIED};
+use super::zero::{self, Packet};
+use super::{deadline_after, Flavor, Receiver, RecvError, SendError, Sender};
+use crate::backoff::spin_then_yield;
+
+/// A committed operation of a select: which slot (ring buffer, list) or packet (rendezvous)
+/// its completion moves the message through, and which arm it belongs to.
+///
+/// Not public API: `select!` passes it from the selection to the chosen arm's completion.
+/// Dropping one without completing leaves the claimed slot or the partner waiting (the
+/// program stalls; it does not misbehave), and leaks an owned packet.
+#[doc(hidden)]
+pub struct Token {
+    /// The slot, the block, or the packet; null when the operation fails (closed).
+    pub(crate) ptr: *const (),
+    /// The stamp (ring buffer), the offset (list), or `zero::OWN` / `PARTNER`.
+    pub(crate) pos: usize,
+    /// Which channel, and which direction: a completion checks them against its handle.
+    chan: *const (),
+    send: bool,
+    /// `ptr` is this select's own packet (from `Box::into_raw`), handed over by its arm.
+    own: bool,
+}
+
+impl Token {
+    pub(crate) fn new() -> Self {
+        Self {
+            ptr: core::ptr::null(),
+            pos: 0,
+            chan: core::ptr::null(),
+            send: false,
+            own: false,
+        }
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token").finish_non_exhaustive()
+    }
+}
+
+/// The channel a flavour handle points at, as an identity.
+fn chan_id<T>(flavor: &Flavor<T>) -> *const () {
+    super::dispatch!(flavor, |s, c| core::ptr::from_ref(c).cast::<()>())
+}
+
+/// One arm of a select, with its element type erased.
+pub(crate) trait Arm {
+    /// Tries to commit the operation without blocking (`true`: committed, in `token`).
+    fn try_start(&self, token: &mut Token) -> bool;
+    /// Registers `waiter` under index `oper`; returns whether the arm may be ready now.
+    ///
+    /// # Safety
+    ///
+    /// `waiter` stays alive and in place until [`unregister`](Self::unregister) ran.
+    unsafe fn register(&self, waiter: &Waiter, oper: usize) -> bool;
+    fn unregister(&self, waiter: &Waiter);
+    /// The select's waiter was claimed for this arm with `kind`: commit the operation.
+    /// `false`: not possible after all (another thread took the change), select again.
+    fn accept(&self, token: &mut Token, kind: usize) -> bool;
+    /// Whether the operation could proceed now.
+    fn is_ready(&self) -> bool;
+    /// As `register`, but only to be told when the arm may be ready (`Select::ready`).
+    ///
+    /// # Safety
+    ///
+    /// As [`register`](Self::register).
+    unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool;
+    /// A watcher was notified and will not act on it: pass the notification on.
+    fn pass_on(&self);
+}
+
+/// The receive arm of a select: `recv(rx)`.
+#[doc(hidden)]
+pub struct RecvArm<'a, T> {
+    rx: &'a Receiver<T>,
+    /// The packet registered on a rendezvous channel (`Box::into_raw`, or null before the
+    /// first blocking registration). Raw, so that moving the arm never retags it.
+    packet: Cell<*mut Packet<T>>,
+}
+
+/// The send arm of a select: `send(tx, value)`; the value comes at completion.
+#[doc(hidden)]
+pub struct SendArm<'a, T> {
+    tx: &'a Sender<T>,
+    packet: Cell<*mut Packet<T>>,
+}
+
+/// The arm's packet, allocated on first use.
+fn packet_of<T>(cell: &Cell<*mut Packet<T>>) -> &Packet<T> {
+    if cell.get().is_null() {
+        cell.set(Box::into_raw(Box::new(Packet::new(None))));
+    }
+    // SAFETY: non-null pointers in the cell come from `Box::into_raw` and are freed only by
+    // the arm's `Drop` (or handed to a token, which resets the cell to null).
+    unsafe { &*cell.get() }
+}
+
+/// Commits a rendezvous arm that a partner selected: its packet moves into the token.
+fn accept_own<T>(cell: &Cell<*mut Packet<T>>, token: &mut Token) {
+    let packet = cell.replace(core::ptr::null_mut());
+    debug_assert!(
+        !packet.is_null(),
+        "a selected rendezvous arm registered a packet"
+    );
+    token.ptr = packet.cast_const().cast();
+    token.pos = zero::OWN;
+    token.own = true;
+}
+
+fn free_packet<T>(cell: &Cell<*mut Packet<T>>) {
+    let packet = cell.get();
+    if !packet.is_null() {
+        // SAFETY: from `Box::into_raw`, unregistered (a select unregisters before it
+        // returns), and no token holds it (handing it over nulls the cell).
+        drop(unsafe { Box::from_raw(packet) });
+    }
+}
+
+impl<T> Drop for RecvArm<'_, T> {
+    fn drop(&mut self) {
+        free_packet(&self.packet);
+    }
+}
+
+impl<T> Drop for SendArm<'_, T> {
+    fn drop(&mut self) {
+        free_packet(&self.packet);
+    }
+}
+
+impl<'a, T> RecvArm<'a, T> {
+    #[doc(hidden)]
+    pub fn new(rx: &'a Receiver<T>) -> Self {
+        Self {
+            rx,
+            packet: Cell::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// Completes the receive this arm committed.
+    #[doc(hidden)]
+    pub fn complete(&self, token: Token) -> Result<T, RecvError> {
+        complete_recv(self.rx, token, usize::MAX)
+    }
+}
+
+impl<'a, T> SendArm<'a, T> {
+    #[doc(hidden)]
+    pub fn new(tx: &'a Sender<T>) -> Self {
+        Self {
+            tx,
+            packet: Cell::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// Completes the send this arm committed.
+    #[doc(hidden)]
+    pub fn complete(&self, token: Token, msg: T) -> Result<(), SendError<T>> {
+        complete_send(self.tx, token, msg, usize::MAX)
+    }
+}
+
+/// Completes a committed receive with the handle it was selected on.
+fn complete_recv<T>(rx: &Receiver<T>, token: Token, index: usize) -> Result<T, RecvError> {
+    assert!(
+        token.chan == chan_id(&rx.flavor) && !token.send,
+        "weft::chan::select: the selected operation{} is not a receive on this receiver",
+        describe(index)
+    );
+    // `token` was committed by a receive arm on this very channel (checked above), hence of
+    // this `T`, and is consumed here, once.
+    let res = match &rx.flavor {
+        // SAFETY: a token of this channel, used once (above).
+        Flavor::Array(s) => unsafe { s.chan.complete_recv(&token) },
+        // SAFETY: as above.
+        Flavor::List(s) => unsafe { s.chan.complete_recv(&token) },
+        Flavor::Zero(s) => {
+            // SAFETY: as above.
+            let res = unsafe { s.chan.complete_recv(&token) };
+            if token.own {
+                // SAFETY: the arm handed over its packet (`Box::into_raw`); the exchange on
+                // it is over (we took the message after the partner's `FULL`).
+                drop(unsafe { Box::from_raw(token.ptr.cast::<Packet<T>>().cast_mut()) });
+            }
+            res
+        }
+    };
+    res.map_err(|()| RecvError)
+}
+
+/// Completes a committed send with the handle it was selected on.
+fn complete_send<T>(
+    tx: &Sender<T>,
+    token: Token,
+    msg: T,
+    index: usize,
+) -> Result<(), SendError<T>> {
+    assert!(
+        token.chan == chan_id(&tx.flavor) && token.send,
+        "weft::chan::select: the selected operation{} is not a send on this sender",
+        describe(index)
+    );
+    // `token` was committed by a send arm on this very channel (checked above), hence of this
+    // `T`, and is consumed here, once.
+    let res = match &tx.flavor {
+        // SAFETY: a token of this channel, used once (above).
+        Flavor::Array(s) => unsafe { s.chan.complete_send(&token, msg) },
+        // SAFETY: as above.
+        Flavor::List(s) => unsafe { s.chan.complete_send(&token, msg) },
+        Flavor::Zero(s) => {
+            // SAFETY: as above.
+            let res = unsafe { s.chan.complete_send(&token, msg) };
+            if token.own {
+                // SAFETY: the arm handed over its packet; `complete_send` waited until the
+                // receiver took the message from it.
+                drop(unsafe { Box::from_raw(token.ptr.cast::<Packet<T>>().cast_mut()) });
+            }
+            res
+        }
+    };
+    res.map_err(SendError)
+}
+
+fn describe(index: usize) -> String {
+    if index == usize::MAX {
+        String::new()
+    } else {
+        format!(" (index {index})")
+    }
+}
+
+impl<T> Arm for RecvArm<'_, T> {
+    fn try_start(&self, token: &mut Token) -> bool {
+        token.chan = chan_id(&self.rx.flavor);
+        token.send = false;
+        token.own = false;
+        match &self.rx.flavor {
+            Flavor::Array(s) => s.chan.start_recv_arm(token),
+            Flavor::List(s) => s.chan.start_recv_arm(token),
+            Flavor::Zero(s) => s.chan.start_recv(token),
+        }
+    }
+
+    unsafe fn register(&self, waiter: &Waiter, oper: usize) -> bool {
+        match &self.rx.flavor {
+            // SAFETY: forwarded from our caller.
+            Flavor::Array(s) => unsafe { s.chan.register_recv(waiter, oper) },
+            // SAFETY: forwarded from our caller.
+            Flavor::List(s) => unsafe { s.chan.register_recv(waiter, oper) },
+            // SAFETY: forwarded from our caller; the packet is ours and unregistered.
+            Flavor::Zero(s) => unsafe {
+                s.chan
+                    .register_recv(waiter, oper, Some(packet_of(&self.packet)))
+            },
+        }
+    }
+
+    fn unregister(&self, waiter: &Waiter) {
+        match &self.rx.flavor {
+            Flavor::Array(s) => s.chan.unregister_recv(waiter),
+            Flavor::List(s) => s.chan.unregister_recv(waiter),
+            Flavor::Zero(s) => s.chan.unregister_recv(waiter),
+        }
+    }
+
+    fn accept(&self, token: &mut Token, kind: usize) -> bool {
+        if kind == NOTIFIED && matches!(self.rx.flavor, Flavor::Zero(_)) {
+            token.chan = chan_id(&self.rx.flavor);
+            token.send = false;
+            accept_own(&self.packet, token);
+            return true;
+        }
+        self.try_start(token)
+    }
+
+    fn is_ready(&self) -> bool {
+        match &self.rx.flavor {
+            Flavor::Array(s) => s.chan.recv_ready(),
+            Flavor::List(s) => s.chan.recv_ready(),
+            Flavor::Zero(s) => s.chan.recv_ready(),
+        }
+    }
+
+    unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
+        match &self.rx.flavor {
+            // SAFETY: forwarded from our caller; a watcher registers no packet.
+            Flavor::Zero(s) => unsafe { s.chan.register_recv(waiter, oper, None) },
+            // SAFETY: forwarded from our caller.
+            _ => unsafe { self.register(waiter, oper) },
+        }
+    }
+
+    fn pass_on(&self) {
+        match &self.rx.flavor {
+            Flavor::Array(s) => s.chan.pass_on_recv(),
+            Flavor::List(s) => s.chan.pass_on_recv(),
+            Flavor::Zero(s) => s.chan.pass_on_recv(),
+        }
+    }
+}
+
+impl<T> Arm for SendArm<'_, T> {
+    fn try_start(&self, token: &mut Token) -> bool {
+        token.chan = chan_id(&self.tx.flavor);
+        token.send = true;
+        token.own = false;
+        match &self.tx.flavor {
+            Flavor::Array(s) => s.chan.start_send_arm(token),
+            Flavor::List(s) => s.chan.start_send_arm(token),
+            Flavor::Zero(s) => s.chan.start_send(token),
+        }
+    }
+
+    unsafe fn register(&self, waiter: &Waiter, oper: usize) -> bool {
+        match &self.tx.flavor {
+            // SAFETY: forwarded from our caller.
+            Flavor::Array(s) => unsafe { s.chan.register_send(waiter, oper) },
+            // A send on the list never waits: always ready (never reached after a try pass).
+            Flavor::List(_) => true,
+            // SAFETY: forwarded from our caller; the packet is ours and unregistered.
+            Flavor::Zero(s) => unsafe {
+                s.chan
+                    .register_send(waiter, oper, Some(packet_of(&self.packet)))
+            },
+        }
+    }
+
+    fn unregister(&self, waiter: &Waiter) {
+        match &self.tx.flavor {
+            Flavor::Array(s) => s.chan.unregister_send(waiter),
+            Flavor::List(_) => {}
+            Flavor::Zero(s) => s.chan.unregister_send(waiter),
+        }
+    }
+
+    fn accept(&self, token: &mut Token, kind: usize) -> bool {
+        if kind == NOTIFIED && matches!(self.tx.flavor, Flavor::Zero(_)) {
+            token.chan = chan_id(&self.tx.flavor);
+            token.send = true;
+            accept_own(&self.packet, token);
+            return true;
+        }
+        self.try_start(token)
+    }
+
+    fn is_ready(&self) -> bool {
+        match &self.tx.flavor {
+            Flavor::Array(s) => s.chan.send_ready(),
+            Flavor::List(_) => true,
+            Flavor::Zero(s) => s.chan.send_ready(),
+        }
+    }
+
+    unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
+        match &self.tx.flavor {
+            // SAFETY: forwarded from our caller; a watcher registers no packet.
+            Flavor::Zero(s) => unsafe { s.chan.register_send(waiter, oper, None) },
+            // SAFETY: forwarded from our caller.
+            _ => unsafe { self.register(waiter, oper) },
+        }
+    }
+
+    fn pass_on(&self) {
+        match &self.tx.flavor {
+            Flavor::Array(s) => s.chan.pass_on_send(),
+            Flavor::List(_) => {}
+            Flavor::Zero(s) => s.chan.pass_on_send(),
+        }
+    }
+}
+
+/// A reference to an arm, for the array `select!` builds on its stack.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct ArmRef<'r>(&'r dyn Arm);
+
+impl<'r, 'a: 'r, T: 'r> From<&'r RecvArm<'a, T>> for ArmRef<'r> {
+    fn from(arm: &'r RecvArm<'a, T>) -> Self {
+        ArmRef(arm)
+    }
+}
+
+impl<'r, 'a: 'r, T: 'r> From<&'r SendArm<'a, T>> for ArmRef<'r> {
+    fn from(arm: &'r SendArm<'a, T>) -> Self {
+        ArmRef(arm)
+    }
+}
+
+/// The arms of one select, however they are stored.
+trait Arms {
+    fn count(&self) -> usize;
+    fn arm(&self, i: usize) -> &dyn Arm;
+}
+
+impl Arms for [ArmRef<'_>] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn arm(&self, i: usize) -> &dyn Arm {
+        self[i].0
+    }
+}
+
+impl<'a> Arms for [Box<dyn Arm + 'a>] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn arm(&self, i: usize) -> &dyn Arm {
+        &*self[i]
+    }
+}
+
+/// How long a select may wait.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub enum Timeout {
+    /// Not at all (`default`).
+    Now,
+    /// Until an arm is ready.
+    Never,
+    /// Until an arm is ready or the instant passes.
+    At(Instant),
+}
+
+impl Timeout {
+    #[doc(hidden)]
+    pub fn after(timeout: Duration) -> Self {
+        deadline_after(timeout).map_or(Timeout::Never, Timeout::At)
+    }
+}
+
+/// The first arm a select tries: uniform over `n` arms (Go's fairness), or 0 if biased.
+fn first_arm(n: usize, biased: bool) -> usize {
+    if biased || n < 2 {
+        return 0;
+    }
+    // The model build keeps schedules deterministic: loom replays them.
+    #[cfg(weft_loom)]
+    {
+        0
+    }
+    #[cfg(not(weft_loom))]
+    {
+        random_below(n)
+    }
+}
+
+/// A per-thread xorshift64* generator: uniform enough for choosing among arms, and free of
+/// shared state.
+#[cfg(not(weft_loom))]
+fn random_below(n: usize) -> usize {
+    std::thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            // Seed from the thread-local's address and the clock: distinct per thread.
+            let addr = &STATE as *const _ as u64;
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos() as u64);
+            (addr ^ nanos.rotate_left(32)) | 1
+        });
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s.set(x);
+        // Multiply-shift maps the high bits onto 0..n without a division.
+        let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        ((u128::from(r >> 32) * n as u128) >> 32) as usize
+    })
+}
+
+/// Blocks until `deadline` (forever without one): a select without arms.
+fn sleep_until(deadline: Option<Instant>) {
+    loop {
+        match deadline {
+            None => std::thread::park(),
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return;
+                }
+                std::thread::sleep(d - now);
+            }
+        }
+    }
+}
+
+/// Runs a select over `arms`: commits exactly one operation and returns its index and token,
+/// or `None` if `timeout` passed first (at once for `Timeout::Now`).
+fn run<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Option<(usize, Token)> {
+    let n = arms.count();
+    let start = first_arm(n, biased);
+    let mut token = Token::new();
+    let try_all = |token: &mut Token| {
+        (0..n)
+            .map(|k| (start + k) % n)
+            .find(|&i| arms.arm(i).try_start(token))
+    };
+    if let Some(i) = try_all(&mut token) {
+        return Some((i, token));
+    }
+    let deadline = match timeout {
+        Timeout::Now => return None,
+        Timeout::Never => None,
+        Timeout::At(d) => Some(d),
+    };
+    if n == 0 {
+        sleep_until(deadline);
+        return None;
+    }
+    loop {
+        if let Some(i) = spin_then_yield(|| try_all(&mut token)) {
+            return Some((i, token));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return None;
+        }
+        let waiter = Waiter::for_thread();
+        let mut registered = 0;
+        let mut ready = false;
+        while registered < n && !ready {
+            // SAFETY: `waiter` lives on this frame, and every arm registered here is
+            // unregistered below before the frame ends.
+            ready = unsafe { arms.arm(registered).register(&waiter, registered) };
+            registered += 1;
+        }
+        let selected = if ready {
+            // An arm is ready: withdraw and try again, unless a partner claimed us already.
+            waiter.try_abort().err().unwrap_or(ABORTED)
+        } else {
+            waiter.wait(deadline)
+        };
+        for i in 0..registered {
+            arms.arm(i).unregister(&waiter);
+        }
+        if waiters::kind(selected) == ABORTED {
+            if ready {
+                continue;
+            }
+            // Timed out: one last look.
+            return try_all(&mut token).map(|i| (i, token));
+        }
+        let i = waiters::oper(selected);
+        if arms.arm(i).accept(&mut token, waiters::kind(selected)) {
+            return Some((i, token));
+        }
+    }
+}
+
+/// Waits until one of `arms` may be ready, without committing anything: `Select::ready`.
+fn run_ready<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Option<usize> {
+    let n = arms.count();
+    let start = first_arm(n, biased);
+    let try_all = || {
+        (0..n)
+            .map(|k| (start + k) % n)
+            .find(|&i| arms.arm(i).is_ready())
+    };
+    if let Some(i) = try_all() {
+        return Some(i);
+    }
+    let deadline = match timeout {
+        Timeout::Now => return None,
+        Timeout::Never => None,
+        Timeout::At(d) => Some(d),
+    };
+    if n == 0 {
+        sleep_until(deadline);
+        return None;
+    }
+    loop {
+        if let Some(i) = spin_then_yield(try_all) {
+            return Some(i);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return None;
+        }
+        let waiter = Waiter::for_thread();
+        let mut registered = 0;
+        let mut ready = false;
+        while registered < n && !ready {
+            // SAFETY: as in `run`.
+            ready = unsafe { arms.arm(registered).watch(&waiter, registered) };
+            registered += 1;
+        }
+        let selected = if ready {
+            waiter.try_abort().err().unwrap_or(ABORTED)
+        } else {
+            waiter.wait(deadline)
+        };
+        for i in 0..registered {
+            arms.arm(i).unregister(&waiter);
+        }
+        match waiters::kind(selected) {
+            ABORTED if ready => continue,
+            ABORTED => return try_all(),
+            kind => {
+                let i = waiters::oper(selected);
+                if kind == NOTIFIED {
+                    // The notification may have been meant for a thread that will act on it.
+                    arms.arm(i).pass_on();
+                }
+                if arms.arm(i).is_ready() {
+                    return Some(i);
+                }
+            }
+        }
+    }
+}
+
+/// The entry point of [`select!`](crate::select): runs the select over `arms` (built on the
+/// caller's stack). Not public API.
+#[doc(hidden)]
+pub fn __run(arms: &[ArmRef<'_>], biased: bool, timeout: Timeout) -> Option<(usize, Token)> {
+    run(arms, biased, timeout)
+}
+
+/// A select over a number of operations known only at run time.
+///
+/// Add operations with [`recv`](Self::recv) and [`send`](Self::send) (each returns the
+/// operation's index), then call [`select`](Self::select) (or `try_select`,
+/// `select_timeout`): it returns a [`SelectedOperation`] naming the chosen operation, which
+/// must then be completed with [`SelectedOperation::recv`] or [`SelectedOperation::send`] on
+/// the same handle. Among several ready operations one is chosen uniformly at random
+/// ([`new_biased`](Self::new_biased): the first added).
+///
+/// A `Select` can be reused: each call selects afresh. It allocates as operations are added,
+/// not per call (except a few words the first time a call blocks on a rendezvous channel).
+///
+/// # Examples
+///
+/// ```
+/// use weft::chan::{bounded, Select};
+///
+/// let (tx1, rx1) = bounded::<i32>(1);
+/// let (_tx2, rx2) = bounded::<i32>(1);
+/// tx1.send(7).unwrap();
+///
+/// let receivers = [&rx1, &rx2];
+/// let mut sel = Select::new();
+/// for rx in receivers {
+///     sel.recv(rx);
+/// }
+/// let oper = sel.select();
+/// let index = oper.index();
+/// assert_eq!(index, 0);
+/// assert_eq!(oper.recv(receivers[index]), Ok(7));
+/// ```
+pub struct Select<'a> {
+    arms: Vec<Box<dyn Arm + 'a>>,
+    biased: bool,
+}
+
+impl fmt::Debug for Select<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Select")
+            .field("operations", &self.arms.len())
+            .field("biased", &self.biased)
+            .finish()
+    }
+}
+
+impl Default for Select<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// [`Select::try_select`] found no operation ready.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrySelectError;
+
+/// [`Select::select_timeout`] (or `ready_timeout`) timed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SelectTimeoutError;
+
+impl fmt::Display for TrySelectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no operation is ready")
+    }
+}
+
+impl fmt::Display for SelectTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out waiting for an operation")
+    }
+}
+
+impl std::error::Error for TrySelectError {}
+impl std::error::Error for SelectTimeoutError {}
+
+impl<'a> Select<'a> {
+    /// An empty select with Go's fairness: a random choice among ready operations.
+    pub fn new() -> Self {
+        Self {
+            arms: Vec::new(),
+            biased: false,
+        }
+    }
+
+    /// An empty select that prefers the operation added first among ready ones.
+    pub fn new_biased() -> Self {
+        Self {
+            arms: Vec::new(),
+            biased: true,
+        }
+    }
+
+    /// Adds a receive on `rx`; returns its index.
+    pub fn recv<T>(&mut self, rx: &'a Receiver<T>) -> usize {
+        self.arms.push(Box::new(RecvArm::new(rx)));
+        self.arms.len() - 1
+    }
+
+    /// Adds a send on `tx` (the value is given on completion); returns its index.
+    pub fn send<T>(&mut self, tx: &'a Sender<T>) -> usize {
+        self.arms.push(Box::new(SendArm::new(tx)));
+        self.arms.len() - 1
+    }
+
+    fn selected(&mut self, timeout: Timeout) -> Option<SelectedOperation<'_>> {
+        run(&self.arms[..], self.biased, timeout).map(|(index, token)| SelectedOperation {
+            index,
+            token: Some(token),
+            _select: PhantomData,
+        })
+    }
+
+    /// Waits until an operation can proceed and commits it. A select without operations
+    /// blocks forever, as in Go.
+    pub fn select(&mut self) -> SelectedOperation<'_> {
+        self.selected(Timeout::Never)
+            .expect("a select without a deadline returns an operation")
+    }
+
+    /// Commits an operation that can proceed now, if any (Go's `default`).
+    ///
+    /// # Errors
+    ///
+    /// [`TrySelectError`] if none can.
+    pub fn try_select(&mut self) -> Result<SelectedOperation<'_>, TrySelectError> {
+        self.selected(Timeout::Now).ok_or(TrySelectError)
+    }
+
+    /// As [`select`](Self::select), waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`SelectTimeoutError`] if no operation could proceed in time.
+    pub fn select_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<SelectedOperation<'_>, SelectTimeoutError> {
+        self.selected(Timeout::after(timeout))
+            .ok_or(SelectTimeoutError)
+    }
+
+    /// Waits until an operation may be able to proceed and returns its index, without
+    /// performing it. Another thread may take the chance first: the operation itself (e.g. a
+    /// `try_recv`) can still find nothing.
+    pub fn ready(&mut self) -> usize {
+        run_ready(&self.arms[..], self.biased, Timeout::Never)
+            .expect("a wait without a deadline returns an operation")
+    }
+
+    /// As [`ready`](Self::ready), without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySelectError`] if no operation is ready.
+    pub fn try_ready(&mut self) -> Result<usize, TrySelectError> {
+        run_ready(&self.arms[..], self.biased, Timeout::Now).ok_or(TrySelectError)
+    }
+
+    /// As [`ready`](Self::ready), waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`SelectTimeoutError`] if no operation became ready in time.
+    pub fn ready_timeout(&mut self, timeout: Duration) -> Result<usize, SelectTimeoutError> {
+        run_ready(&self.arms[..], self.biased, Timeout::after(timeout)).ok_or(SelectTimeoutError)
+    }
+}
+
+/// The operation a [`Select`] committed: complete it with [`recv`](Self::recv) or
+/// [`send`](Self::send), on the handle it was added with.
+///
+/// # Panics
+///
+/// Completing it with another handle or direction than the selected operation's panics, and
+/// so does dropping it without completing it: the operation is already committed (a slot
+/// claimed, or a rendezvous partner waiting for the value), so completing it promptly is part
+/// of the contract.
+#[must_use = "the selected operation must be completed with `recv` or `send`"]
+pub struct SelectedOperation<'s> {
+    index: usize,
+    token: Option<Token>,
+    _select: PhantomData<&'s mut ()>,
+}
+
+impl fmt::Debug for SelectedOperation<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SelectedOperation")
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
+impl SelectedOperation<'_> {
+    /// The index of the selected operation (as returned when it was added).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Completes the selected receive.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] if the channel is closed and drained.
+    ///
+    /// # Panics
+    ///
+    /// If the selected operation is not a receive on `rx`'s channel.
+    pub fn recv<T>(mut self, rx: &Receiver<T>) -> Result<T, RecvError> {
+        let token = self.token.take().expect("token present until completed");
+        complete_recv(rx, token, self.index)
+    }
+
+    /// Completes the selected send with `msg`.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with `msg` back if the channel is closed.
+    ///
+    /// # Panics
+    ///
+    /// If the selected operation is not a send on `tx`'s channel.
+    pub fn send<T>(mut self, tx: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
+        let token = self.token.take().expect("token present until completed");
+        complete_send(tx, token, msg, self.index)
+    }
+}
+
+impl Drop for SelectedOperation<'_> {
+    fn drop(&mut self) {
+        if self.token.is_some() && !std::thread::panicking() {
+            panic!(
+                "weft::chan::SelectedOperation dropped without completing operation {}",
+                self.index
+            );
+        }
+    }
+}
+
+/// Waits on several channel operations at once and runs the arm of the one that completes,
+/// with Go's `select` semantics.
+///
+/// ```text
+/// weft::select! {
+///     recv(rx) -> res => body,          // res: Result<T, RecvError>
+///     send(tx, value) -> res => body,   // res: Result<(), SendError<T>>
+///     default => body,                  // optional: do not wait (Go's default)
+///     default(timeout) => body,         // or: wait at most `timeout` (a Duration)
+/// }
+/// ```
+///
+/// - Exactly one operation completes. Among several ready arms one is chosen uniformly at
+///   random; [`select_biased!`](crate::select_biased) takes the first ready arm in order.
+/// - A closed channel makes its arm ready: `recv` gives `Err(RecvError)` once drained, `send`
+///   gives `Err(SendError(value))`.
+/// - A send arm's value expression is evaluated only if that arm is chosen: an arm that is
+///   not chosen keeps its value (nothing is moved, nothing lost).
+/// - Without `default`, the select blocks (brief spin, then parked) until an arm is ready.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use weft::chan::{bounded, unbounded};
+///
+/// let (tx1, rx1) = unbounded::<&str>();
+/// let (tx2, rx2) = bounded::<i32>(0);
+/// std::thread::spawn(move || tx2.send(42).unwrap());
+///
+/// let got = weft::select! {
+///     recv(rx1) -> msg => format!("text: {:?}", msg),
+///     recv(rx2) -> num => format!("number: {}", num.unwrap()),
+///     default(Duration::from_secs(10)) => "timeout".to_string(),
+/// };
+/// assert_eq!(got, "number: 42");
+/// drop(tx1);
+/// ```
+#[macro_export]
+macro_rules! select {
+    ($($tokens:tt)*) => {
+        $crate::__select_parse!(false; []; $($tokens)*)
+    };
+}
+
+/// As [`select!`], but among ready arms the first in written order is chosen.
+///
+/// # Examples
+///
+/// ```
+/// let (tx1, rx1) = weft::chan::bounded(1);
+/// let (tx2, rx2) = weft::chan::bounded(1);
+/// tx1.send(1).unwrap();
+/// tx2.send(2).unwrap();
+/// let first = weft::select_biased! {
+///     recv(rx1) -> m => m.unwrap(),
+///     recv(rx2) -> m => m.unwrap(),
+/// };
+/// assert_eq!(first, 1);
+/// ```
+#[macro_export]
+macro_rules! select_biased {
+    ($($tokens:tt)*) => {
+        $crate::__select_parse!(true; []; $($tokens)*)
+    };
+}
+
+/// Parses `select!` arms into a list; each arm gets its own hygienic `arm` identifier (every
+/// recursion step is a separate expansion). Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_parse {
+    // recv(rx) -> res => body
+    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
+    };
+    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
+    };
+    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
+        $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
+    };
+    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:expr) => {
+        $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))];)
+    };
+    // send(tx, value) -> res => body
+    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
+    };
+    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
+    };
+    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
+        $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
+    };
+    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:expr) => {
+        $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))];)
+    };
+    // default, last.
+    ($b:expr; [$($done:tt)*]; default => $body:expr $(,)?) => {
+        $crate::__select_expand!($b; $crate::chan::__select::Timeout::Now; ($body); $($done)*)
+    };
+    ($b:expr; [$($done:tt)*]; default($t:expr) => $body:expr $(,)?) => {
+        $crate::__select_expand!(
+            $b; $crate::chan::__select::Timeout::after($t); ($body); $($done)*
+        )
+    };
+    ($b:expr; [$($done:tt)*];) => {
+        $crate::__select_expand!(
+            $b; $crate::chan::__select::Timeout::Never;
+            (::core::unreachable!("a select without default returns an arm"));
+            $($done)*
+        )
+    };
+    ($b:expr; [$($done:tt)*]; $($rest:tt)+) => {
+        ::core::compile_error!(
+            "weft::select!: expected `recv(rx) -> res => body`, `send(tx, value) -> res => \
+             body`, or a final `default => body` / `default(timeout) => body`"
+        )
+    };
+}
+
+/// Expands parsed `select!` arms. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_expand {
+    ($b:expr; $timeout:expr; ($default:expr); $(($arm:ident $kind:ident $args:tt $res:tt $body:tt))*) => {{
+        $( let $arm = $crate::__select_arm!(new $kind $args); )*
+        let __weft_selected = $crate::chan::__select::__run(
+            &[$( $crate::chan::__select::ArmRef::from(&$arm) ),*],
+            $b,
+            $timeout,
+        );
+        match __weft_selected {
+            ::core::option::Option::Some((__weft_index, __weft_token)) => {
+                $crate::__select_chain!(__weft_index, __weft_token, (0usize); $(($arm $kind $args $res $body))*)
+            }
+            ::core::option::Option::None => $default,
+        }
+    }};
+}
+
+/// The if-else chain that runs the selected arm (plain `if`s, so that a diverging body or a
+/// `break`/`continue` of the caller's loop works as written). Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_chain {
+    ($index:ident, $token:ident, ($i:expr);) => {
+        ::core::unreachable!("the selected index names an arm")
+    };
+    ($index:ident, $token:ident, ($i:expr); ($arm:ident $kind:ident $args:tt $res:tt $body:tt) $($rest:tt)*) => {
+        if $index == $i {
+            let $res = $crate::__select_arm!(complete $kind $arm $token $args);
+            $body
+        } else {
+            $crate::__select_chain!($index, $token, ($i + 1); $($rest)*)
+        }
+    };
+}
+
+/// Builds or completes one `select!` arm. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_arm {
+    (new recv ($rx:expr)) => {
+        $crate::chan::__select::RecvArm::new(&$rx)
+    };
+    (new send ($tx:expr, $v:expr)) => {
+        $crate::chan::__select::SendArm::new(&$tx)
+    };
+    (complete recv $arm:ident $token:ident ($rx:expr)) => {
+        $arm.complete($token)
+    };
+    (complete send $arm:ident $token:ident ($tx:expr, $v:expr)) => {
+        $arm.complete($token, $v)
+    };
+}
