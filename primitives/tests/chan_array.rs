@@ -10,35 +10,20 @@
 #[macro_use]
 mod common;
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::error::Error;
-use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Barrier;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_send_sync, exact_quotas, mpmc_exactly_once, wait_for, DropTracker, Tracked, PARK, SLACK,
+    assert_recv_times_out, assert_send_sync, assert_send_times_out, every_send_hands_back,
+    exact_quotas, handles_are_send_sync, mpmc_exactly_once, DropTracker, Rng, Tracked, PARK, SLACK,
     TIMEOUT,
 };
 use weft::chan::{
-    bounded, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender,
-    TryRecvError, TrySendError,
+    bounded, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
-
-/// A small deterministic generator (xorshift64*), so "random" schedules replay exactly.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Smoke and single-thread behaviour
@@ -247,42 +232,12 @@ fn error_values_display_debug() {
 
 #[test]
 fn handles_debug_and_clone() {
-    let (tx, rx) = bounded(2);
-    tx.send(1).unwrap();
-    assert_eq!(
-        format!("{tx:?}"),
-        "Sender { len: 1, capacity: Some(2), closed: false }"
-    );
-    let rx2 = rx.clone();
-    let tx2 = tx.clone();
-    tx2.send(2).unwrap();
-    assert_eq!(
-        format!("{rx2:?}"),
-        "Receiver { len: 2, capacity: Some(2), closed: false }"
-    );
-    // Clones are the same channel.
-    assert_eq!(rx2.recv(), Ok(1));
-    assert_eq!(rx.recv(), Ok(2));
-    rx2.close();
-    assert_eq!(
-        format!("{rx:?}"),
-        "Receiver { len: 0, capacity: Some(2), closed: true }"
-    );
+    common::handles_debug_and_clone(bounded(2), Some(2));
 }
 
 #[test]
 fn send_sync() {
-    // Like std's and crossbeam's channels: both handles are Send + Sync for T: Send.
-    assert_send_sync::<Sender<i32>>();
-    assert_send_sync::<Receiver<i32>>();
-    assert_send_sync::<Sender<Cell<i32>>>();
-    assert_send_sync::<Receiver<Cell<i32>>>();
-    assert_send_sync::<Sender<Box<dyn FnOnce() + Send>>>();
-    // A non-Send T makes them neither.
-    assert_not_impl!(Sender<Rc<i32>>: Send);
-    assert_not_impl!(Sender<Rc<i32>>: Sync);
-    assert_not_impl!(Receiver<Rc<i32>>: Send);
-    assert_not_impl!(Receiver<Rc<i32>>: Sync);
+    handles_are_send_sync();
     // The errors carry the message: Send + Sync as it is.
     assert_send_sync::<SendError<i32>>();
     assert_send_sync::<TrySendError<i32>>();
@@ -292,58 +247,15 @@ fn send_sync() {
 
 #[test]
 fn iterators() {
-    let (tx, rx) = bounded(4);
-    for i in 0..3 {
-        tx.send(i).unwrap();
-    }
-    // try_iter takes what is there and stops; it never blocks.
-    assert_eq!(rx.try_iter().collect::<Vec<_>>(), [0, 1, 2]);
-    assert_eq!(rx.try_iter().next(), None);
-
-    // iter / &Receiver / Receiver block until closed and drained.
-    thread::scope(|s| {
-        s.spawn(|| {
-            for i in 0..10 {
-                tx.send(i).unwrap();
-            }
-            tx.close();
-        });
-        assert_eq!(rx.iter().collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
-    });
-    assert_eq!(rx.iter().next(), None);
-
-    let (tx, rx) = bounded(4);
-    tx.send(1).unwrap();
-    tx.send(2).unwrap();
-    drop(tx);
-    // `&Receiver` and `Receiver` are `IntoIterator` (the `for` loop forms).
-    assert_eq!((&rx).into_iter().next(), Some(1));
-    let mut owned = Vec::new();
-    for v in rx {
-        owned.push(v);
-    }
-    assert_eq!(owned, [2]);
+    common::iterators(|| bounded(4), 3, 10, 2);
 }
 
 #[test]
 fn send_publishes_plain_memory() {
-    // A message's heap contents, written before the send, are visible after the recv (the
-    // slot's stamp publishes them), and a receiver's read of the slot happens-before the next
-    // lap's write into it (one slot: every message reuses it). Miri and TSan see a missing
-    // edge as a data race.
+    // The slot's stamp publishes a message's heap contents, and a receiver's read of the slot
+    // happens-before the next lap's write into it (one slot: every message reuses it).
     const N: usize = if cfg!(miri) { 10 } else { 20_000 };
-    let (tx, rx) = bounded::<Vec<usize>>(1);
-    thread::scope(|s| {
-        s.spawn(|| {
-            for i in 0..N {
-                tx.send(vec![i; 16]).unwrap();
-            }
-        });
-        for i in 0..N {
-            let v = rx.recv().unwrap();
-            assert!(v.iter().all(|&x| x == i));
-        }
-    });
+    common::send_publishes_plain_memory(bounded(1), N);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,72 +264,25 @@ fn send_publishes_plain_memory() {
 
 #[test]
 fn close_from_sender_then_drain() {
-    let (tx, rx) = bounded(3);
-    tx.send(1).unwrap();
-    tx.send(2).unwrap();
-    assert!(!tx.is_closed() && !rx.is_closed());
-    assert!(tx.close(), "first close closes");
-    assert!(!tx.close() && !rx.close(), "later closes report false");
-    assert!(tx.is_closed() && rx.is_closed());
-
-    // Sends fail with the message back, whatever the room.
-    assert_eq!(tx.send(3), Err(SendError(3)));
-    assert_eq!(tx.try_send(4), Err(TrySendError::Closed(4)));
-    assert_eq!(
-        tx.send_timeout(5, TIMEOUT),
-        Err(SendTimeoutError::Closed(5))
-    );
-
-    // Receivers drain first, then see the close, from every receiving method.
-    assert_eq!(rx.len(), 2);
-    assert_eq!(rx.recv(), Ok(1));
-    assert_eq!(rx.try_recv(), Ok(2));
-    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
-    assert_eq!(rx.recv(), Err(RecvError));
-    let start = Instant::now();
-    assert_eq!(rx.recv_timeout(SLACK), Err(RecvTimeoutError::Closed));
-    assert!(start.elapsed() < SLACK, "closed must not wait");
+    // From empty to full.
+    for n in 0..=3 {
+        common::close_from_sender_then_drain(bounded(3), n);
+    }
 }
 
 #[test]
 fn close_from_receiver() {
-    let (tx, rx) = bounded(2);
-    tx.send(1).unwrap();
-    assert!(rx.close());
-    assert!(!tx.close());
-    assert_eq!(tx.send(2), Err(SendError(2)));
-    // Go's semantics: close does not discard buffered messages.
-    assert_eq!(rx.recv(), Ok(1));
-    assert_eq!(rx.recv(), Err(RecvError));
+    common::close_from_receiver(bounded(2), 1);
 }
 
 #[test]
 fn last_sender_drop_closes() {
-    let (tx, rx) = bounded(2);
-    let tx2 = tx.clone();
-    tx.send(1).unwrap();
-    drop(tx);
-    assert!(!rx.is_closed(), "a clone is still alive");
-    tx2.send(2).unwrap();
-    drop(tx2);
-    assert!(rx.is_closed());
-    assert_eq!(rx.recv(), Ok(1));
-    assert_eq!(rx.recv(), Ok(2));
-    assert_eq!(rx.recv(), Err(RecvError));
-    assert!(!rx.close(), "already closed by the drop");
+    common::last_sender_drop_closes(bounded(2));
 }
 
 #[test]
 fn last_receiver_drop_closes() {
-    let (tx, rx) = bounded(2);
-    let rx2 = rx.clone();
-    drop(rx);
-    assert!(!tx.is_closed(), "a clone is still alive");
-    tx.send(1).unwrap();
-    drop(rx2);
-    assert!(tx.is_closed());
-    assert_eq!(tx.send(2), Err(SendError(2)));
-    assert_eq!(tx.try_send(3), Err(TrySendError::Closed(3)));
+    common::last_receiver_drop_closes(bounded(2));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,15 +340,7 @@ fn failed_sends_hand_the_message_back() {
     assert_eq!(drops.total(), 0, "failed sends dropped nothing");
 
     tx.close();
-    let back = tx.send(back).unwrap_err().into_inner();
-    let back = match tx.try_send(back) {
-        Err(TrySendError::Closed(v)) => v,
-        other => panic!("expected Closed, got {other:?}"),
-    };
-    let back = match tx.send_timeout(back, TIMEOUT) {
-        Err(SendTimeoutError::Closed(v)) => v,
-        other => panic!("expected Closed, got {other:?}"),
-    };
+    let back = every_send_hands_back(&tx, back);
     assert_eq!(back.id, 1);
     assert_eq!(drops.total(), 0);
     drop(back);
@@ -498,42 +355,8 @@ fn failed_sends_hand_the_message_back() {
 
 #[test]
 fn drops_across_threads() {
-    // Producers send tracked messages; the consumer stops halfway and drops its receiver,
-    // which closes the channel: blocked and later producers get their messages back. Every
-    // message ends up dropped exactly once: by the consumer, by a failed sender, or with the
-    // channel.
-    const PRODUCERS: usize = if cfg!(miri) { 2 } else { 4 };
     const PER: usize = if cfg!(miri) { 6 } else { 1_000 };
-    let drops = DropTracker::new(PRODUCERS * PER);
-    let (tx, rx) = bounded(3);
-    let returned = AtomicUsize::new(0);
-    thread::scope(|s| {
-        for p in 0..PRODUCERS {
-            let (tx, drops, returned) = (tx.clone(), &drops, &returned);
-            s.spawn(move || {
-                for i in 0..PER {
-                    let id = p * PER + i;
-                    if let Err(SendError(v)) = tx.send(Tracked::new(drops, id)) {
-                        assert_eq!(v.id, id, "the failed send's own message comes back");
-                        returned.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            });
-        }
-        let rx = rx;
-        for _ in 0..PRODUCERS * PER / 2 {
-            drop(rx.recv().unwrap());
-        }
-        // `rx` drops here: the channel closes with messages still buffered.
-    });
-    assert!(tx.is_closed());
-    // Received + handed back + still buffered (dropped with the channel) = all.
-    assert_eq!(
-        PRODUCERS * PER / 2 + returned.into_inner() + tx.len(),
-        PRODUCERS * PER
-    );
-    drop(tx);
-    drops.assert_all_dropped_once();
+    common::drops_across_threads(bounded(3), PER);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -545,18 +368,7 @@ fn spsc_fifo() {
     const N: usize = if cfg!(miri) { 6 } else { 20_000 };
     let caps: &[usize] = if cfg!(miri) { &[1, 3] } else { &[1, 3, 16] };
     for &cap in caps {
-        let (tx, rx) = bounded(cap);
-        thread::scope(|s| {
-            s.spawn(move || {
-                for i in 0..N {
-                    tx.send(i).unwrap();
-                }
-            });
-            for i in 0..N {
-                assert_eq!(rx.recv(), Ok(i));
-            }
-            assert_eq!(rx.recv(), Err(RecvError), "closed by the sender's drop");
-        });
+        common::spsc_fifo(bounded(cap), N);
     }
 }
 
@@ -752,203 +564,26 @@ fn try_ops_racing_blocking_ops() {
 // Close races
 // ---------------------------------------------------------------------------------------------
 
-/// Spawns one thread per id in `ids`, each sending its tracked message on a full channel;
-/// then runs `close` (after the senders have had time to park) and checks every sender got
-/// its own message back.
-fn blocked_senders_get_their_message_back(close: impl FnOnce(Sender<Tracked>, Receiver<Tracked>)) {
-    const SENDERS: usize = if cfg!(miri) { 2 } else { 4 };
-    const CAP: usize = 2;
-    let drops = DropTracker::new(CAP + SENDERS);
-    let (tx, rx) = bounded(CAP);
-    for id in 0..CAP {
-        tx.send(Tracked::new(&drops, id)).unwrap();
-    }
-    let started = AtomicUsize::new(0);
-    thread::scope(|s| {
-        let handles: Vec<_> = (CAP..CAP + SENDERS)
-            .map(|id| {
-                let (tx, drops, started) = (tx.clone(), &drops, &started);
-                s.spawn(move || {
-                    started.fetch_add(1, Ordering::Relaxed);
-                    let start = Instant::now();
-                    let back = tx
-                        .send_timeout(Tracked::new(drops, id), 2 * SLACK)
-                        .expect_err("the buffer never has room");
-                    assert!(back.is_closed(), "woken by the close, not the deadline");
-                    assert!(start.elapsed() < SLACK);
-                    let back = back.into_inner();
-                    assert_eq!(back.id, id);
-                    assert_eq!(drops.drops(id), 0, "handed back, not dropped");
-                })
-            })
-            .collect();
-        wait_for("senders to start", || {
-            started.load(Ordering::Relaxed) == SENDERS
-        });
-        thread::sleep(PARK);
-        close(tx, rx);
-        for h in handles {
-            h.join().unwrap();
-        }
-    });
-    drops.assert_all_dropped_once();
-}
-
 #[test]
 fn close_wakes_blocked_senders() {
-    blocked_senders_get_their_message_back(|tx, rx| {
-        assert!(tx.close());
-        // The buffered messages are still there for receivers.
-        assert_eq!(rx.recv().unwrap().id, 0);
-        assert_eq!(rx.recv().unwrap().id, 1);
-        assert!(rx.recv().is_err());
-    });
-}
-
-#[test]
-fn receiver_close_wakes_blocked_senders() {
-    blocked_senders_get_their_message_back(|tx, rx| {
-        assert!(rx.close());
-        assert!(tx.is_closed());
-    });
-}
-
-#[test]
-fn last_receiver_drop_wakes_blocked_senders() {
-    blocked_senders_get_their_message_back(|_tx, rx| drop(rx));
-}
-
-/// Spawns receivers blocked on an empty channel, then runs `close`; each must wake with
-/// `Closed` well before its deadline.
-fn blocked_receivers_see_the_close(close: impl FnOnce(Sender<u32>, Receiver<u32>)) {
-    const RECEIVERS: usize = if cfg!(miri) { 2 } else { 4 };
-    let (tx, rx) = bounded(2);
-    let started = AtomicUsize::new(0);
-    thread::scope(|s| {
-        let handles: Vec<_> = (0..RECEIVERS)
-            .map(|i| {
-                let (rx, started) = (rx.clone(), &started);
-                s.spawn(move || {
-                    started.fetch_add(1, Ordering::Relaxed);
-                    let start = Instant::now();
-                    if i % 2 == 0 {
-                        assert_eq!(rx.recv_timeout(2 * SLACK), Err(RecvTimeoutError::Closed));
-                    } else {
-                        assert_eq!(rx.recv(), Err(RecvError));
-                    }
-                    assert!(start.elapsed() < SLACK);
-                })
-            })
-            .collect();
-        wait_for("receivers to start", || {
-            started.load(Ordering::Relaxed) == RECEIVERS
-        });
-        thread::sleep(PARK);
-        close(tx, rx);
-        for h in handles {
-            h.join().unwrap();
-        }
-    });
+    common::close_wakes_blocked_senders(2);
 }
 
 #[test]
 fn close_wakes_blocked_receivers() {
-    blocked_receivers_see_the_close(|tx, _rx| assert!(tx.close()));
-}
-
-#[test]
-fn receiver_close_wakes_blocked_receivers() {
-    blocked_receivers_see_the_close(|_tx, rx| assert!(rx.close()));
-}
-
-#[test]
-fn last_sender_drop_wakes_blocked_receivers() {
-    blocked_receivers_see_the_close(|tx, _rx| drop(tx));
+    common::close_wakes_blocked_receivers(|| bounded(2));
 }
 
 #[test]
 fn close_returns_true_exactly_once() {
-    // Threads on both sides close at once (after a barrier); exactly one call wins.
-    const ROUNDS: usize = if cfg!(miri) { 3 } else { 200 };
-    const THREADS: usize = if cfg!(miri) { 3 } else { 4 };
-    for _ in 0..ROUNDS {
-        let (tx, rx) = bounded::<u8>(1);
-        let barrier = Barrier::new(THREADS);
-        let wins = AtomicUsize::new(0);
-        thread::scope(|s| {
-            for t in 0..THREADS {
-                let (tx, rx, barrier, wins) = (tx.clone(), rx.clone(), &barrier, &wins);
-                s.spawn(move || {
-                    barrier.wait();
-                    let won = if t % 2 == 0 { tx.close() } else { rx.close() };
-                    if won {
-                        wins.fetch_add(1, Ordering::Relaxed);
-                    }
-                });
-            }
-        });
-        assert_eq!(wins.into_inner(), 1);
-        assert!(tx.is_closed());
-    }
+    common::close_returns_true_exactly_once(|| bounded(1));
 }
 
 #[test]
 fn close_races_with_traffic() {
-    // Producers and consumers run while a third party closes at an arbitrary moment. Every
-    // message must end exactly once: received, handed back to its sender, or dropped with the
-    // channel; and no receive may succeed after a receiver has seen the channel closed and
-    // drained.
     const ROUNDS: usize = if cfg!(miri) { 2 } else { 30 };
-    const PRODUCERS: usize = if cfg!(miri) { 2 } else { 3 };
     const PER: usize = if cfg!(miri) { 6 } else { 1_000 };
-    for round in 0..ROUNDS {
-        let drops = DropTracker::new(PRODUCERS * PER);
-        let (tx, rx) = bounded(2);
-        let received = AtomicUsize::new(0);
-        let returned = AtomicUsize::new(0);
-        thread::scope(|s| {
-            for p in 0..PRODUCERS {
-                let (tx, drops, returned) = (tx.clone(), &drops, &returned);
-                s.spawn(move || {
-                    for i in 0..PER {
-                        let id = p * PER + i;
-                        if let Err(e) = tx.send(Tracked::new(drops, id)) {
-                            assert_eq!(e.into_inner().id, id);
-                            returned.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                });
-            }
-            for _ in 0..2 {
-                let (rx, received) = (rx.clone(), &received);
-                s.spawn(move || {
-                    while let Ok(m) = rx.recv() {
-                        drop(m);
-                        received.fetch_add(1, Ordering::Relaxed);
-                    }
-                    assert!(rx.is_closed());
-                    assert_eq!(rx.try_recv().map(|m| m.id), Err(TryRecvError::Closed));
-                });
-            }
-            let closer = (tx.clone(), rx.clone());
-            s.spawn(move || {
-                for _ in 0..round % 7 * if cfg!(miri) { 1 } else { 50 } {
-                    thread::yield_now();
-                }
-                if round % 2 == 0 {
-                    closer.0.close();
-                } else {
-                    closer.1.close();
-                }
-            });
-        });
-        let (received, returned) = (received.into_inner(), returned.into_inner());
-        // Receivers ran until closed and drained, so nothing is left buffered.
-        assert!(rx.is_empty());
-        assert_eq!(received + returned, PRODUCERS * PER);
-        drop((tx, rx));
-        drops.assert_all_dropped_once();
-    }
+    common::close_races_with_traffic(|| bounded(2), ROUNDS, PER, 50);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -959,14 +594,7 @@ fn close_races_with_traffic() {
 fn send_timeout_on_full_buffer() {
     let (tx, rx) = bounded(1);
     tx.send(1).unwrap();
-    let start = Instant::now();
-    assert_eq!(
-        tx.send_timeout(2, TIMEOUT),
-        Err(SendTimeoutError::Timeout(2))
-    );
-    let took = start.elapsed();
-    assert!(took >= TIMEOUT, "gave up early: {took:?}");
-    assert!(took < SLACK, "gave up far too late: {took:?}");
+    assert_eq!(assert_send_times_out(&tx, 2), 2);
     // The timed-out waiter left no trace: the channel works on.
     assert_eq!(rx.recv(), Ok(1));
     tx.send_timeout(3, TIMEOUT).unwrap();
@@ -976,11 +604,7 @@ fn send_timeout_on_full_buffer() {
 #[test]
 fn recv_timeout_on_empty_buffer() {
     let (tx, rx) = bounded::<i32>(1);
-    let start = Instant::now();
-    assert_eq!(rx.recv_timeout(TIMEOUT), Err(RecvTimeoutError::Timeout));
-    let took = start.elapsed();
-    assert!(took >= TIMEOUT, "gave up early: {took:?}");
-    assert!(took < SLACK, "gave up far too late: {took:?}");
+    assert_recv_times_out(&rx);
     tx.send(1).unwrap();
     assert_eq!(rx.recv_timeout(TIMEOUT), Ok(1));
 }
@@ -1018,153 +642,27 @@ fn zero_and_unbounded_timeouts() {
 
 #[test]
 fn send_timeout_succeeds_when_room_frees_mid_wait() {
-    let (tx, rx) = bounded(1);
-    tx.send(1).unwrap();
-    let waiting = AtomicBool::new(false);
-    thread::scope(|s| {
-        s.spawn(|| {
-            waiting.store(true, Ordering::Relaxed);
-            let start = Instant::now();
-            tx.send_timeout(2, 2 * SLACK).expect("room frees mid-wait");
-            assert!(start.elapsed() < SLACK);
-        });
-        wait_for("the sender", || waiting.load(Ordering::Relaxed));
-        thread::sleep(PARK);
-        assert_eq!(rx.recv(), Ok(1));
-    });
-    assert_eq!(rx.recv(), Ok(2));
+    common::send_timeout_succeeds_mid_wait(1);
 }
 
 #[test]
 fn recv_timeout_succeeds_when_message_arrives_mid_wait() {
-    let (tx, rx) = bounded(1);
-    let waiting = AtomicBool::new(false);
-    thread::scope(|s| {
-        s.spawn(|| {
-            waiting.store(true, Ordering::Relaxed);
-            let start = Instant::now();
-            assert_eq!(rx.recv_timeout(2 * SLACK), Ok(7));
-            assert!(start.elapsed() < SLACK);
-        });
-        wait_for("the receiver", || waiting.load(Ordering::Relaxed));
-        thread::sleep(PARK);
-        tx.send(7).unwrap();
-    });
+    common::recv_timeout_succeeds_mid_wait(bounded(1));
 }
 
 #[test]
 fn timed_out_waiters_do_not_swallow_wake_ups() {
-    // A receiver that timed out must not stay in the wait list and absorb the notification
-    // meant for a receiver still blocked: one short and one long waiter; after the short one
-    // gives up, a send must wake the long one.
-    let (tx, rx) = bounded(1);
-    thread::scope(|s| {
-        let long = s.spawn(|| {
-            let start = Instant::now();
-            let r = rx.recv_timeout(2 * SLACK);
-            (r, start.elapsed())
-        });
-        s.spawn(|| assert_eq!(rx.recv_timeout(TIMEOUT), Err(RecvTimeoutError::Timeout)))
-            .join()
-            .unwrap();
-        thread::sleep(PARK);
-        tx.send(1).unwrap();
-        let (r, took) = long.join().unwrap();
-        assert_eq!(r, Ok(1));
-        assert!(
-            took < SLACK,
-            "the long waiter missed its wake-up ({took:?})"
-        );
-    });
-
-    // The same for senders on a full buffer.
-    tx.send(0).unwrap();
-    thread::scope(|s| {
-        let long = s.spawn(|| {
-            let start = Instant::now();
-            let r = tx.send_timeout(2, 2 * SLACK);
-            (r, start.elapsed())
-        });
-        s.spawn(|| {
-            assert_eq!(
-                tx.send_timeout(3, TIMEOUT),
-                Err(SendTimeoutError::Timeout(3))
-            )
-        })
-        .join()
-        .unwrap();
-        thread::sleep(PARK);
-        assert_eq!(rx.recv(), Ok(0));
-        let (r, took) = long.join().unwrap();
-        assert_eq!(r, Ok(()));
-        assert!(
-            took < SLACK,
-            "the long waiter missed its wake-up ({took:?})"
-        );
-    });
-    assert_eq!(rx.recv(), Ok(2));
+    common::timed_out_receivers_do_not_swallow_wake_ups(bounded(1));
+    common::timed_out_senders_do_not_swallow_wake_ups(1);
 }
 
 #[test]
 fn racing_timeouts_account_for_every_message() {
-    // Senders and receivers with short, varied timeouts on a one-slot buffer: each message is
-    // either received exactly once or handed back by a timed-out send.
+    // On a one-slot buffer: each message is either received exactly once or handed back by a
+    // timed-out send.
     const THREADS: usize = if cfg!(miri) { 2 } else { 3 };
     const N: usize = if cfg!(miri) { 4 } else { 3_000 };
-    const TIMEOUTS: [Duration; 4] = [
-        Duration::ZERO,
-        Duration::from_micros(5),
-        Duration::from_micros(100),
-        Duration::from_millis(1),
-    ];
-    let (tx, rx) = bounded(1);
-    let seen: Vec<AtomicUsize> = (0..THREADS * N).map(|_| AtomicUsize::new(0)).collect();
-    let returned = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    thread::scope(|s| {
-        for p in 0..THREADS {
-            let (tx, returned, done) = (&tx, &returned, &done);
-            s.spawn(move || {
-                for i in 0..N {
-                    if let Err(e) = tx.send_timeout(p * N + i, TIMEOUTS[(i + p) % 4]) {
-                        assert!(e.is_timeout());
-                        assert_eq!(e.into_inner(), p * N + i);
-                        returned.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                done.fetch_add(1, Ordering::Relaxed);
-            });
-        }
-        for c in 0..THREADS {
-            let (rx, seen, done) = (&rx, &seen, &done);
-            s.spawn(move || {
-                let mut i = 0;
-                loop {
-                    match rx.recv_timeout(TIMEOUTS[(i + c) % 4]) {
-                        Ok(v) => {
-                            seen[v].fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(RecvTimeoutError::Timeout) => {
-                            if done.load(Ordering::Relaxed) == THREADS && rx.is_empty() {
-                                break;
-                            }
-                        }
-                        Err(RecvTimeoutError::Closed) => unreachable!(),
-                    }
-                    i += 1;
-                }
-            });
-        }
-    });
-    let received: usize = seen
-        .iter()
-        .map(|c| {
-            let n = c.load(Ordering::Relaxed);
-            assert!(n <= 1, "a message received twice");
-            n
-        })
-        .sum();
-    assert_eq!(received + returned.into_inner(), THREADS * N);
+    common::racing_timeouts(bounded(1), THREADS, N);
 }
 
 #[test]

@@ -363,26 +363,8 @@ fn many_tasks_exact_quotas() {
 
 #[test]
 fn dropped_pending_recv_loses_nothing() {
-    // A receive polled once (registered) and dropped: a later message goes to another
-    // receiver, a thread or a task.
     for cap in CAPS {
-        let (tx, rx) = bounded(cap);
-        let (c, w) = CountingWaker::new();
-        {
-            let mut recv = pin!(rx.recv_async());
-            assert!(poll_once(recv.as_mut(), &w).is_pending());
-        }
-        thread::scope(|s| {
-            s.spawn(|| tx.send(1).unwrap());
-            let start = Instant::now();
-            assert_eq!(rx.recv_timeout(SLACK), Ok(1));
-            assert!(start.elapsed() < SLACK);
-        });
-        thread::scope(|s| {
-            s.spawn(|| tx.send(2).unwrap());
-            assert_eq!(block_on_timeout(rx.recv_async(), SLACK), Some(Ok(2)));
-        });
-        assert_eq!(c.wakes(), 0, "a dropped future is never woken");
+        common::dropped_pending_recv_loses_nothing(bounded(cap));
     }
 }
 
@@ -408,26 +390,7 @@ fn dropped_notified_recv_passes_the_wake_up_on_ring_buffer() {
 #[test]
 fn dropped_notified_recv_passes_the_wake_up_to_a_thread() {
     // As above, with a thread blocked in `recv` second in line.
-    let (tx, rx) = bounded(1);
-    let (c1, w1) = CountingWaker::new();
-    let mut first = Box::pin(rx.recv_async());
-    assert!(poll_once(first.as_mut(), &w1).is_pending());
-    thread::scope(|s| {
-        let receiver = s.spawn(|| {
-            let start = Instant::now();
-            (rx.recv_timeout(2 * SLACK), start.elapsed())
-        });
-        thread::sleep(PARK); // let the thread register behind the future (not required)
-        tx.try_send(1).unwrap();
-        assert_eq!(c1.wakes(), 1, "the first in line (the future) is woken");
-        drop(first);
-        let (r, took) = receiver.join().unwrap();
-        assert_eq!(r, Ok(1));
-        assert!(
-            took < SLACK,
-            "the thread missed the passed-on wake-up ({took:?})"
-        );
-    });
+    common::dropped_notified_recv_passes_the_wake_up_to_a_thread(bounded(1));
 }
 
 #[test]
@@ -620,54 +583,9 @@ fn dropped_notified_send_passes_the_wake_up_on() {
 
 #[test]
 fn cancel_storm() {
-    // Threads keep creating receive futures, polling them once and dropping them (keeping
-    // what a poll happens to return), while senders send and blocking receivers receive.
-    // Every value is received exactly once, and the blocking receivers are never left asleep
-    // by a cancelled future (their deadlines would expire).
     const PER: usize = if cfg!(miri) { 4 } else { 3_000 };
     for cap in CAPS {
-        let (tx, rx) = bounded::<usize>(cap);
-        let seen: Vec<AtomicUsize> = (0..2 * PER).map(|_| AtomicUsize::new(0)).collect();
-        let (_, w) = CountingWaker::new();
-        thread::scope(|s| {
-            for p in 0..2 {
-                let tx = tx.clone();
-                s.spawn(move || {
-                    for i in 0..PER {
-                        tx.send_timeout(p * PER + i, SLACK).unwrap();
-                    }
-                });
-            }
-            drop(tx);
-            for _ in 0..2 {
-                let (rx, seen, w) = (&rx, &seen, &w);
-                s.spawn(move || {
-                    while !rx.is_closed() {
-                        let mut recv = pin!(rx.recv_async());
-                        if let Poll::Ready(Ok(v)) = poll_once(recv.as_mut(), w) {
-                            seen[v].fetch_add(1, Ordering::Relaxed);
-                        }
-                        thread::yield_now();
-                    }
-                });
-            }
-            let (rx, seen) = (&rx, &seen);
-            s.spawn(move || loop {
-                let start = Instant::now();
-                match rx.recv_timeout(SLACK) {
-                    Ok(v) => {
-                        seen[v].fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(RecvTimeoutError::Closed) => break,
-                    Err(RecvTimeoutError::Timeout) => {
-                        panic!("receiver stalled for {:?}", start.elapsed())
-                    }
-                }
-            });
-        });
-        for (v, c) in seen.iter().enumerate() {
-            assert_eq!(c.load(Ordering::Relaxed), 1, "cap {cap}: value {v}");
-        }
+        common::cancel_storm(bounded(cap), PER);
     }
 }
 
@@ -1006,23 +924,7 @@ fn many_tasks_exact_quotas_unbounded() {
 
 #[test]
 fn dropped_pending_recv_loses_nothing_unbounded() {
-    let (tx, rx) = unbounded();
-    let (c, w) = CountingWaker::new();
-    {
-        let mut recv = pin!(rx.recv_async());
-        assert!(poll_once(recv.as_mut(), &w).is_pending());
-    }
-    thread::scope(|s| {
-        s.spawn(|| tx.send(1).unwrap());
-        let start = Instant::now();
-        assert_eq!(rx.recv_timeout(SLACK), Ok(1));
-        assert!(start.elapsed() < SLACK);
-    });
-    thread::scope(|s| {
-        s.spawn(|| tx.send(2).unwrap());
-        assert_eq!(block_on_timeout(rx.recv_async(), SLACK), Some(Ok(2)));
-    });
-    assert_eq!(c.wakes(), 0, "a dropped future is never woken");
+    common::dropped_pending_recv_loses_nothing(unbounded());
 }
 
 #[test]
@@ -1046,26 +948,7 @@ fn dropped_notified_recv_passes_the_wake_up_on_unbounded() {
 
 #[test]
 fn dropped_notified_recv_passes_the_wake_up_to_a_thread_unbounded() {
-    let (tx, rx) = unbounded();
-    let (c1, w1) = CountingWaker::new();
-    let mut first = Box::pin(rx.recv_async());
-    assert!(poll_once(first.as_mut(), &w1).is_pending());
-    thread::scope(|s| {
-        let receiver = s.spawn(|| {
-            let start = Instant::now();
-            (rx.recv_timeout(2 * SLACK), start.elapsed())
-        });
-        thread::sleep(PARK); // let the thread register behind the future (not required)
-        tx.try_send(1).unwrap();
-        assert_eq!(c1.wakes(), 1, "the first in line (the future) is woken");
-        drop(first);
-        let (r, took) = receiver.join().unwrap();
-        assert_eq!(r, Ok(1));
-        assert!(
-            took < SLACK,
-            "the thread missed the passed-on wake-up ({took:?})"
-        );
-    });
+    common::dropped_notified_recv_passes_the_wake_up_to_a_thread(unbounded());
 }
 
 #[test]
@@ -1091,51 +974,7 @@ fn unpolled_send_drops_its_message_once_unbounded() {
 #[test]
 fn cancel_storm_unbounded() {
     const PER: usize = if cfg!(miri) { 4 } else { 5_000 };
-    let (tx, rx) = unbounded::<usize>();
-    let seen: Vec<AtomicUsize> = (0..2 * PER).map(|_| AtomicUsize::new(0)).collect();
-    let (_, w) = CountingWaker::new();
-    thread::scope(|s| {
-        for p in 0..2 {
-            let tx = tx.clone();
-            s.spawn(move || {
-                for i in 0..PER {
-                    tx.send_timeout(p * PER + i, SLACK).unwrap();
-                    if i % 16 == 0 {
-                        thread::yield_now();
-                    }
-                }
-            });
-        }
-        drop(tx);
-        for _ in 0..2 {
-            let (rx, seen, w) = (&rx, &seen, &w);
-            s.spawn(move || {
-                while !rx.is_closed() {
-                    let mut recv = pin!(rx.recv_async());
-                    if let Poll::Ready(Ok(v)) = poll_once(recv.as_mut(), w) {
-                        seen[v].fetch_add(1, Ordering::Relaxed);
-                    }
-                    thread::yield_now();
-                }
-            });
-        }
-        let (rx, seen) = (&rx, &seen);
-        s.spawn(move || loop {
-            let start = Instant::now();
-            match rx.recv_timeout(SLACK) {
-                Ok(v) => {
-                    seen[v].fetch_add(1, Ordering::Relaxed);
-                }
-                Err(RecvTimeoutError::Closed) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("receiver stalled for {:?}", start.elapsed())
-                }
-            }
-        });
-    });
-    for (v, c) in seen.iter().enumerate() {
-        assert_eq!(c.load(Ordering::Relaxed), 1, "value {v}");
-    }
+    common::cancel_storm(unbounded(), PER);
 }
 
 #[test]

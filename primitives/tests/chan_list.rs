@@ -24,20 +24,20 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex, MutexGuard};
 use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_send, assert_send_sync, block_on, block_on_timeout, exact_quotas_on,
-    mpmc_exactly_once_on, poll_once, wait_for, CountingWaker, DropTracker, Tracked, PARK, SLACK,
-    TIMEOUT,
+    assert_recv_times_out, assert_send, block_on, block_on_timeout, exact_quotas_on,
+    handles_are_send_sync, mpmc_exactly_once_on, poll_once, wait_for, CountingWaker, DropTracker,
+    Rng, Tracked, PARK, SLACK, TIMEOUT,
 };
 use weft::chan::{
-    unbounded, Receiver, RecvError, RecvFuture, RecvTimeoutError, SendError, SendFuture,
-    SendTimeoutError, Sender, TryRecvError, TrySendError,
+    unbounded, RecvError, RecvFuture, RecvTimeoutError, SendError, SendFuture, TryRecvError,
+    TrySendError,
 };
 
 /// Slots per block (`list.rs`'s `BLOCK_CAP`), as documented: "one block per 31 messages".
@@ -50,18 +50,6 @@ const MIRI_PAST_BLOCK: usize = BLOCK + 2;
 /// Message counts around block boundaries: empty, a first slot, the last slot of the first
 /// block, a block exactly, the first slot of the second, and so on.
 const BOUNDARY_COUNTS: &[usize] = &[0, 1, 30, 31, 32, 61, 62, 63, 93, 100];
-
-/// A small deterministic generator (xorshift64*), so "random" schedules replay exactly.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Counting blocks through the allocator
@@ -383,42 +371,12 @@ fn zero_sized_messages() {
 
 #[test]
 fn handles_debug_and_clone() {
-    let (tx, rx) = unbounded();
-    tx.send(1).unwrap();
-    assert_eq!(
-        format!("{tx:?}"),
-        "Sender { len: 1, capacity: None, closed: false }"
-    );
-    let rx2 = rx.clone();
-    let tx2 = tx.clone();
-    tx2.send(2).unwrap();
-    assert_eq!(
-        format!("{rx2:?}"),
-        "Receiver { len: 2, capacity: None, closed: false }"
-    );
-    // Clones are the same channel.
-    assert_eq!(rx2.recv(), Ok(1));
-    assert_eq!(rx.recv(), Ok(2));
-    rx2.close();
-    assert_eq!(
-        format!("{rx:?}"),
-        "Receiver { len: 0, capacity: None, closed: true }"
-    );
+    common::handles_debug_and_clone(unbounded(), None);
 }
 
 #[test]
 fn send_sync() {
-    // Both handles are Send + Sync for T: Send, whatever the flavour; a non-Send T makes them
-    // neither.
-    assert_send_sync::<Sender<i32>>();
-    assert_send_sync::<Receiver<i32>>();
-    assert_send_sync::<Sender<Cell<i32>>>();
-    assert_send_sync::<Receiver<Cell<i32>>>();
-    assert_send_sync::<Sender<Box<dyn FnOnce() + Send>>>();
-    assert_not_impl!(Sender<Rc<i32>>: Send);
-    assert_not_impl!(Sender<Rc<i32>>: Sync);
-    assert_not_impl!(Receiver<Rc<i32>>: Send);
-    assert_not_impl!(Receiver<Rc<i32>>: Sync);
+    handles_are_send_sync();
     assert_send::<SendFuture<'static, Cell<i32>>>();
     assert_send::<RecvFuture<'static, Cell<i32>>>();
     assert_not_impl!(SendFuture<'static, Rc<i32>>: Send);
@@ -443,65 +401,19 @@ fn send_sync() {
 
 #[test]
 fn iterators() {
+    // Natively, `try_iter` crosses the block boundary.
     const K: usize = if cfg!(miri) { 3 } else { 40 };
-    let (tx, rx) = unbounded();
-    for i in 0..K {
-        tx.send(i).unwrap();
-    }
-    // try_iter takes what is there (natively, across the block boundary), and stops; it
-    // never blocks.
-    assert_eq!(
-        rx.try_iter().collect::<Vec<_>>(),
-        (0..K).collect::<Vec<_>>()
-    );
-    assert_eq!(rx.try_iter().next(), None);
-
-    // iter / &Receiver / Receiver block until closed and drained.
     const N: usize = if cfg!(miri) { 4 } else { 1_000 };
-    thread::scope(|s| {
-        s.spawn(|| {
-            for i in 0..N {
-                tx.send(i).unwrap();
-            }
-            tx.close();
-        });
-        assert_eq!(rx.iter().collect::<Vec<_>>(), (0..N).collect::<Vec<_>>());
-    });
-    assert_eq!(rx.iter().next(), None);
-
     const M: usize = if cfg!(miri) { 3 } else { 35 };
-    let (tx, rx) = unbounded();
-    for i in 0..M {
-        tx.send(i).unwrap();
-    }
-    drop(tx);
-    // `&Receiver` and `Receiver` are `IntoIterator` (the `for` loop forms).
-    assert_eq!((&rx).into_iter().next(), Some(0));
-    let mut owned = Vec::new();
-    for v in rx {
-        owned.push(v);
-    }
-    assert_eq!(owned, (1..M).collect::<Vec<_>>());
+    common::iterators(unbounded, K, N, M);
 }
 
 #[test]
 fn send_publishes_plain_memory() {
-    // A message's heap contents, written before the send, are visible after the recv (the
-    // slot's write flag publishes them), including in a block the receiver reaches through
-    // `next` before its sender has finished it. Miri and TSan see a missing edge as a race.
+    // The slot's write flag publishes a message's heap contents, including in a block the
+    // receiver reaches through `next` before its sender has finished it.
     const N: usize = if cfg!(miri) { MIRI_PAST_BLOCK } else { 20_000 };
-    let (tx, rx) = unbounded::<Vec<usize>>();
-    thread::scope(|s| {
-        s.spawn(|| {
-            for i in 0..N {
-                tx.send(vec![i; 16]).unwrap();
-            }
-        });
-        for i in 0..N {
-            let v = rx.recv().unwrap();
-            assert!(v.iter().all(|&x| x == i));
-        }
-    });
+    common::send_publishes_plain_memory(unbounded(), N);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -517,110 +429,24 @@ fn close_from_sender_then_drain() {
         BOUNDARY_COUNTS
     };
     for &n in counts {
-        let (tx, rx) = unbounded();
-        for i in 0..n {
-            tx.send(i).unwrap();
-        }
-        assert!(!tx.is_closed() && !rx.is_closed());
-        assert!(tx.close(), "first close closes");
-        assert!(!tx.close() && !rx.close(), "later closes report false");
-        assert!(tx.is_closed() && rx.is_closed());
-
-        // Sends fail with the message back, from every sending method.
-        assert_eq!(tx.send(1000), Err(SendError(1000)));
-        assert_eq!(tx.try_send(1001), Err(TrySendError::Closed(1001)));
-        assert_eq!(
-            tx.send_timeout(1002, TIMEOUT),
-            Err(SendTimeoutError::Closed(1002))
-        );
-        assert_eq!(block_on(tx.send_async(1003)), Err(SendError(1003)));
-        assert_eq!(rx.len(), n, "failed sends added nothing");
-
-        // Receivers drain first, then see the close, from every receiving method.
-        for i in 0..n {
-            let r = match i % 4 {
-                0 => rx.recv().ok(),
-                1 => rx.try_recv().ok(),
-                2 => rx.recv_timeout(TIMEOUT).ok(),
-                _ => block_on(rx.recv_async()).ok(),
-            };
-            assert_eq!(r, Some(i), "n {n}");
-        }
-        assert!(rx.is_empty());
-        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
-        assert_eq!(rx.recv(), Err(RecvError));
-        let start = Instant::now();
-        assert_eq!(rx.recv_timeout(SLACK), Err(RecvTimeoutError::Closed));
-        assert!(start.elapsed() < SLACK, "closed must not wait");
-        assert_eq!(block_on(rx.recv_async()), Err(RecvError));
+        common::close_from_sender_then_drain(unbounded(), n);
     }
 }
 
 #[test]
 fn close_from_receiver() {
     const N: usize = if cfg!(miri) { 3 } else { 33 };
-    let (tx, rx) = unbounded();
-    for i in 0..N {
-        tx.send(i).unwrap();
-    }
-    assert!(rx.close());
-    assert!(!tx.close());
-    assert_eq!(tx.send(99), Err(SendError(99)));
-    // Go's semantics: close does not discard buffered messages.
-    assert_eq!(rx.iter().collect::<Vec<_>>(), (0..N).collect::<Vec<_>>());
-    assert_eq!(rx.recv(), Err(RecvError));
+    common::close_from_receiver(unbounded(), N);
 }
 
 #[test]
 fn last_sender_drop_closes() {
-    let (tx, rx) = unbounded();
-    let tx2 = tx.clone();
-    tx.send(1).unwrap();
-    drop(tx);
-    assert!(!rx.is_closed(), "a clone is still alive");
-    tx2.send(2).unwrap();
-    drop(tx2);
-    assert!(rx.is_closed());
-    assert_eq!(rx.recv(), Ok(1));
-    assert_eq!(rx.recv(), Ok(2));
-    assert_eq!(rx.recv(), Err(RecvError));
-    assert!(!rx.close(), "already closed by the drop");
+    common::last_sender_drop_closes(unbounded());
 }
 
 #[test]
 fn last_receiver_drop_closes() {
-    let drops = DropTracker::new(4);
-    let (tx, rx) = unbounded();
-    let rx2 = rx.clone();
-    drop(rx);
-    assert!(!tx.is_closed(), "a clone is still alive");
-    tx.send(Tracked::new(&drops, 0)).unwrap();
-    drop(rx2);
-    assert!(tx.is_closed());
-    assert_eq!(
-        drops.total(),
-        0,
-        "the buffered message stays until the channel is freed"
-    );
-    // Every sending method hands the message back, undropped.
-    let back = tx.send(Tracked::new(&drops, 1)).unwrap_err().into_inner();
-    assert_eq!(back.id, 1);
-    let back = match tx.try_send(back) {
-        Err(TrySendError::Closed(v)) => v,
-        other => panic!("expected Closed, got {other:?}"),
-    };
-    let back = match tx.send_timeout(back, TIMEOUT) {
-        Err(SendTimeoutError::Closed(v)) => v,
-        other => panic!("expected Closed, got {other:?}"),
-    };
-    let back = block_on(tx.send_async(back)).unwrap_err().into_inner();
-    assert_eq!(back.id, 1);
-    assert_eq!(drops.total(), 0);
-    drop(back);
-    assert_eq!(drops.drops(1), 1);
-    drop(tx);
-    assert_eq!(drops.drops(0), 1, "dropped with the channel");
-    assert_eq!(drops.total(), 2);
+    common::last_receiver_drop_closes(unbounded());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -709,46 +535,8 @@ fn buffered_messages_freed_with_their_blocks() {
 
 #[test]
 fn drops_across_threads() {
-    // Producers send tracked messages; the consumer stops halfway and drops its receiver,
-    // which closes the channel: later sends get their messages back. Every message ends up
-    // dropped exactly once: by the consumer, by a failed sender, or with the channel.
-    const PRODUCERS: usize = if cfg!(miri) { 2 } else { 4 };
     const PER: usize = if cfg!(miri) { 6 } else { 5_000 };
-    let drops = DropTracker::new(PRODUCERS * PER);
-    let (tx, rx) = unbounded();
-    let returned = AtomicUsize::new(0);
-    thread::scope(|s| {
-        for p in 0..PRODUCERS {
-            let (tx, drops, returned) = (tx.clone(), &drops, &returned);
-            s.spawn(move || {
-                for i in 0..PER {
-                    let id = p * PER + i;
-                    if let Err(SendError(v)) = tx.send(Tracked::new(drops, id)) {
-                        assert_eq!(v.id, id, "the failed send's own message comes back");
-                        returned.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            });
-        }
-        let rx = rx;
-        for _ in 0..PRODUCERS * PER / 2 {
-            drop(rx.recv().unwrap());
-        }
-        // `rx` drops here: the channel closes with messages (maybe) still buffered.
-    });
-    assert!(tx.is_closed());
-    let buffered = tx.len();
-    assert_eq!(
-        drops.total(),
-        PRODUCERS * PER / 2 + returned.load(Ordering::Relaxed)
-    );
-    // Received + handed back + still buffered (dropped with the channel) = all.
-    assert_eq!(
-        PRODUCERS * PER / 2 + returned.into_inner() + buffered,
-        PRODUCERS * PER
-    );
-    drop(tx);
-    drops.assert_all_dropped_once();
+    common::drops_across_threads(unbounded(), PER);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -761,19 +549,7 @@ fn drops_across_threads() {
     ignore = "covered under Miri by `send_publishes_plain_memory` and `spsc_parked_receiver`"
 )]
 fn spsc_fifo() {
-    const N: usize = 100_000;
-    let (tx, rx) = unbounded();
-    thread::scope(|s| {
-        s.spawn(move || {
-            for i in 0..N {
-                tx.send(i).unwrap();
-            }
-        });
-        for i in 0..N {
-            assert_eq!(rx.recv(), Ok(i));
-        }
-        assert_eq!(rx.recv(), Err(RecvError), "closed by the sender's drop");
-    });
+    common::spsc_fifo(unbounded(), 100_000);
 }
 
 #[test]
@@ -1034,52 +810,9 @@ fn len_is_a_consistent_snapshot_under_traffic() {
 // Close races
 // ---------------------------------------------------------------------------------------------
 
-/// Spawns receivers blocked on an empty channel, then runs `close`; each must wake with
-/// `Closed` well before its deadline.
-fn blocked_receivers_see_the_close(close: impl FnOnce(Sender<u32>, Receiver<u32>)) {
-    const RECEIVERS: usize = if cfg!(miri) { 2 } else { 4 };
-    let (tx, rx) = unbounded();
-    let started = AtomicUsize::new(0);
-    thread::scope(|s| {
-        let handles: Vec<_> = (0..RECEIVERS)
-            .map(|i| {
-                let (rx, started) = (rx.clone(), &started);
-                s.spawn(move || {
-                    started.fetch_add(1, Ordering::Relaxed);
-                    let start = Instant::now();
-                    if i % 2 == 0 {
-                        assert_eq!(rx.recv_timeout(2 * SLACK), Err(RecvTimeoutError::Closed));
-                    } else {
-                        assert_eq!(rx.recv(), Err(RecvError));
-                    }
-                    assert!(start.elapsed() < SLACK);
-                })
-            })
-            .collect();
-        wait_for("receivers to start", || {
-            started.load(Ordering::Relaxed) == RECEIVERS
-        });
-        thread::sleep(PARK);
-        close(tx, rx);
-        for h in handles {
-            h.join().unwrap();
-        }
-    });
-}
-
 #[test]
 fn close_wakes_blocked_receivers() {
-    blocked_receivers_see_the_close(|tx, _rx| assert!(tx.close()));
-}
-
-#[test]
-fn receiver_close_wakes_blocked_receivers() {
-    blocked_receivers_see_the_close(|_tx, rx| assert!(rx.close()));
-}
-
-#[test]
-fn last_sender_drop_wakes_blocked_receivers() {
-    blocked_receivers_see_the_close(|tx, _rx| drop(tx));
+    common::close_wakes_blocked_receivers(unbounded);
 }
 
 #[test]
@@ -1125,103 +858,14 @@ fn blocked_receivers_drain_then_see_the_close() {
 
 #[test]
 fn close_returns_true_exactly_once() {
-    // Threads on both sides close at once (after a barrier); exactly one call wins.
-    const ROUNDS: usize = if cfg!(miri) { 2 } else { 200 };
-    const THREADS: usize = if cfg!(miri) { 3 } else { 4 };
-    for _ in 0..ROUNDS {
-        let (tx, rx) = unbounded::<u8>();
-        let barrier = Barrier::new(THREADS);
-        let wins = AtomicUsize::new(0);
-        thread::scope(|s| {
-            for t in 0..THREADS {
-                let (tx, rx, barrier, wins) = (tx.clone(), rx.clone(), &barrier, &wins);
-                s.spawn(move || {
-                    barrier.wait();
-                    let won = if t % 2 == 0 { tx.close() } else { rx.close() };
-                    if won {
-                        wins.fetch_add(1, Ordering::Relaxed);
-                    }
-                });
-            }
-        });
-        assert_eq!(wins.into_inner(), 1);
-        assert!(tx.is_closed() && rx.is_closed());
-    }
+    common::close_returns_true_exactly_once(unbounded);
 }
 
 #[test]
 fn close_races_with_traffic() {
-    // Producers and consumers run while a third party closes at an arbitrary moment. Every
-    // message must end exactly once: received, or handed back to its sender; receivers drain
-    // what was buffered before they see the close, so nothing is left to drop with the
-    // channel. A producer whose send failed must see every later send fail too.
     const ROUNDS: usize = if cfg!(miri) { 2 } else { 40 };
-    const PRODUCERS: usize = if cfg!(miri) { 2 } else { 3 };
     const PER: usize = if cfg!(miri) { 10 } else { 3_000 };
-    for round in 0..ROUNDS {
-        let drops = DropTracker::new(PRODUCERS * PER);
-        let (tx, rx) = unbounded();
-        let received = AtomicUsize::new(0);
-        let returned = AtomicUsize::new(0);
-        thread::scope(|s| {
-            for p in 0..PRODUCERS {
-                let (tx, drops, returned) = (tx.clone(), &drops, &returned);
-                s.spawn(move || {
-                    let mut closed = false;
-                    for i in 0..PER {
-                        let id = p * PER + i;
-                        match tx.send(Tracked::new(drops, id)) {
-                            Ok(()) => assert!(!closed, "a send succeeded after one failed"),
-                            Err(e) => {
-                                closed = true;
-                                assert_eq!(e.into_inner().id, id);
-                                returned.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                });
-            }
-            for _ in 0..2 {
-                let (rx, received) = (rx.clone(), &received);
-                s.spawn(move || {
-                    // A deadline, so a close that fails to wake a receiver fails the test.
-                    loop {
-                        match rx.recv_timeout(SLACK) {
-                            Ok(m) => {
-                                drop(m);
-                                received.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Err(RecvTimeoutError::Closed) => break,
-                            Err(RecvTimeoutError::Timeout) => panic!("receiver missed the close"),
-                        }
-                    }
-                    assert!(rx.is_closed());
-                    assert_eq!(rx.try_recv().map(|m| m.id), Err(TryRecvError::Closed));
-                });
-            }
-            let closer = (tx.clone(), rx.clone());
-            s.spawn(move || {
-                for _ in 0..round % 7 * if cfg!(miri) { 1 } else { 100 } {
-                    thread::yield_now();
-                }
-                if round % 2 == 0 {
-                    closer.0.close();
-                } else {
-                    closer.1.close();
-                }
-            });
-        });
-        let (received, returned) = (received.into_inner(), returned.into_inner());
-        assert!(rx.is_empty(), "receivers drained the channel");
-        assert_eq!(received + returned, PRODUCERS * PER, "round {round}");
-        assert_eq!(
-            drops.total(),
-            PRODUCERS * PER,
-            "all dropped before the channel is"
-        );
-        drop((tx, rx));
-        drops.assert_all_dropped_once();
-    }
+    common::close_races_with_traffic(unbounded, ROUNDS, PER, 100);
 }
 
 #[test]
@@ -1293,19 +937,13 @@ fn close_keeps_its_mark_across_block_installation() {
 #[test]
 fn recv_timeout_on_empty_channel() {
     let (tx, rx) = unbounded::<usize>();
-    let start = Instant::now();
-    assert_eq!(rx.recv_timeout(TIMEOUT), Err(RecvTimeoutError::Timeout));
-    let took = start.elapsed();
-    assert!(took >= TIMEOUT, "gave up early: {took:?}");
-    assert!(took < SLACK, "gave up far too late: {took:?}");
+    assert_recv_times_out(&rx);
     // Also after the channel has been used across a block boundary (natively).
     for i in 0..if cfg!(miri) { 0 } else { 40 } {
         tx.send(i).unwrap();
         assert_eq!(rx.recv(), Ok(i));
     }
-    let start = Instant::now();
-    assert_eq!(rx.recv_timeout(TIMEOUT), Err(RecvTimeoutError::Timeout));
-    assert!(start.elapsed() >= TIMEOUT);
+    assert_recv_times_out(&rx);
     tx.send(1).unwrap();
     assert_eq!(rx.recv_timeout(TIMEOUT), Ok(1));
 }
@@ -1335,45 +973,13 @@ fn zero_and_unbounded_timeouts() {
 
 #[test]
 fn recv_timeout_succeeds_when_message_arrives_mid_wait() {
-    let (tx, rx) = unbounded();
-    let waiting = AtomicBool::new(false);
-    thread::scope(|s| {
-        s.spawn(|| {
-            waiting.store(true, Ordering::Relaxed);
-            let start = Instant::now();
-            assert_eq!(rx.recv_timeout(2 * SLACK), Ok(7));
-            assert!(start.elapsed() < SLACK);
-        });
-        wait_for("the receiver", || waiting.load(Ordering::Relaxed));
-        thread::sleep(PARK);
-        tx.send(7).unwrap();
-    });
+    common::recv_timeout_succeeds_mid_wait(unbounded());
 }
 
 #[test]
 fn timed_out_waiters_do_not_swallow_wake_ups() {
-    // A receiver that timed out must not stay in the wait list and absorb the notification
-    // meant for a receiver still blocked: one short and one long waiter; after the short one
-    // gives up, a send must wake the long one.
-    let (tx, rx) = unbounded();
-    thread::scope(|s| {
-        let long = s.spawn(|| {
-            let start = Instant::now();
-            let r = rx.recv_timeout(2 * SLACK);
-            (r, start.elapsed())
-        });
-        s.spawn(|| assert_eq!(rx.recv_timeout(TIMEOUT), Err(RecvTimeoutError::Timeout)))
-            .join()
-            .unwrap();
-        thread::sleep(PARK);
-        tx.send(1).unwrap();
-        let (r, took) = long.join().unwrap();
-        assert_eq!(r, Ok(1));
-        assert!(
-            took < SLACK,
-            "the long waiter missed its wake-up ({took:?})"
-        );
-    });
+    // Receivers only: an unbounded send never waits.
+    common::timed_out_receivers_do_not_swallow_wake_ups(unbounded());
 }
 
 #[test]
@@ -1385,52 +991,11 @@ fn timed_out_waiters_do_not_swallow_wake_ups() {
 fn racing_timeouts_account_for_every_message() {
     // Receivers with short, varied timeouts racing senders: each message is received exactly
     // once, and no send times out, whatever its timeout.
-    const THREADS: usize = 3;
-    const N: usize = 5_000;
-    const TIMEOUTS: [Duration; 4] = [
-        Duration::ZERO,
-        Duration::from_micros(5),
-        Duration::from_micros(100),
-        Duration::from_millis(1),
-    ];
-    let (tx, rx) = unbounded();
-    let seen: Vec<AtomicUsize> = (0..THREADS * N).map(|_| AtomicUsize::new(0)).collect();
-    let done = AtomicUsize::new(0);
-    thread::scope(|s| {
-        for p in 0..THREADS {
-            let (tx, done) = (&tx, &done);
-            s.spawn(move || {
-                for i in 0..N {
-                    tx.send_timeout(p * N + i, TIMEOUTS[(i + p) % 4])
-                        .expect("an unbounded send never times out");
-                }
-                done.fetch_add(1, Ordering::Relaxed);
-            });
-        }
-        for c in 0..THREADS {
-            let (rx, seen, done) = (&rx, &seen, &done);
-            s.spawn(move || {
-                let mut i = 0;
-                loop {
-                    match rx.recv_timeout(TIMEOUTS[(i + c) % 4]) {
-                        Ok(v) => {
-                            seen[v].fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(RecvTimeoutError::Timeout) => {
-                            if done.load(Ordering::Relaxed) == THREADS && rx.is_empty() {
-                                break;
-                            }
-                        }
-                        Err(RecvTimeoutError::Closed) => unreachable!(),
-                    }
-                    i += 1;
-                }
-            });
-        }
-    });
-    for (v, c) in seen.iter().enumerate() {
-        assert_eq!(c.load(Ordering::Relaxed), 1, "message {v}");
-    }
+    assert_eq!(
+        common::racing_timeouts(unbounded(), 3, 5_000),
+        0,
+        "an unbounded send never times out"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1529,41 +1094,8 @@ fn close_wakes_pending_recv_async() {
 fn dropped_pending_recv_async_loses_nothing() {
     // Receives polled once (registered) and dropped, some after a send has already picked
     // them to wake: every message still reaches a later receiver, a thread or a task.
-    let (tx, rx) = unbounded();
-    let (c, w) = CountingWaker::new();
-    {
-        let mut recv = pin!(rx.recv_async());
-        assert!(poll_once(recv.as_mut(), &w).is_pending());
-    }
-    thread::scope(|s| {
-        s.spawn(|| tx.send(1).unwrap());
-        let start = Instant::now();
-        assert_eq!(rx.recv_timeout(SLACK), Ok(1));
-        assert!(start.elapsed() < SLACK);
-    });
-    assert_eq!(c.wakes(), 0, "a dropped future is never woken");
-
-    // Woken, then dropped unpolled: the message stays and the wake-up passes to the thread
-    // blocked behind it.
-    let (c1, w1) = CountingWaker::new();
-    let mut first = Box::pin(rx.recv_async());
-    assert!(poll_once(first.as_mut(), &w1).is_pending());
-    thread::scope(|s| {
-        let receiver = s.spawn(|| {
-            let start = Instant::now();
-            (rx.recv_timeout(2 * SLACK), start.elapsed())
-        });
-        thread::sleep(PARK);
-        tx.try_send(2).unwrap();
-        assert_eq!(c1.wakes(), 1, "the first in line (the future) is woken");
-        drop(first);
-        let (r, took) = receiver.join().unwrap();
-        assert_eq!(r, Ok(2));
-        assert!(
-            took < SLACK,
-            "the thread missed the passed-on wake-up ({took:?})"
-        );
-    });
+    common::dropped_pending_recv_loses_nothing(unbounded());
+    common::dropped_notified_recv_passes_the_wake_up_to_a_thread(unbounded());
 }
 
 #[test]
@@ -1572,56 +1104,8 @@ fn dropped_pending_recv_async_loses_nothing() {
     ignore = "covered under Miri by `cancel_storm_unbounded` in chan_async.rs; native-only here"
 )]
 fn cancelled_recv_async_storm_loses_nothing() {
-    // Threads keep creating receive futures, polling them once and dropping them (keeping
-    // what a poll happens to return), while senders send across many blocks and a blocking
-    // receiver receives. Every value is received exactly once, and the blocking receiver is
-    // never left asleep by a cancelled future.
-    const PER: usize = 10_000;
-    let (tx, rx) = unbounded::<usize>();
-    let seen: Vec<AtomicUsize> = (0..2 * PER).map(|_| AtomicUsize::new(0)).collect();
-    let (_, w) = CountingWaker::new();
-    thread::scope(|s| {
-        for p in 0..2 {
-            let tx = tx.clone();
-            s.spawn(move || {
-                for i in 0..PER {
-                    tx.send(p * PER + i).unwrap();
-                    if i % 16 == 0 {
-                        thread::yield_now();
-                    }
-                }
-            });
-        }
-        drop(tx);
-        for _ in 0..2 {
-            let (rx, seen, w) = (&rx, &seen, &w);
-            s.spawn(move || {
-                while !rx.is_closed() {
-                    let mut recv = pin!(rx.recv_async());
-                    if let Poll::Ready(Ok(v)) = poll_once(recv.as_mut(), w) {
-                        seen[v].fetch_add(1, Ordering::Relaxed);
-                    }
-                    thread::yield_now();
-                }
-            });
-        }
-        let (rx, seen) = (&rx, &seen);
-        s.spawn(move || loop {
-            let start = Instant::now();
-            match rx.recv_timeout(SLACK) {
-                Ok(v) => {
-                    seen[v].fetch_add(1, Ordering::Relaxed);
-                }
-                Err(RecvTimeoutError::Closed) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("receiver stalled for {:?}", start.elapsed())
-                }
-            }
-        });
-    });
-    for (v, c) in seen.iter().enumerate() {
-        assert_eq!(c.load(Ordering::Relaxed), 1, "value {v}");
-    }
+    // Across many blocks.
+    common::cancel_storm(unbounded(), 10_000);
 }
 
 // ---------------------------------------------------------------------------------------------

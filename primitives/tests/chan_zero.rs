@@ -11,20 +11,18 @@
 #[macro_use]
 mod common;
 
-use std::cell::{Cell, UnsafeCell};
-use std::rc::Rc;
+use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_send_sync, exact_quotas, mpmc_exactly_once, wait_for, DropTracker, Tracked, PARK, SLACK,
-    TIMEOUT,
+    assert_recv_times_out, assert_send_times_out, every_send_hands_back, exact_quotas,
+    handles_are_send_sync, mpmc_exactly_once, DropTracker, Tracked, PARK, SLACK, TIMEOUT,
 };
 use weft::chan::{
-    bounded, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender,
-    TryRecvError, TrySendError,
+    bounded, Receiver, RecvError, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError,
+    TrySendError,
 };
 
 /// Retries `try_send` until it succeeds (a receiver is blocked in `recv`), failing the test
@@ -134,14 +132,7 @@ fn handles_debug_and_clone() {
 
 #[test]
 fn send_sync() {
-    assert_send_sync::<Sender<i32>>();
-    assert_send_sync::<Receiver<i32>>();
-    assert_send_sync::<Sender<Cell<i32>>>();
-    assert_send_sync::<Receiver<Cell<i32>>>();
-    assert_not_impl!(Sender<Rc<i32>>: Send);
-    assert_not_impl!(Sender<Rc<i32>>: Sync);
-    assert_not_impl!(Receiver<Rc<i32>>: Send);
-    assert_not_impl!(Receiver<Rc<i32>>: Sync);
+    handles_are_send_sync();
 }
 
 #[test]
@@ -179,31 +170,12 @@ fn iterators() {
 
 #[test]
 fn close_semantics() {
-    let (tx, rx) = bounded(0);
-    assert!(!tx.is_closed());
-    assert!(tx.close(), "first close closes");
-    assert!(!tx.close() && !rx.close(), "later closes report false");
-    assert!(tx.is_closed() && rx.is_closed());
-    assert_eq!(tx.send(1), Err(SendError(1)));
-    assert_eq!(tx.try_send(2), Err(TrySendError::Closed(2)));
-    assert_eq!(
-        tx.send_timeout(3, TIMEOUT),
-        Err(SendTimeoutError::Closed(3))
-    );
-    assert_eq!(rx.recv(), Err(RecvError));
-    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
-    let start = Instant::now();
-    assert_eq!(rx.recv_timeout(SLACK), Err(RecvTimeoutError::Closed));
-    assert!(start.elapsed() < SLACK, "closed must not wait");
+    common::close_from_sender_then_drain(bounded(0), 0);
 }
 
 #[test]
 fn close_from_receiver() {
-    let (tx, rx) = bounded(0);
-    assert!(rx.close());
-    assert!(tx.is_closed());
-    assert_eq!(tx.send(1), Err(SendError(1)));
-    assert_eq!(rx.recv(), Err(RecvError));
+    common::close_from_receiver(bounded(0), 0);
 }
 
 #[test]
@@ -397,18 +369,7 @@ fn ping_pong() {
 #[test]
 fn spsc_fifo() {
     const N: usize = if cfg!(miri) { 6 } else { 10_000 };
-    let (tx, rx) = bounded(0);
-    thread::scope(|s| {
-        s.spawn(move || {
-            for i in 0..N {
-                tx.send(i).unwrap();
-            }
-        });
-        for i in 0..N {
-            assert_eq!(rx.recv(), Ok(i));
-        }
-        assert_eq!(rx.recv(), Err(RecvError));
-    });
+    common::spsc_fifo(bounded(0), N);
 }
 
 #[test]
@@ -519,9 +480,7 @@ fn failed_sends_hand_the_message_back() {
     };
     assert_eq!(drops.total(), 0);
     rx.close();
-    let back = tx.send(back).unwrap_err().into_inner();
-    let back = tx.try_send(back).unwrap_err().into_inner();
-    let back = tx.send_timeout(back, TIMEOUT).unwrap_err().into_inner();
+    let back = every_send_hands_back(&tx, back);
     assert_eq!(drops.total(), 0, "failed sends dropped nothing");
     assert_eq!(rx.try_recv().map(|m| m.id), Err(TryRecvError::Closed));
     drop(back);
@@ -551,219 +510,37 @@ fn timed_out_send_leaves_nothing_behind() {
 
 #[test]
 fn drops_across_threads() {
-    // Senders send tracked messages; the receiver takes half and drops its handle, closing
-    // the channel: the remaining sends fail with the message back. Each message ends exactly
-    // once, received or handed back; nothing is ever held by the channel.
-    const SENDERS: usize = if cfg!(miri) { 2 } else { 4 };
+    // Nothing is ever held by the channel: each message is received or handed back.
     const PER: usize = if cfg!(miri) { 4 } else { 500 };
-    let drops = DropTracker::new(SENDERS * PER);
-    let (tx, rx) = bounded(0);
-    let returned = AtomicUsize::new(0);
-    thread::scope(|s| {
-        for p in 0..SENDERS {
-            let (tx, drops, returned) = (tx.clone(), &drops, &returned);
-            s.spawn(move || {
-                for i in 0..PER {
-                    let id = p * PER + i;
-                    if let Err(SendError(v)) = tx.send(Tracked::new(drops, id)) {
-                        assert_eq!(v.id, id);
-                        assert_eq!(drops.drops(id), 0);
-                        returned.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            });
-        }
-        let rx = rx;
-        for _ in 0..SENDERS * PER / 2 {
-            drop(rx.recv().unwrap());
-        }
-    });
-    assert_eq!(returned.into_inner(), SENDERS * PER - SENDERS * PER / 2);
-    drop(tx);
-    drops.assert_all_dropped_once();
+    common::drops_across_threads(bounded(0), PER);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Close races
 // ---------------------------------------------------------------------------------------------
 
-/// Spawns senders blocked on a rendezvous nobody answers, then runs `close`; every sender must
-/// wake with its own message back, well before its deadline.
-fn blocked_senders_get_their_message_back(close: impl FnOnce(Sender<Tracked>, Receiver<Tracked>)) {
-    const SENDERS: usize = if cfg!(miri) { 2 } else { 4 };
-    let drops = DropTracker::new(SENDERS);
-    let (tx, rx) = bounded(0);
-    let started = AtomicUsize::new(0);
-    thread::scope(|s| {
-        let handles: Vec<_> = (0..SENDERS)
-            .map(|id| {
-                let (tx, drops, started) = (tx.clone(), &drops, &started);
-                s.spawn(move || {
-                    started.fetch_add(1, Ordering::Relaxed);
-                    let start = Instant::now();
-                    let back = if id % 2 == 0 {
-                        match tx.send_timeout(Tracked::new(drops, id), 2 * SLACK) {
-                            Err(SendTimeoutError::Closed(v)) => v,
-                            other => panic!("expected Closed, got {other:?}"),
-                        }
-                    } else {
-                        tx.send(Tracked::new(drops, id)).unwrap_err().into_inner()
-                    };
-                    assert!(start.elapsed() < SLACK);
-                    assert_eq!(back.id, id);
-                    assert_eq!(drops.drops(id), 0, "handed back, not dropped");
-                })
-            })
-            .collect();
-        wait_for("senders to start", || {
-            started.load(Ordering::Relaxed) == SENDERS
-        });
-        thread::sleep(PARK);
-        close(tx, rx);
-        for h in handles {
-            h.join().unwrap();
-        }
-    });
-    drops.assert_all_dropped_once();
-}
-
 #[test]
 fn close_wakes_blocked_senders() {
-    blocked_senders_get_their_message_back(|tx, rx| {
-        assert!(tx.close());
-        assert_eq!(rx.recv().map(|m| m.id), Err(RecvError));
-    });
-}
-
-#[test]
-fn receiver_close_wakes_blocked_senders() {
-    blocked_senders_get_their_message_back(|_tx, rx| assert!(rx.close()));
-}
-
-#[test]
-fn last_receiver_drop_wakes_blocked_senders() {
-    blocked_senders_get_their_message_back(|_tx, rx| drop(rx));
-}
-
-/// Spawns receivers blocked on a rendezvous nobody sends on, then runs `close`.
-fn blocked_receivers_see_the_close(close: impl FnOnce(Sender<u32>, Receiver<u32>)) {
-    const RECEIVERS: usize = if cfg!(miri) { 2 } else { 4 };
-    let (tx, rx) = bounded(0);
-    let started = AtomicUsize::new(0);
-    thread::scope(|s| {
-        let handles: Vec<_> = (0..RECEIVERS)
-            .map(|i| {
-                let (rx, started) = (rx.clone(), &started);
-                s.spawn(move || {
-                    started.fetch_add(1, Ordering::Relaxed);
-                    let start = Instant::now();
-                    if i % 2 == 0 {
-                        assert_eq!(rx.recv_timeout(2 * SLACK), Err(RecvTimeoutError::Closed));
-                    } else {
-                        assert_eq!(rx.recv(), Err(RecvError));
-                    }
-                    assert!(start.elapsed() < SLACK);
-                })
-            })
-            .collect();
-        wait_for("receivers to start", || {
-            started.load(Ordering::Relaxed) == RECEIVERS
-        });
-        thread::sleep(PARK);
-        close(tx, rx);
-        for h in handles {
-            h.join().unwrap();
-        }
-    });
+    // Senders blocked on a rendezvous nobody answers.
+    common::close_wakes_blocked_senders(0);
 }
 
 #[test]
 fn close_wakes_blocked_receivers() {
-    blocked_receivers_see_the_close(|tx, _rx| assert!(tx.close()));
-}
-
-#[test]
-fn receiver_close_wakes_blocked_receivers() {
-    blocked_receivers_see_the_close(|_tx, rx| assert!(rx.close()));
-}
-
-#[test]
-fn last_sender_drop_wakes_blocked_receivers() {
-    blocked_receivers_see_the_close(|tx, _rx| drop(tx));
+    // Receivers blocked on a rendezvous nobody sends on.
+    common::close_wakes_blocked_receivers(|| bounded(0));
 }
 
 #[test]
 fn close_returns_true_exactly_once() {
-    const ROUNDS: usize = if cfg!(miri) { 3 } else { 200 };
-    const THREADS: usize = if cfg!(miri) { 3 } else { 4 };
-    for _ in 0..ROUNDS {
-        let (tx, rx) = bounded::<u8>(0);
-        let barrier = Barrier::new(THREADS);
-        let wins = AtomicUsize::new(0);
-        thread::scope(|s| {
-            for t in 0..THREADS {
-                let (tx, rx, barrier, wins) = (tx.clone(), rx.clone(), &barrier, &wins);
-                s.spawn(move || {
-                    barrier.wait();
-                    if if t % 2 == 0 { tx.close() } else { rx.close() } {
-                        wins.fetch_add(1, Ordering::Relaxed);
-                    }
-                });
-            }
-        });
-        assert_eq!(wins.into_inner(), 1);
-    }
+    common::close_returns_true_exactly_once(|| bounded(0));
 }
 
 #[test]
 fn close_races_with_traffic() {
-    // Senders and receivers run while a third party closes at an arbitrary moment: every
-    // message is received exactly once or handed back to its sender, never both, never lost.
     const ROUNDS: usize = if cfg!(miri) { 2 } else { 30 };
-    const SENDERS: usize = if cfg!(miri) { 2 } else { 3 };
     const PER: usize = if cfg!(miri) { 4 } else { 300 };
-    for round in 0..ROUNDS {
-        let drops = DropTracker::new(SENDERS * PER);
-        let (tx, rx) = bounded(0);
-        let received = AtomicUsize::new(0);
-        let returned = AtomicUsize::new(0);
-        thread::scope(|s| {
-            for p in 0..SENDERS {
-                let (tx, drops, returned) = (tx.clone(), &drops, &returned);
-                s.spawn(move || {
-                    for i in 0..PER {
-                        let id = p * PER + i;
-                        if let Err(e) = tx.send(Tracked::new(drops, id)) {
-                            assert_eq!(e.into_inner().id, id);
-                            returned.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                });
-            }
-            for _ in 0..2 {
-                let (rx, received) = (rx.clone(), &received);
-                s.spawn(move || {
-                    while rx.recv().is_ok() {
-                        received.fetch_add(1, Ordering::Relaxed);
-                    }
-                });
-            }
-            let closer = (tx.clone(), rx.clone());
-            s.spawn(move || {
-                for _ in 0..round % 7 * if cfg!(miri) { 1 } else { 50 } {
-                    thread::yield_now();
-                }
-                if round % 2 == 0 {
-                    closer.0.close();
-                } else {
-                    closer.1.close();
-                }
-            });
-        });
-        assert_eq!(received.into_inner() + returned.into_inner(), SENDERS * PER);
-        drop((tx, rx));
-        drops.assert_all_dropped_once();
-    }
+    common::close_races_with_traffic(|| bounded(0), ROUNDS, PER, 50);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -773,14 +550,7 @@ fn close_races_with_traffic() {
 #[test]
 fn send_timeout_without_receiver() {
     let (tx, rx) = bounded(0);
-    let start = Instant::now();
-    assert_eq!(
-        tx.send_timeout(1, TIMEOUT),
-        Err(SendTimeoutError::Timeout(1))
-    );
-    let took = start.elapsed();
-    assert!(took >= TIMEOUT, "gave up early: {took:?}");
-    assert!(took < SLACK, "gave up far too late: {took:?}");
+    assert_eq!(assert_send_times_out(&tx, 1), 1);
     assert_eq!(
         tx.send_timeout(2, Duration::ZERO),
         Err(SendTimeoutError::Timeout(2))
@@ -795,11 +565,7 @@ fn send_timeout_without_receiver() {
 #[test]
 fn recv_timeout_without_sender() {
     let (tx, rx) = bounded(0);
-    let start = Instant::now();
-    assert_eq!(rx.recv_timeout(TIMEOUT), Err(RecvTimeoutError::Timeout));
-    let took = start.elapsed();
-    assert!(took >= TIMEOUT, "gave up early: {took:?}");
-    assert!(took < SLACK, "gave up far too late: {took:?}");
+    assert_recv_times_out(&rx);
     assert_eq!(
         rx.recv_timeout(Duration::ZERO),
         Err(RecvTimeoutError::Timeout)
@@ -814,36 +580,12 @@ fn recv_timeout_without_sender() {
 
 #[test]
 fn send_timeout_succeeds_when_a_receiver_arrives_mid_wait() {
-    let (tx, rx) = bounded(0);
-    let waiting = AtomicBool::new(false);
-    thread::scope(|s| {
-        s.spawn(|| {
-            waiting.store(true, Ordering::Relaxed);
-            let start = Instant::now();
-            tx.send_timeout(1, 2 * SLACK).expect("a receiver arrives");
-            assert!(start.elapsed() < SLACK);
-        });
-        wait_for("the sender", || waiting.load(Ordering::Relaxed));
-        thread::sleep(PARK);
-        assert_eq!(rx.recv(), Ok(1));
-    });
+    common::send_timeout_succeeds_mid_wait(0);
 }
 
 #[test]
 fn recv_timeout_succeeds_when_a_sender_arrives_mid_wait() {
-    let (tx, rx) = bounded(0);
-    let waiting = AtomicBool::new(false);
-    thread::scope(|s| {
-        s.spawn(|| {
-            waiting.store(true, Ordering::Relaxed);
-            let start = Instant::now();
-            assert_eq!(rx.recv_timeout(2 * SLACK), Ok(2));
-            assert!(start.elapsed() < SLACK);
-        });
-        wait_for("the receiver", || waiting.load(Ordering::Relaxed));
-        thread::sleep(PARK);
-        tx.send(2).unwrap();
-    });
+    common::recv_timeout_succeeds_mid_wait(bounded(0));
 }
 
 #[test]
@@ -866,95 +608,13 @@ fn unbounded_timeouts() {
 fn timed_out_waiters_do_not_swallow_hand_offs() {
     // A short and a long waiter of the same kind; after the short one times out, the other
     // side must reach the long one.
-    let (tx, rx) = bounded(0);
-    thread::scope(|s| {
-        let long = s.spawn(|| {
-            let start = Instant::now();
-            (rx.recv_timeout(2 * SLACK), start.elapsed())
-        });
-        s.spawn(|| assert_eq!(rx.recv_timeout(TIMEOUT), Err(RecvTimeoutError::Timeout)))
-            .join()
-            .unwrap();
-        thread::sleep(PARK);
-        tx.send(1).unwrap();
-        let (r, took) = long.join().unwrap();
-        assert_eq!(r, Ok(1));
-        assert!(took < SLACK);
-    });
-    thread::scope(|s| {
-        let long = s.spawn(|| {
-            let start = Instant::now();
-            (tx.send_timeout(2, 2 * SLACK), start.elapsed())
-        });
-        s.spawn(|| {
-            assert_eq!(
-                tx.send_timeout(3, TIMEOUT),
-                Err(SendTimeoutError::Timeout(3))
-            )
-        })
-        .join()
-        .unwrap();
-        thread::sleep(PARK);
-        assert_eq!(rx.recv(), Ok(2));
-        let (r, took) = long.join().unwrap();
-        assert_eq!(r, Ok(()));
-        assert!(took < SLACK);
-    });
+    common::timed_out_receivers_do_not_swallow_wake_ups(bounded(0));
+    common::timed_out_senders_do_not_swallow_wake_ups(0);
 }
 
 #[test]
 fn racing_timeouts_exactly_once() {
-    // Senders and receivers with short, varied timeouts: a message is received exactly when
-    // its send reported success, and handed back exactly when it reported a timeout.
     const THREADS: usize = if cfg!(miri) { 2 } else { 3 };
     const N: usize = if cfg!(miri) { 4 } else { 2_000 };
-    const TIMEOUTS: [Duration; 4] = [
-        Duration::ZERO,
-        Duration::from_micros(5),
-        Duration::from_micros(100),
-        Duration::from_millis(1),
-    ];
-    let (tx, rx) = bounded(0);
-    let seen: Vec<AtomicUsize> = (0..THREADS * N).map(|_| AtomicUsize::new(0)).collect();
-    let sent_ok: Vec<AtomicBool> = (0..THREADS * N).map(|_| AtomicBool::new(false)).collect();
-    let done = AtomicUsize::new(0);
-    thread::scope(|s| {
-        for p in 0..THREADS {
-            let (tx, sent_ok, done) = (&tx, &sent_ok, &done);
-            s.spawn(move || {
-                for i in 0..N {
-                    let v = p * N + i;
-                    match tx.send_timeout(v, TIMEOUTS[(i + p) % 4]) {
-                        Ok(()) => sent_ok[v].store(true, Ordering::Relaxed),
-                        Err(e) => {
-                            assert!(e.is_timeout());
-                            assert_eq!(e.into_inner(), v);
-                        }
-                    }
-                }
-                done.fetch_add(1, Ordering::Relaxed);
-            });
-        }
-        for c in 0..THREADS {
-            let (rx, seen, done) = (&rx, &seen, &done);
-            s.spawn(move || {
-                let mut i = 0;
-                while done.load(Ordering::Relaxed) < THREADS {
-                    if let Ok(v) = rx.recv_timeout(TIMEOUTS[(i + c) % 4]) {
-                        seen[v].fetch_add(1, Ordering::Relaxed);
-                    }
-                    i += 1;
-                }
-            });
-        }
-    });
-    for (v, (n, ok)) in seen.iter().zip(&sent_ok).enumerate() {
-        let (n, ok) = (n.load(Ordering::Relaxed), ok.load(Ordering::Relaxed));
-        assert_eq!(
-            n,
-            usize::from(ok),
-            "message {v}: received {n} times, send reported {}",
-            if ok { "success" } else { "timeout" }
-        );
-    }
+    common::racing_timeouts(bounded(0), THREADS, N);
 }

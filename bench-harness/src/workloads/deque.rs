@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use weft::deque::Steal;
 
-use super::{measure, run_threads_with, Case, Config, Contender, Ops};
+use super::{run_threads_with, Config, Ops, SuiteRun};
 use crate::peers::deque::{visit_all, DequeLike, DequeVisitor, MAX_BATCH};
 use crate::result::{Params, ResultRow};
 use crate::suites::{Suite, Workload};
@@ -175,9 +175,6 @@ pub fn steal_all<D: DequeLike>(thieves: usize, ops: u64, how: Theft) -> Duration
     elapsed
 }
 
-/// Picks one of an [`Entry`]'s single-thread workloads.
-type OwnerWorkload = fn(&Entry) -> fn(u64) -> Duration;
-
 /// One implementation's workloads, monomorphised.
 struct Entry {
     name: &'static str,
@@ -209,41 +206,23 @@ fn implementations() -> Vec<&'static str> {
 
 fn run(cfg: &Config) -> Vec<ResultRow> {
     let entries = entries();
-    let mut rows = Vec::new();
+    let mut run = SuiteRun::new(cfg, SUITE.name, &entries, |e| e.name);
     let owner_ops = (cfg.ops(OWNER_OPS) / BURST as u64).max(1) * BURST as u64;
-    let owner_workloads: [(&'static str, OwnerWorkload); 2] = [
-        ("push_pop", |e| e.push_pop),
-        ("interleaved", |e| e.interleaved),
-    ];
-    for (workload, body) in owner_workloads {
-        let case = Case {
-            suite: SUITE.name,
-            workload,
-            params: Params::threads(1),
-            ops: owner_ops,
-        };
-        let contenders = entries
-            .iter()
-            .map(|e| Contender::new(e.name, body(e)))
-            .collect();
-        rows.extend(measure(cfg, &case, contenders));
-    }
+    run.case("push_pop", Params::threads(1), owner_ops, |e, ops| {
+        (e.push_pop)(ops)
+    });
+    run.case("interleaved", Params::threads(1), owner_ops, |e, ops| {
+        (e.interleaved)(ops)
+    });
     for (workload, how) in [("steal", Theft::Single), ("steal_batch", Theft::Batch)] {
         for &thieves in &cfg.threads {
-            let case = Case {
-                suite: SUITE.name,
-                workload,
-                params: Params::threads(thieves),
-                ops: cfg.ops(STEAL_ITEMS),
-            };
-            let contenders = entries
-                .iter()
-                .map(|e| Contender::new(e.name, move |ops| (e.steal_all)(thieves, ops, how)))
-                .collect();
-            rows.extend(measure(cfg, &case, contenders));
+            let ops = cfg.ops(STEAL_ITEMS);
+            run.case(workload, Params::threads(thieves), ops, |e, ops| {
+                (e.steal_all)(thieves, ops, how)
+            });
         }
     }
-    rows
+    run.into_rows()
 }
 
 #[cfg(test)]

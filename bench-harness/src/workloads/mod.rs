@@ -195,6 +195,63 @@ pub fn measure(cfg: &Config, case: &Case, contenders: Vec<Contender<'_>>) -> Vec
     rows
 }
 
+/// A suite's run over its implementations: [`SuiteRun::case`] measures one case for every
+/// entry (an implementation's workloads, monomorphised, named by `name`) and keeps the rows.
+pub struct SuiteRun<'a, E> {
+    cfg: &'a Config,
+    suite: &'static str,
+    entries: &'a [E],
+    name: fn(&E) -> &'static str,
+    rows: Vec<ResultRow>,
+}
+
+impl<'a, E> SuiteRun<'a, E> {
+    /// A run of `suite` under `cfg` over `entries`, each named by `name`.
+    pub fn new(
+        cfg: &'a Config,
+        suite: &'static str,
+        entries: &'a [E],
+        name: fn(&E) -> &'static str,
+    ) -> Self {
+        SuiteRun {
+            cfg,
+            suite,
+            entries,
+            name,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Measures `workload` with `params` and `ops` operations per sample for every entry (that
+    /// the config selects), each taking its samples with `sample(entry, ops)`: see [`measure`].
+    pub fn case(
+        &mut self,
+        workload: &'static str,
+        params: Params,
+        ops: u64,
+        sample: impl Fn(&E, u64) -> Duration,
+    ) {
+        let case = Case {
+            suite: self.suite,
+            workload,
+            params,
+            ops,
+        };
+        let sample = &sample;
+        let contenders = self
+            .entries
+            .iter()
+            .map(|e| Contender::new((self.name)(e), move |ops| sample(e, ops)))
+            .collect();
+        self.rows.extend(measure(self.cfg, &case, contenders));
+    }
+
+    /// The rows measured so far, in the order of the cases.
+    pub fn into_rows(self) -> Vec<ResultRow> {
+        self.rows
+    }
+}
+
 /// Runs `body(i)` for `i` in `0..threads`, each on its own fresh thread, released together by a
 /// barrier. Returns the time from the earliest start to the latest finish.
 ///

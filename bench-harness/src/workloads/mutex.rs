@@ -3,7 +3,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use super::{divisible, measure, run_threads, Case, Config, Contender, Ops};
+use super::{divisible, run_threads, Config, Ops, SuiteRun};
 use crate::peers::mutex::{visit_all, MutexLike, MutexVisitor};
 use crate::result::{Params, ResultRow};
 use crate::suites::{Suite, Workload};
@@ -105,32 +105,18 @@ fn implementations() -> Vec<&'static str> {
 
 fn run(cfg: &Config) -> Vec<ResultRow> {
     let entries = entries();
-    let mut rows = Vec::new();
+    let mut run = SuiteRun::new(cfg, SUITE.name, &entries, |e| e.name);
     for &threads in &cfg.threads {
-        let case = Case {
-            suite: SUITE.name,
-            workload: "contended",
-            params: Params::threads(threads),
-            ops: divisible(cfg.ops(CONTENDED_OPS), threads),
-        };
-        let contenders = entries
-            .iter()
-            .map(|e| Contender::new(e.name, move |ops| (e.contended)(threads, ops)))
-            .collect();
-        rows.extend(measure(cfg, &case, contenders));
+        let ops = divisible(cfg.ops(CONTENDED_OPS), threads);
+        run.case("contended", Params::threads(threads), ops, |e, ops| {
+            (e.contended)(threads, ops)
+        });
     }
-    let case = Case {
-        suite: SUITE.name,
-        workload: "uncontended",
-        params: Params::threads(1),
-        ops: cfg.ops(UNCONTENDED_OPS),
-    };
-    let contenders = entries
-        .iter()
-        .map(|e| Contender::new(e.name, e.uncontended))
-        .collect();
-    rows.extend(measure(cfg, &case, contenders));
-    rows
+    let ops = cfg.ops(UNCONTENDED_OPS);
+    run.case("uncontended", Params::threads(1), ops, |e, ops| {
+        (e.uncontended)(ops)
+    });
+    run.into_rows()
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use super::{measure, run_threads, Case, Config, Contender, Ops};
+use super::{run_threads, Config, Ops, SuiteRun};
 use crate::peers::wait_group::{visit_all, WaitGroupLike, WaitGroupVisitor};
 use crate::result::{Params, ResultRow};
 use crate::suites::{Suite, Workload};
@@ -215,32 +215,18 @@ fn fan_in_workers(cfg: &Config) -> Vec<usize> {
 
 fn run(cfg: &Config) -> Vec<ResultRow> {
     let entries = entries();
-    let mut rows = Vec::new();
+    let mut run = SuiteRun::new(cfg, SUITE.name, &entries, |e| e.name);
     for workers in fan_in_workers(cfg) {
-        let case = Case {
-            suite: SUITE.name,
-            workload: "fan_in",
-            params: Params::threads(workers),
-            ops: cfg.ops(FAN_IN_ROUNDS),
-        };
-        let contenders = entries
-            .iter()
-            .map(|e| Contender::new(e.name, move |ops| (e.fan_in)(workers, ops)))
-            .collect();
-        rows.extend(measure(cfg, &case, contenders));
+        let ops = cfg.ops(FAN_IN_ROUNDS);
+        run.case("fan_in", Params::threads(workers), ops, |e, ops| {
+            (e.fan_in)(workers, ops)
+        });
     }
-    let case = Case {
-        suite: SUITE.name,
-        workload: "uncontended",
-        params: Params::threads(1),
-        ops: cfg.ops(UNCONTENDED_OPS),
-    };
-    let contenders = entries
-        .iter()
-        .map(|e| Contender::new(e.name, e.uncontended))
-        .collect();
-    rows.extend(measure(cfg, &case, contenders));
-    rows
+    let ops = cfg.ops(UNCONTENDED_OPS);
+    run.case("uncontended", Params::threads(1), ops, |e, ops| {
+        (e.uncontended)(ops)
+    });
+    run.into_rows()
 }
 
 #[cfg(test)]

@@ -1,22 +1,30 @@
 //! Helpers shared by the channel tests (`chan_array.rs`, `chan_zero.rs`, `chan_list.rs`,
 //! `chan_async.rs`):
-//! timing constants sized for native runs and for Miri, a drop-counting message type, and a
-//! minimal async toolkit (a `block_on` that parks the thread, a counting waker, poll-once).
+//! timing constants sized for native runs and for Miri, a drop-counting message type, a
+//! minimal async toolkit (a `block_on` that parks the thread, a counting waker, poll-once),
+//! and the scenarios the flavours share (close, close races, drops, timeouts), each run by
+//! every flavour's file on a channel of its own.
 //!
 //! No external crates: the executor is `std::task::Wake` plus `thread::park`.
 
 // Each test file uses a different subset.
 #![allow(dead_code)]
 
+use std::cell::Cell;
+use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use weft::chan::{Receiver, Sender};
+use weft::chan::{
+    bounded, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender,
+    TryRecvError, TrySendError,
+};
 
 /// Upper bound for "returned at the deadline, not absurdly later", and the deadline of every
 /// liveness check (a lost wake-up fails the test instead of hanging it). Under Miri, time is
@@ -481,4 +489,844 @@ pub fn exact_quotas_on(
     assert_eq!(sum.into_inner(), n * (n - 1) / 2);
     assert!(rx.is_empty());
     assert!(!tx.is_closed());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios shared by the flavours
+// ---------------------------------------------------------------------------------------------
+//
+// Each takes a fresh channel (both handles), a constructor when it needs several, or, where
+// only the bounded flavours apply (a blocked sender), a capacity. The flavour files call them
+// with their own sizes and keep what only their flavour does.
+
+/// A small deterministic generator (xorshift64*), so "random" schedules replay exactly.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}
+
+/// The compile-time half of every flavour's `send_sync` test (the handles are one type for all
+/// flavours): both handles are Send + Sync for `T: Send`, like std's and crossbeam's channels;
+/// a non-Send `T` makes them neither.
+pub fn handles_are_send_sync() {
+    assert_send_sync::<Sender<i32>>();
+    assert_send_sync::<Receiver<i32>>();
+    assert_send_sync::<Sender<Cell<i32>>>();
+    assert_send_sync::<Receiver<Cell<i32>>>();
+    assert_send_sync::<Sender<Box<dyn FnOnce() + Send>>>();
+    assert_not_impl!(Sender<Rc<i32>>: Send);
+    assert_not_impl!(Sender<Rc<i32>>: Sync);
+    assert_not_impl!(Receiver<Rc<i32>>: Send);
+    assert_not_impl!(Receiver<Rc<i32>>: Sync);
+}
+
+/// `Debug` shows length, capacity (`cap`) and closed state; clones are the same channel. Takes
+/// a buffering channel with room for two messages.
+pub fn handles_debug_and_clone((tx, rx): Chan<i32>, cap: Option<usize>) {
+    tx.send(1).unwrap();
+    assert_eq!(
+        format!("{tx:?}"),
+        format!("Sender {{ len: 1, capacity: {cap:?}, closed: false }}")
+    );
+    let rx2 = rx.clone();
+    let tx2 = tx.clone();
+    tx2.send(2).unwrap();
+    assert_eq!(
+        format!("{rx2:?}"),
+        format!("Receiver {{ len: 2, capacity: {cap:?}, closed: false }}")
+    );
+    // Clones are the same channel.
+    assert_eq!(rx2.recv(), Ok(1));
+    assert_eq!(rx.recv(), Ok(2));
+    rx2.close();
+    assert_eq!(
+        format!("{rx:?}"),
+        format!("Receiver {{ len: 0, capacity: {cap:?}, closed: true }}")
+    );
+}
+
+/// `try_iter` takes the `buffered` messages there and stops; `iter` blocks until the channel
+/// is closed and drained (`streamed` messages from another thread); `&Receiver` and `Receiver`
+/// are `IntoIterator`, here over `dropped` messages left by a dropped sender. `make` gives
+/// fresh buffering channels with room for `buffered` and for `dropped` (at least one)
+/// messages.
+pub fn iterators(make: impl Fn() -> Chan<usize>, buffered: usize, streamed: usize, dropped: usize) {
+    assert!(dropped >= 1, "the `IntoIterator` forms need a message");
+    let (tx, rx) = make();
+    for i in 0..buffered {
+        tx.send(i).unwrap();
+    }
+    // try_iter takes what is there and stops; it never blocks.
+    assert_eq!(
+        rx.try_iter().collect::<Vec<_>>(),
+        (0..buffered).collect::<Vec<_>>()
+    );
+    assert_eq!(rx.try_iter().next(), None);
+
+    // iter / &Receiver / Receiver block until closed and drained.
+    thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..streamed {
+                tx.send(i).unwrap();
+            }
+            tx.close();
+        });
+        assert_eq!(
+            rx.iter().collect::<Vec<_>>(),
+            (0..streamed).collect::<Vec<_>>()
+        );
+    });
+    assert_eq!(rx.iter().next(), None);
+
+    let (tx, rx) = make();
+    for i in 0..dropped {
+        tx.send(i).unwrap();
+    }
+    drop(tx);
+    // `&Receiver` and `Receiver` are `IntoIterator` (the `for` loop forms).
+    assert_eq!((&rx).into_iter().next(), Some(0));
+    let mut owned = Vec::new();
+    for v in rx {
+        owned.push(v);
+    }
+    assert_eq!(owned, (1..dropped).collect::<Vec<_>>());
+}
+
+/// Asserts that `recv_timeout(TIMEOUT)` times out, having waited the whole timeout and not
+/// absurdly longer.
+pub fn assert_recv_times_out<T: Debug>(rx: &Receiver<T>) {
+    let start = Instant::now();
+    let r = rx.recv_timeout(TIMEOUT);
+    let took = start.elapsed();
+    assert!(
+        matches!(r, Err(RecvTimeoutError::Timeout)),
+        "expected Timeout, got {r:?}"
+    );
+    assert!(took >= TIMEOUT, "gave up early: {took:?}");
+    assert!(took < SLACK, "gave up far too late: {took:?}");
+}
+
+/// Asserts that `send_timeout(msg, TIMEOUT)` times out, having waited the whole timeout and
+/// not absurdly longer, and hands `msg` back.
+pub fn assert_send_times_out<T: Debug>(tx: &Sender<T>, msg: T) -> T {
+    let start = Instant::now();
+    let r = tx.send_timeout(msg, TIMEOUT);
+    let took = start.elapsed();
+    let back = match r {
+        Err(SendTimeoutError::Timeout(v)) => v,
+        other => panic!("expected Timeout, got {other:?}"),
+    };
+    assert!(took >= TIMEOUT, "gave up early: {took:?}");
+    assert!(took < SLACK, "gave up far too late: {took:?}");
+    back
+}
+
+// Close, single thread -------------------------------------------------------------------------
+
+/// On a closed channel, every sending method (`send`, `try_send`, `send_timeout`, `send_async`)
+/// fails with the message back, undropped, and closed as the reason; returns the message.
+pub fn every_send_hands_back<T: Debug>(tx: &Sender<T>, msg: T) -> T {
+    let back = tx.send(msg).unwrap_err().into_inner();
+    let back = match tx.try_send(back) {
+        Err(TrySendError::Closed(v)) => v,
+        other => panic!("expected Closed, got {other:?}"),
+    };
+    let back = match tx.send_timeout(back, TIMEOUT) {
+        Err(SendTimeoutError::Closed(v)) => v,
+        other => panic!("expected Closed, got {other:?}"),
+    };
+    block_on(tx.send_async(back)).unwrap_err().into_inner()
+}
+
+/// Closes a channel holding `n` messages (`0..n`; the rendezvous flavour holds none) from the
+/// sender. The first close wins and later ones report false; sends fail with the message back
+/// from every sending method, whatever the room; receivers drain the `n` messages (by every
+/// receiving method in turn) before they see the close, from every receiving method, at once.
+pub fn close_from_sender_then_drain((tx, rx): Chan<usize>, n: usize) {
+    for i in 0..n {
+        tx.send(i).unwrap();
+    }
+    assert!(!tx.is_closed() && !rx.is_closed());
+    assert!(tx.close(), "first close closes");
+    assert!(!tx.close() && !rx.close(), "later closes report false");
+    assert!(tx.is_closed() && rx.is_closed());
+
+    // Sends fail with the message back, from every sending method.
+    assert_eq!(tx.send(1000), Err(SendError(1000)));
+    assert_eq!(tx.try_send(1001), Err(TrySendError::Closed(1001)));
+    assert_eq!(
+        tx.send_timeout(1002, TIMEOUT),
+        Err(SendTimeoutError::Closed(1002))
+    );
+    assert_eq!(block_on(tx.send_async(1003)), Err(SendError(1003)));
+    assert_eq!(rx.len(), n, "failed sends added nothing");
+
+    // Receivers drain first, then see the close, from every receiving method.
+    for i in 0..n {
+        let r = match i % 4 {
+            0 => rx.recv().ok(),
+            1 => rx.try_recv().ok(),
+            2 => rx.recv_timeout(TIMEOUT).ok(),
+            _ => block_on(rx.recv_async()).ok(),
+        };
+        assert_eq!(r, Some(i), "n {n}");
+    }
+    assert!(rx.is_empty());
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert_eq!(rx.recv(), Err(RecvError));
+    let start = Instant::now();
+    assert_eq!(rx.recv_timeout(SLACK), Err(RecvTimeoutError::Closed));
+    assert!(start.elapsed() < SLACK, "closed must not wait");
+    assert_eq!(block_on(rx.recv_async()), Err(RecvError));
+}
+
+/// Closes a channel holding `n` messages from the receiver: the sender sees the close, and
+/// (Go's semantics) the buffered messages are still received before it shows.
+pub fn close_from_receiver((tx, rx): Chan<usize>, n: usize) {
+    for i in 0..n {
+        tx.send(i).unwrap();
+    }
+    assert!(rx.close());
+    assert!(!tx.close());
+    assert!(tx.is_closed());
+    assert_eq!(tx.send(1000), Err(SendError(1000)));
+    // Go's semantics: close does not discard buffered messages.
+    assert_eq!(rx.iter().collect::<Vec<_>>(), (0..n).collect::<Vec<_>>());
+    assert_eq!(rx.recv(), Err(RecvError));
+}
+
+/// The drop of the last sender (not of a clone) closes a buffering channel (room for two);
+/// the messages sent before are still received.
+pub fn last_sender_drop_closes((tx, rx): Chan<i32>) {
+    let tx2 = tx.clone();
+    tx.send(1).unwrap();
+    drop(tx);
+    assert!(!rx.is_closed(), "a clone is still alive");
+    tx2.send(2).unwrap();
+    drop(tx2);
+    assert!(rx.is_closed());
+    assert_eq!(rx.recv(), Ok(1));
+    assert_eq!(rx.recv(), Ok(2));
+    assert_eq!(rx.recv(), Err(RecvError));
+    assert!(!rx.close(), "already closed by the drop");
+}
+
+/// The drop of the last receiver (not of a clone) closes a buffering channel (room for one):
+/// every sending method then hands its message back undropped, and the message buffered
+/// before is dropped with the channel.
+pub fn last_receiver_drop_closes((tx, rx): Chan<Tracked>) {
+    let drops = DropTracker::new(2);
+    let rx2 = rx.clone();
+    drop(rx);
+    assert!(!tx.is_closed(), "a clone is still alive");
+    tx.send(Tracked::new(&drops, 0)).unwrap();
+    drop(rx2);
+    assert!(tx.is_closed());
+    assert_eq!(
+        drops.total(),
+        0,
+        "the buffered message stays until the channel is freed"
+    );
+    let back = every_send_hands_back(&tx, Tracked::new(&drops, 1));
+    assert_eq!(back.id, 1);
+    assert_eq!(drops.total(), 0);
+    drop(back);
+    assert_eq!(drops.drops(1), 1);
+    drop(tx);
+    assert_eq!(drops.drops(0), 1, "dropped with the channel");
+    assert_eq!(drops.total(), 2);
+}
+
+// Drops ---------------------------------------------------------------------------------------
+
+/// Producers send `per` tracked messages each; the consumer stops halfway and drops its
+/// receiver, which closes the channel: blocked and later senders get their messages back,
+/// undropped. Every message ends up dropped exactly once: by the consumer, by a failed sender,
+/// or with the channel (what was still buffered).
+pub fn drops_across_threads((tx, rx): Chan<Tracked>, per: usize) {
+    let producers = if cfg!(miri) { 2 } else { 4 };
+    let total = producers * per;
+    let drops = DropTracker::new(total);
+    let returned = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for p in 0..producers {
+            let (tx, drops, returned) = (tx.clone(), &drops, &returned);
+            s.spawn(move || {
+                for i in 0..per {
+                    let id = p * per + i;
+                    if let Err(SendError(v)) = tx.send(Tracked::new(drops, id)) {
+                        assert_eq!(v.id, id, "the failed send's own message comes back");
+                        assert_eq!(drops.drops(id), 0, "handed back, not dropped");
+                        returned.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        let rx = rx;
+        for _ in 0..total / 2 {
+            drop(rx.recv().unwrap());
+        }
+        // `rx` drops here: the channel closes with messages (maybe) still buffered.
+    });
+    assert!(tx.is_closed());
+    let (buffered, returned) = (tx.len(), returned.into_inner());
+    assert_eq!(
+        drops.total(),
+        total / 2 + returned,
+        "the buffered ones wait for the channel"
+    );
+    // Received + handed back + still buffered (dropped with the channel) = all.
+    assert_eq!(total / 2 + returned + buffered, total);
+    drop(tx);
+    drops.assert_all_dropped_once();
+}
+
+// Close races ---------------------------------------------------------------------------------
+
+/// Senders blocked on a full bounded channel (`cap` tracked messages buffered; none for the
+/// rendezvous flavour), woken by each way of closing it in turn: a sender's close, a
+/// receiver's close, the drop of the last receiver. Every sender (half of them in
+/// `send_timeout`, half in `send`) must wake well before its deadline with its own message
+/// back, undropped; after a sender's close the buffered messages are still received.
+pub fn close_wakes_blocked_senders(cap: usize) {
+    blocked_senders_get_their_message_back(cap, "sender's close", |tx, rx| {
+        assert!(tx.close());
+        // The buffered messages are still there for receivers.
+        for id in 0..cap {
+            assert_eq!(rx.recv().unwrap().id, id);
+        }
+        assert_eq!(rx.recv().map(|m| m.id), Err(RecvError));
+    });
+    blocked_senders_get_their_message_back(cap, "receiver's close", |tx, rx| {
+        assert!(rx.close());
+        assert!(tx.is_closed());
+    });
+    blocked_senders_get_their_message_back(cap, "last receiver's drop", |_tx, rx| drop(rx));
+}
+
+/// Spawns one sender per id beyond the `cap` buffered messages, each sending its tracked
+/// message on the full channel; then runs `close` (after the senders have had time to park)
+/// and checks every sender got its own message back (`how` names the close in failures).
+fn blocked_senders_get_their_message_back(
+    cap: usize,
+    how: &str,
+    close: impl FnOnce(Sender<Tracked>, Receiver<Tracked>),
+) {
+    let senders = if cfg!(miri) { 2 } else { 4 };
+    let drops = DropTracker::new(cap + senders);
+    let (tx, rx) = bounded(cap);
+    for id in 0..cap {
+        tx.send(Tracked::new(&drops, id)).unwrap();
+    }
+    let started = AtomicUsize::new(0);
+    thread::scope(|s| {
+        let handles: Vec<_> = (cap..cap + senders)
+            .map(|id| {
+                let (tx, drops, started) = (tx.clone(), &drops, &started);
+                s.spawn(move || {
+                    started.fetch_add(1, Ordering::Relaxed);
+                    let start = Instant::now();
+                    let back = if id % 2 == 0 {
+                        match tx.send_timeout(Tracked::new(drops, id), 2 * SLACK) {
+                            Err(SendTimeoutError::Closed(v)) => v,
+                            other => panic!("{how}: expected Closed, got {other:?}"),
+                        }
+                    } else {
+                        tx.send(Tracked::new(drops, id)).unwrap_err().into_inner()
+                    };
+                    let took = start.elapsed();
+                    assert!(took < SLACK, "{how}: woken by the deadline ({took:?})");
+                    assert_eq!(back.id, id);
+                    assert_eq!(drops.drops(id), 0, "{how}: handed back, not dropped");
+                })
+            })
+            .collect();
+        wait_for("senders to start", || {
+            started.load(Ordering::Relaxed) == senders
+        });
+        thread::sleep(PARK);
+        close(tx, rx);
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+    drops.assert_all_dropped_once();
+}
+
+/// Receivers blocked on an empty channel from `make`, woken by each way of closing it in
+/// turn: a sender's close, a receiver's close, the drop of the last sender. Each receiver
+/// (half of them in `recv_timeout`, half in `recv`) must wake with `Closed` well before its
+/// deadline.
+pub fn close_wakes_blocked_receivers(make: impl Fn() -> Chan<u32>) {
+    blocked_receivers_see_the_close(make(), "sender's close", |tx, _rx| assert!(tx.close()));
+    blocked_receivers_see_the_close(make(), "receiver's close", |_tx, rx| assert!(rx.close()));
+    blocked_receivers_see_the_close(make(), "last sender's drop", |tx, _rx| drop(tx));
+}
+
+/// Spawns receivers blocked on the empty channel, then runs `close` (after they have had time
+/// to park); each must wake with `Closed` well before its deadline (`how` names the close in
+/// failures).
+fn blocked_receivers_see_the_close(
+    (tx, rx): Chan<u32>,
+    how: &str,
+    close: impl FnOnce(Sender<u32>, Receiver<u32>),
+) {
+    let receivers = if cfg!(miri) { 2 } else { 4 };
+    let started = AtomicUsize::new(0);
+    thread::scope(|s| {
+        let handles: Vec<_> = (0..receivers)
+            .map(|i| {
+                let (rx, started) = (rx.clone(), &started);
+                s.spawn(move || {
+                    started.fetch_add(1, Ordering::Relaxed);
+                    let start = Instant::now();
+                    if i % 2 == 0 {
+                        assert_eq!(
+                            rx.recv_timeout(2 * SLACK),
+                            Err(RecvTimeoutError::Closed),
+                            "{how}"
+                        );
+                    } else {
+                        assert_eq!(rx.recv(), Err(RecvError), "{how}");
+                    }
+                    let took = start.elapsed();
+                    assert!(took < SLACK, "{how}: woken by the deadline ({took:?})");
+                })
+            })
+            .collect();
+        wait_for("receivers to start", || {
+            started.load(Ordering::Relaxed) == receivers
+        });
+        thread::sleep(PARK);
+        close(tx, rx);
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+}
+
+/// Threads on both sides of a channel from `make` close it at once (after a barrier); exactly
+/// one call wins, and both sides then see it closed.
+pub fn close_returns_true_exactly_once(make: impl Fn() -> Chan<u8>) {
+    const ROUNDS: usize = if cfg!(miri) { 3 } else { 200 };
+    const THREADS: usize = if cfg!(miri) { 3 } else { 4 };
+    for _ in 0..ROUNDS {
+        let (tx, rx) = make();
+        let barrier = Barrier::new(THREADS);
+        let wins = AtomicUsize::new(0);
+        thread::scope(|s| {
+            for t in 0..THREADS {
+                let (tx, rx, barrier, wins) = (tx.clone(), rx.clone(), &barrier, &wins);
+                s.spawn(move || {
+                    barrier.wait();
+                    let won = if t % 2 == 0 { tx.close() } else { rx.close() };
+                    if won {
+                        wins.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert_eq!(wins.into_inner(), 1);
+        assert!(tx.is_closed() && rx.is_closed());
+    }
+}
+
+/// Each of `rounds` rounds: producers (`per` tracked messages each) and two consumers run on a
+/// channel from `make` while a third party closes it (from the sending side in even rounds,
+/// the receiving side in odd ones) after `round % 7 * yield_step` yields (one per step under
+/// Miri).
+///
+/// Every message must end exactly once: received, or handed back to its sender; receivers
+/// drain what was buffered before they see the close, so nothing is left to drop with the
+/// channel, and no receive succeeds after a receiver has seen the channel closed and drained.
+/// A producer whose send failed must see every later send fail too. One receiver blocks in
+/// `recv_timeout`, so that a close failing to wake it fails the test, the other in `recv`.
+pub fn close_races_with_traffic(
+    make: impl Fn() -> Chan<Tracked>,
+    rounds: usize,
+    per: usize,
+    yield_step: usize,
+) {
+    let producers = if cfg!(miri) { 2 } else { 3 };
+    for round in 0..rounds {
+        let drops = DropTracker::new(producers * per);
+        let (tx, rx) = make();
+        let received = AtomicUsize::new(0);
+        let returned = AtomicUsize::new(0);
+        thread::scope(|s| {
+            for p in 0..producers {
+                let (tx, drops, returned) = (tx.clone(), &drops, &returned);
+                s.spawn(move || {
+                    let mut closed = false;
+                    for i in 0..per {
+                        let id = p * per + i;
+                        match tx.send(Tracked::new(drops, id)) {
+                            Ok(()) => assert!(!closed, "a send succeeded after one failed"),
+                            Err(e) => {
+                                closed = true;
+                                assert_eq!(e.into_inner().id, id);
+                                returned.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                });
+            }
+            for c in 0..2 {
+                let (rx, received) = (rx.clone(), &received);
+                s.spawn(move || {
+                    loop {
+                        let r = if c == 0 {
+                            rx.recv_timeout(SLACK)
+                        } else {
+                            rx.recv().map_err(RecvTimeoutError::from)
+                        };
+                        match r {
+                            Ok(m) => {
+                                drop(m);
+                                received.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(RecvTimeoutError::Closed) => break,
+                            Err(RecvTimeoutError::Timeout) => panic!("receiver missed the close"),
+                        }
+                    }
+                    assert!(rx.is_closed());
+                    assert_eq!(rx.try_recv().map(|m| m.id), Err(TryRecvError::Closed));
+                });
+            }
+            let closer = (tx.clone(), rx.clone());
+            s.spawn(move || {
+                for _ in 0..round % 7 * if cfg!(miri) { 1 } else { yield_step } {
+                    thread::yield_now();
+                }
+                if round % 2 == 0 {
+                    closer.0.close();
+                } else {
+                    closer.1.close();
+                }
+            });
+        });
+        let (received, returned) = (received.into_inner(), returned.into_inner());
+        assert!(rx.is_empty(), "receivers drained the channel");
+        assert_eq!(received + returned, producers * per, "round {round}");
+        assert_eq!(
+            drops.total(),
+            producers * per,
+            "all dropped before the channel is"
+        );
+        drop((tx, rx));
+        drops.assert_all_dropped_once();
+    }
+}
+
+// Many threads --------------------------------------------------------------------------------
+
+/// One sender, one receiver, `n` messages in order; the sender's drop then closes the channel.
+pub fn spsc_fifo((tx, rx): Chan<usize>, n: usize) {
+    thread::scope(|s| {
+        s.spawn(move || {
+            for i in 0..n {
+                tx.send(i).unwrap();
+            }
+        });
+        for i in 0..n {
+            assert_eq!(rx.recv(), Ok(i));
+        }
+        assert_eq!(rx.recv(), Err(RecvError), "closed by the sender's drop");
+    });
+}
+
+/// A message's heap contents, written before the send, are visible after the recv, across
+/// `n` messages from another thread: Miri and TSan see a missing edge as a data race.
+pub fn send_publishes_plain_memory((tx, rx): Chan<Vec<usize>>, n: usize) {
+    thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..n {
+                tx.send(vec![i; 16]).unwrap();
+            }
+        });
+        for i in 0..n {
+            let v = rx.recv().unwrap();
+            assert!(v.iter().all(|&x| x == i));
+        }
+    });
+}
+
+// Timeouts ------------------------------------------------------------------------------------
+
+/// A receiver blocked in `recv_timeout` on the empty channel completes, well before its
+/// deadline, when a message arrives.
+pub fn recv_timeout_succeeds_mid_wait((tx, rx): Chan<u32>) {
+    let waiting = AtomicBool::new(false);
+    thread::scope(|s| {
+        s.spawn(|| {
+            waiting.store(true, Ordering::Relaxed);
+            let start = Instant::now();
+            assert_eq!(rx.recv_timeout(2 * SLACK), Ok(7));
+            assert!(start.elapsed() < SLACK);
+        });
+        wait_for("the receiver", || waiting.load(Ordering::Relaxed));
+        thread::sleep(PARK);
+        tx.send(7).unwrap();
+    });
+}
+
+/// A sender blocked in `send_timeout` on a full bounded channel (`cap` messages buffered)
+/// completes, well before its deadline, when a receive makes room (for the rendezvous flavour:
+/// takes its message).
+pub fn send_timeout_succeeds_mid_wait(cap: usize) {
+    let (tx, rx) = bounded(cap);
+    for i in 0..cap {
+        tx.send(i).unwrap();
+    }
+    let waiting = AtomicBool::new(false);
+    thread::scope(|s| {
+        s.spawn(|| {
+            waiting.store(true, Ordering::Relaxed);
+            let start = Instant::now();
+            tx.send_timeout(cap, 2 * SLACK)
+                .expect("room frees mid-wait");
+            assert!(start.elapsed() < SLACK);
+        });
+        wait_for("the sender", || waiting.load(Ordering::Relaxed));
+        thread::sleep(PARK);
+        assert_eq!(rx.recv(), Ok(0));
+    });
+    // The rest, the waiter's message last.
+    for i in 1..=cap {
+        assert_eq!(rx.recv(), Ok(i));
+    }
+}
+
+/// A receiver that timed out must not stay in the wait list and absorb the notification meant
+/// for a receiver still blocked: one short and one long waiter on the empty channel; after the
+/// short one gives up, a send must wake the long one.
+pub fn timed_out_receivers_do_not_swallow_wake_ups((tx, rx): Chan<u32>) {
+    thread::scope(|s| {
+        let long = s.spawn(|| {
+            let start = Instant::now();
+            let r = rx.recv_timeout(2 * SLACK);
+            (r, start.elapsed())
+        });
+        s.spawn(|| assert_eq!(rx.recv_timeout(TIMEOUT), Err(RecvTimeoutError::Timeout)))
+            .join()
+            .unwrap();
+        thread::sleep(PARK);
+        tx.send(1).unwrap();
+        let (r, took) = long.join().unwrap();
+        assert_eq!(r, Ok(1));
+        assert!(
+            took < SLACK,
+            "the long waiter missed its wake-up ({took:?})"
+        );
+    });
+}
+
+/// The same for senders on a full bounded channel (`cap` messages buffered): after the short
+/// sender gives up, a receive must reach the long one.
+pub fn timed_out_senders_do_not_swallow_wake_ups(cap: usize) {
+    let (tx, rx) = bounded(cap);
+    for i in 0..cap {
+        tx.send(i).unwrap();
+    }
+    thread::scope(|s| {
+        let long = s.spawn(|| {
+            let start = Instant::now();
+            let r = tx.send_timeout(cap, 2 * SLACK);
+            (r, start.elapsed())
+        });
+        s.spawn(|| {
+            assert_eq!(
+                tx.send_timeout(1000, TIMEOUT),
+                Err(SendTimeoutError::Timeout(1000))
+            )
+        })
+        .join()
+        .unwrap();
+        thread::sleep(PARK);
+        assert_eq!(rx.recv(), Ok(0));
+        let (r, took) = long.join().unwrap();
+        assert_eq!(r, Ok(()));
+        assert!(
+            took < SLACK,
+            "the long waiter missed its wake-up ({took:?})"
+        );
+    });
+    // The rest, the long waiter's message last.
+    for i in 1..=cap {
+        assert_eq!(rx.recv(), Ok(i));
+    }
+}
+
+/// `threads` senders (`n` messages each) and `threads` receivers with short, varied timeouts
+/// (zero to a millisecond) on the channel: a message is received exactly when its send
+/// reported success, then once, and handed back exactly when it reported a timeout. Returns
+/// how many sends timed out.
+pub fn racing_timeouts((tx, rx): Chan<usize>, threads: usize, n: usize) -> usize {
+    const TIMEOUTS: [Duration; 4] = [
+        Duration::ZERO,
+        Duration::from_micros(5),
+        Duration::from_micros(100),
+        Duration::from_millis(1),
+    ];
+    let seen: Vec<AtomicUsize> = (0..threads * n).map(|_| AtomicUsize::new(0)).collect();
+    let sent_ok: Vec<AtomicBool> = (0..threads * n).map(|_| AtomicBool::new(false)).collect();
+    let done = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for p in 0..threads {
+            let (tx, sent_ok, done) = (&tx, &sent_ok, &done);
+            s.spawn(move || {
+                for i in 0..n {
+                    let v = p * n + i;
+                    match tx.send_timeout(v, TIMEOUTS[(i + p) % 4]) {
+                        Ok(()) => sent_ok[v].store(true, Ordering::Relaxed),
+                        Err(e) => {
+                            assert!(e.is_timeout());
+                            assert_eq!(e.into_inner(), v);
+                        }
+                    }
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        for c in 0..threads {
+            let (rx, seen, done) = (&rx, &seen, &done);
+            s.spawn(move || {
+                let mut i = 0;
+                loop {
+                    match rx.recv_timeout(TIMEOUTS[(i + c) % 4]) {
+                        Ok(v) => {
+                            seen[v].fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(RecvTimeoutError::Timeout) => {
+                            if done.load(Ordering::Relaxed) == threads && rx.is_empty() {
+                                break;
+                            }
+                        }
+                        Err(RecvTimeoutError::Closed) => unreachable!(),
+                    }
+                    i += 1;
+                }
+            });
+        }
+    });
+    let mut timed_out = 0;
+    for (v, (n, ok)) in seen.iter().zip(&sent_ok).enumerate() {
+        let (n, ok) = (n.load(Ordering::Relaxed), ok.load(Ordering::Relaxed));
+        assert_eq!(
+            n,
+            usize::from(ok),
+            "message {v}: received {n} times, send reported {}",
+            if ok { "success" } else { "timeout" }
+        );
+        timed_out += usize::from(!ok);
+    }
+    timed_out
+}
+
+// Async ---------------------------------------------------------------------------------------
+
+/// A receive polled once (registered) and dropped, on an empty channel: a later message goes
+/// to another receiver, a thread or a task, and the dropped future is never woken.
+pub fn dropped_pending_recv_loses_nothing((tx, rx): Chan<u32>) {
+    let (c, w) = CountingWaker::new();
+    {
+        let mut recv = std::pin::pin!(rx.recv_async());
+        assert!(poll_once(recv.as_mut(), &w).is_pending());
+    }
+    thread::scope(|s| {
+        s.spawn(|| tx.send(1).unwrap());
+        let start = Instant::now();
+        assert_eq!(rx.recv_timeout(SLACK), Ok(1));
+        assert!(start.elapsed() < SLACK);
+    });
+    thread::scope(|s| {
+        s.spawn(|| tx.send(2).unwrap());
+        assert_eq!(block_on_timeout(rx.recv_async(), SLACK), Some(Ok(2)));
+    });
+    assert_eq!(c.wakes(), 0, "a dropped future is never woken");
+}
+
+/// A pending receive first in line and a thread blocked in `recv_timeout` behind it, on an
+/// empty buffering channel: a message wakes the future, which is dropped without being polled
+/// again; its wake-up must pass to the thread, which gets the message well before its
+/// deadline.
+pub fn dropped_notified_recv_passes_the_wake_up_to_a_thread((tx, rx): Chan<u32>) {
+    let (c1, w1) = CountingWaker::new();
+    let mut first = Box::pin(rx.recv_async());
+    assert!(poll_once(first.as_mut(), &w1).is_pending());
+    thread::scope(|s| {
+        let receiver = s.spawn(|| {
+            let start = Instant::now();
+            (rx.recv_timeout(2 * SLACK), start.elapsed())
+        });
+        thread::sleep(PARK); // let the thread register behind the future (not required)
+        tx.try_send(1).unwrap();
+        assert_eq!(c1.wakes(), 1, "the first in line (the future) is woken");
+        drop(first);
+        let (r, took) = receiver.join().unwrap();
+        assert_eq!(r, Ok(1));
+        assert!(
+            took < SLACK,
+            "the thread missed the passed-on wake-up ({took:?})"
+        );
+    });
+}
+
+/// Two senders (`per` messages each, yielding now and then) run until they drop their handles,
+/// which closes the channel; meanwhile two threads keep creating receive futures, polling each
+/// once and dropping it (keeping what a poll happens to return), and a blocking receiver
+/// receives. Every value is received exactly once, and the blocking receiver is never left
+/// asleep by a cancelled future (its deadline would expire).
+pub fn cancel_storm((tx, rx): Chan<usize>, per: usize) {
+    let cap = rx.capacity();
+    let seen: Vec<AtomicUsize> = (0..2 * per).map(|_| AtomicUsize::new(0)).collect();
+    let (_, w) = CountingWaker::new();
+    thread::scope(|s| {
+        for p in 0..2 {
+            let tx = tx.clone();
+            s.spawn(move || {
+                for i in 0..per {
+                    tx.send_timeout(p * per + i, SLACK).unwrap();
+                    if i % 16 == 0 {
+                        thread::yield_now();
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for _ in 0..2 {
+            let (rx, seen, w) = (&rx, &seen, &w);
+            s.spawn(move || {
+                while !rx.is_closed() {
+                    let mut recv = std::pin::pin!(rx.recv_async());
+                    if let Poll::Ready(Ok(v)) = poll_once(recv.as_mut(), w) {
+                        seen[v].fetch_add(1, Ordering::Relaxed);
+                    }
+                    thread::yield_now();
+                }
+            });
+        }
+        let (rx, seen) = (&rx, &seen);
+        s.spawn(move || loop {
+            let start = Instant::now();
+            match rx.recv_timeout(SLACK) {
+                Ok(v) => {
+                    seen[v].fetch_add(1, Ordering::Relaxed);
+                }
+                Err(RecvTimeoutError::Closed) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("receiver stalled for {:?}", start.elapsed())
+                }
+            }
+        });
+    });
+    for (v, c) in seen.iter().enumerate() {
+        assert_eq!(c.load(Ordering::Relaxed), 1, "capacity {cap:?}: value {v}");
+    }
 }
