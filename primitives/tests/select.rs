@@ -9,8 +9,11 @@ use weft::chan::{
     bounded, unbounded, Receiver, RecvError, Select, SendError, Sender, TrySelectError,
 };
 
+/// Makes a channel of one flavour.
+type Make<T> = fn() -> (Sender<T>, Receiver<T>);
+
 /// The three flavours: rendezvous, ring buffer, list.
-fn flavours<T>() -> Vec<(&'static str, fn() -> (Sender<T>, Receiver<T>))> {
+fn flavours<T>() -> Vec<(&'static str, Make<T>)> {
     vec![
         ("bounded(0)", || bounded(0)),
         ("bounded(1)", || bounded(1)),
@@ -361,10 +364,7 @@ fn select_vs_plain_operations_on_rendezvous() {
 
 /// Producers each select-send into one of two channels; consumers select-receive from both.
 /// Every message arrives exactly once.
-fn exactly_once_through_selects(
-    make_a: fn() -> (Sender<u64>, Receiver<u64>),
-    make_b: fn() -> (Sender<u64>, Receiver<u64>),
-) {
+fn exactly_once_through_selects(make_a: Make<u64>, make_b: Make<u64>) {
     const PRODUCERS: u64 = 3;
     const CONSUMERS: usize = 3;
     let per = rounds(3000) as u64;

@@ -6,14 +6,15 @@
 //!
 //! | implementation | bounded(0), bounded(n) | unbounded | several receivers | select receive | select send |
 //! |---|---|---|---|---|---|
-//! | `weft` | `weft::chan::bounded` | `weft::chan::unbounded` | yes | not yet | not yet |
+//! | `weft` | `weft::chan::bounded` | `weft::chan::unbounded` | yes | `Select` | `Select` |
 //! | `crossbeam` | yes | yes | yes | `Select` | `Select` |
 //! | `flume` | yes | yes | yes | `Selector` | left out: duplicates messages |
 //! | `kanal` | yes | yes | yes | no | no |
 //! | `std` | `sync_channel` | `channel` | no (single consumer) | no | no |
 //!
-//! When weft gains select, its [`ChanLike::select_recv`] and [`ChanLike::select_send`] return
-//! it and every select case picks weft up.
+//! weft and crossbeam select through the same kind of API (a `Select` built once per thread and
+//! reused for every message), so `select_rx` and `select_both` compare the implementations,
+//! not the calling conventions.
 
 use std::sync::mpsc;
 
@@ -97,7 +98,8 @@ pub fn has_select_send<C: ChanLike>() -> bool {
 }
 
 /// `weft::chan`: a Vyukov ring buffer for `bounded(n)`, a rendezvous hand-off for
-/// `bounded(0)`, a list of blocks for `unbounded()`. No select yet.
+/// `bounded(0)`, a list of blocks for `unbounded()`; select through a `weft::chan::Select`
+/// built once per thread and reused for every message.
 #[derive(Debug)]
 pub struct Weft;
 
@@ -130,6 +132,42 @@ impl ChanLike for Weft {
     #[inline]
     fn recv(rx: &Self::Receiver) -> Option<Msg> {
         rx.recv().ok()
+    }
+
+    fn select_recv(rxs: &[Self::Receiver]) -> Option<impl FnMut() -> Option<Msg> + '_> {
+        let mut sel = weft::chan::Select::new();
+        for rx in rxs {
+            sel.recv(rx);
+        }
+        let mut open = rxs.len();
+        Some(move || loop {
+            if open == 0 {
+                return None;
+            }
+            let op = sel.select();
+            let i = op.index();
+            match op.recv(&rxs[i]) {
+                Ok(msg) => return Some(msg),
+                Err(_) => {
+                    // Closed and drained: stop selecting on it.
+                    sel.remove(i);
+                    open -= 1;
+                }
+            }
+        })
+    }
+
+    fn select_send(txs: &[Self::Sender]) -> Option<impl FnMut(Msg) + '_> {
+        let mut sel = weft::chan::Select::new();
+        for tx in txs {
+            sel.send(tx);
+        }
+        Some(move |msg| {
+            let op = sel.select();
+            let i = op.index();
+            op.send(&txs[i], msg)
+                .expect("weft: channel closed during a select send");
+        })
     }
 }
 
@@ -468,7 +506,7 @@ mod tests {
         assert_eq!(
             v.0,
             [
-                ("weft", true, true, false, false),
+                ("weft", true, true, true, true),
                 ("crossbeam", true, true, true, true),
                 ("flume", true, true, true, false),
                 ("kanal", true, true, false, false),

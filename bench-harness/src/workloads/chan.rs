@@ -47,13 +47,13 @@ pub const SUITE: Suite = Suite {
         Workload {
             name: "select_rx",
             description: "T channels with one sender each, one receiver selecting over all T \
-                          (T <= 8; crossbeam Select, flume Selector); op = one message",
+                          (T <= 8; weft and crossbeam Select, flume Selector); op = one message",
         },
         Workload {
             name: "select_both",
             description: "T channels; T senders each select-send over all T, T receivers \
-                          each select-receive over all T (T <= 8; crossbeam only: flume's \
-                          select-send duplicates messages); op = one message",
+                          each select-receive over all T (T <= 8; weft and crossbeam Select; \
+                          not flume: its select-send duplicates messages); op = one message",
         },
         Workload {
             name: "ping_pong",
@@ -658,16 +658,19 @@ mod tests {
         );
         assert_eq!(
             names("select_rx", 2, Capacity::Bounded(1)),
-            ["crossbeam", "flume"]
+            ["weft", "crossbeam", "flume"]
         );
-        assert_eq!(names("select_both", 2, Capacity::Unbounded), ["crossbeam"]);
+        assert_eq!(
+            names("select_both", 2, Capacity::Unbounded),
+            ["weft", "crossbeam"]
+        );
         for workload in ["select_rx", "select_both"] {
             assert!(names(workload, 9, Capacity::Bounded(1)).is_empty());
         }
         assert_eq!(names("ping_pong", 1, Capacity::Bounded(0)), all);
         assert_eq!(names("ping_pong", 1, Capacity::Unbounded), all);
         assert!(names("ping_pong", 1, Capacity::Bounded(1024)).is_empty());
-        assert_eq!(implementations_of("select_both"), ["crossbeam"]);
+        assert_eq!(implementations_of("select_both"), ["weft", "crossbeam"]);
         assert_eq!(implementations_of("seq"), all);
     }
 }

@@ -258,3 +258,112 @@ fn list_last_sender_drop_wakes_receiver() {
         // Message 2 stays buffered and is dropped with the channel.
     });
 }
+
+/// Two selects race for the messages of two channels (a ring buffer and a list): each select
+/// completes exactly one receive, and together they take both messages, whatever the order of
+/// the sends, the registrations and the wake-ups.
+#[test]
+fn select_two_selects_race_for_two_channels() {
+    model(2, || {
+        let (tx_a, rx_a) = bounded::<usize>(1);
+        let (tx_b, rx_b) = unbounded::<usize>();
+        let (rx_a2, rx_b2) = (rx_a.clone(), rx_b.clone());
+        let t = thread::spawn(move || {
+            crate::select! {
+                recv(rx_a2) -> m => m.unwrap(),
+                recv(rx_b2) -> m => m.unwrap(),
+            }
+        });
+        tx_a.send(1).unwrap();
+        tx_b.send(2).unwrap();
+        let mine = crate::select! {
+            recv(rx_a) -> m => m.unwrap(),
+            recv(rx_b) -> m => m.unwrap(),
+        };
+        let theirs = t.join().unwrap();
+        let mut got = [mine, theirs];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
+/// A select blocked on a rendezvous channel and a ring buffer races the close of the
+/// rendezvous channel: it wakes and reports the close on that arm (nothing else was sent).
+#[test]
+fn select_races_close() {
+    model(3, || {
+        let (tx_a, rx_a) = bounded::<usize>(0);
+        let (_tx_b, rx_b) = bounded::<usize>(1);
+        let t = thread::spawn(move || {
+            crate::select! {
+                recv(rx_a) -> m => m,
+                recv(rx_b) -> _m => unreachable!("nothing is sent on b"),
+            }
+        });
+        drop(tx_a);
+        assert_eq!(t.join().unwrap(), Err(RecvError));
+    });
+}
+
+/// Two selects meet on the two ends of two rendezvous channels (`A: send(c) | recv(d)`,
+/// `B: recv(c) | send(d)`): exactly one exchange happens and both agree which, also when both
+/// are registered and each could claim the other.
+#[test]
+fn select_meets_select_on_rendezvous() {
+    model(2, || {
+        let (tx_c, rx_c) = bounded::<usize>(0);
+        let (tx_d, rx_d) = bounded::<usize>(0);
+        let t = thread::spawn(move || {
+            crate::select! {
+                recv(rx_c) -> m => ('c', m.unwrap()),
+                send(tx_d, 2) -> r => { r.unwrap(); ('d', 2) },
+            }
+        });
+        let mine = crate::select! {
+            send(tx_c, 1) -> r => { r.unwrap(); ('c', 1) },
+            recv(rx_d) -> m => ('d', m.unwrap()),
+        };
+        assert_eq!(t.join().unwrap(), mine);
+    });
+}
+
+/// A select with a timeout races a message's arrival (the model lets the timed wait expire at
+/// any point): either the select took the message, or it timed out and the message is still
+/// in the channel. Nothing lost, nothing duplicated.
+#[test]
+fn select_timeout_races_arrival() {
+    model(3, || {
+        let (tx, rx) = bounded::<usize>(1);
+        let rx2 = rx.clone();
+        let t = thread::spawn(move || {
+            crate::select! {
+                recv(rx2) -> m => Some(m.unwrap()),
+                default(core::time::Duration::from_secs(3600)) => None,
+            }
+        });
+        tx.send(7).unwrap();
+        match t.join().unwrap() {
+            Some(v) => {
+                assert_eq!(v, 7);
+                assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            }
+            None => assert_eq!(rx.try_recv(), Ok(7)),
+        }
+    });
+}
+
+/// A selecting sender on a rendezvous channel against a plain receiver: the select registers
+/// an empty packet and writes its value only once selected, while the receiver waits for it.
+#[test]
+fn select_send_on_rendezvous_against_plain_recv() {
+    model(3, || {
+        let (tx, rx) = bounded::<usize>(0);
+        let (_tx_b, rx_b) = bounded::<usize>(1);
+        let t = thread::spawn(move || rx.recv());
+        crate::select! {
+            send(tx, 5) -> r => r.unwrap(),
+            recv(rx_b) -> _m => unreachable!("nothing is sent on b"),
+        }
+        assert_eq!(t.join().unwrap(), Ok(5));
+    });
+}

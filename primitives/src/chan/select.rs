@@ -412,6 +412,29 @@ impl<T> Arm for SendArm<'_, T> {
     }
 }
 
+/// The place of an operation removed from a [`Select`]: never ready, so indices stay stable.
+struct Removed;
+
+impl Arm for Removed {
+    fn try_start(&self, _: &mut Token) -> bool {
+        false
+    }
+    unsafe fn register(&self, _: &Waiter, _: usize) -> bool {
+        false
+    }
+    fn unregister(&self, _: &Waiter) {}
+    fn accept(&self, _: &mut Token, _: usize) -> bool {
+        unreachable!("a removed operation is never registered")
+    }
+    fn is_ready(&self) -> bool {
+        false
+    }
+    unsafe fn watch(&self, _: &Waiter, _: usize) -> bool {
+        false
+    }
+    fn pass_on(&self) {}
+}
+
 /// A reference to an arm, for the array `select!` builds on its stack.
 #[doc(hidden)]
 #[derive(Clone, Copy)]
@@ -494,12 +517,12 @@ fn first_arm(n: usize, biased: bool) -> usize {
 fn random_below(n: usize) -> usize {
     std::thread_local! {
         static STATE: Cell<u64> = Cell::new({
-            // Seed from the thread-local's address and the clock: distinct per thread.
-            let addr = &STATE as *const _ as u64;
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos() as u64);
-            (addr ^ nanos.rotate_left(32)) | 1
+            // Seed from std's per-thread random hash keys (and the thread-local's address):
+            // distinct per thread and per run, with no system call per select.
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_usize(&STATE as *const _ as usize);
+            h.finish() | 1
         });
     }
     STATE.with(|s| {
@@ -693,6 +716,8 @@ pub fn __run(arms: &[ArmRef<'_>], biased: bool, timeout: Timeout) -> Option<(usi
 /// ```
 pub struct Select<'a> {
     arms: Vec<Box<dyn Arm + 'a>>,
+    /// Indices of removed operations (their place holds a `Removed`).
+    removed: Vec<usize>,
     biased: bool,
 }
 
@@ -739,6 +764,7 @@ impl<'a> Select<'a> {
     pub fn new() -> Self {
         Self {
             arms: Vec::new(),
+            removed: Vec::new(),
             biased: false,
         }
     }
@@ -747,6 +773,7 @@ impl<'a> Select<'a> {
     pub fn new_biased() -> Self {
         Self {
             arms: Vec::new(),
+            removed: Vec::new(),
             biased: true,
         }
     }
@@ -761,6 +788,21 @@ impl<'a> Select<'a> {
     pub fn send<T>(&mut self, tx: &'a Sender<T>) -> usize {
         self.arms.push(Box::new(SendArm::new(tx)));
         self.arms.len() - 1
+    }
+
+    /// Removes the operation at `index` (e.g. on a channel found closed); the indices of the
+    /// others do not change. A select whose operations are all removed blocks forever.
+    ///
+    /// # Panics
+    ///
+    /// If there is no operation at `index`, or it was removed already.
+    pub fn remove(&mut self, index: usize) {
+        assert!(
+            index < self.arms.len() && !self.removed.contains(&index),
+            "weft::chan::Select::remove: no operation at index {index}"
+        );
+        self.arms[index] = Box::new(Removed);
+        self.removed.push(index);
     }
 
     fn selected(&mut self, timeout: Timeout) -> Option<SelectedOperation<'_>> {
@@ -1047,7 +1089,7 @@ macro_rules! __select_chain {
     ($index:ident, $token:ident, ($i:expr);) => {
         ::core::unreachable!("the selected index names an arm")
     };
-    ($index:ident, $token:ident, ($i:expr); ($arm:ident $kind:ident $args:tt $res:tt $body:tt) $($rest:tt)*) => {
+    ($index:ident, $token:ident, ($i:expr); ($arm:ident $kind:ident $args:tt ($res:pat) ($body:expr)) $($rest:tt)*) => {
         if $index == $i {
             let $res = $crate::__select_arm!(complete $kind $arm $token $args);
             $body
