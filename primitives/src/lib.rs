@@ -5,7 +5,8 @@
 //! - [`sync::WaitGroup`]: Go's `sync.WaitGroup` on one futex word.
 //! - [`chan`]: channels with Go's close semantics, blocking and async: a lock-free ring buffer
 //!   (`bounded(n)`), a rendezvous channel (`bounded(0)`) and a lock-free list of blocks
-//!   (`unbounded()`).
+//!   (`unbounded()`); [`select!`] and [`chan::Select`] wait on several of them at once, with
+//!   Go's `select` semantics.
 //! - [`deque`]: a Chase-Lev work-stealing deque (growable, LIFO or FIFO owner, single and
 //!   batch steals) whose thieves never read a slot speculatively, so it has no data race at all.
 //!

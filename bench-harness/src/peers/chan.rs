@@ -97,6 +97,49 @@ pub fn has_select_send<C: ChanLike>() -> bool {
     C::select_send(&[]).is_some()
 }
 
+/// `select_recv` and `select_send` through a `Select` type with crossbeam-channel's API
+/// (`new`, `recv`, `send`, `select`, `remove`; `SelectedOperation::{index, recv, send}`),
+/// which weft's `Select` shares: built once per thread and reused for every message.
+macro_rules! select_through_select {
+    ($select:path, $lib:literal) => {
+        fn select_recv(rxs: &[Self::Receiver]) -> Option<impl FnMut() -> Option<Msg> + '_> {
+            let mut sel = <$select>::new();
+            for rx in rxs {
+                sel.recv(rx);
+            }
+            let mut open = rxs.len();
+            Some(move || loop {
+                if open == 0 {
+                    return None;
+                }
+                let op = sel.select();
+                let i = op.index();
+                match op.recv(&rxs[i]) {
+                    Ok(msg) => return Some(msg),
+                    Err(_) => {
+                        // Closed and drained: stop selecting on it.
+                        sel.remove(i);
+                        open -= 1;
+                    }
+                }
+            })
+        }
+
+        fn select_send(txs: &[Self::Sender]) -> Option<impl FnMut(Msg) + '_> {
+            let mut sel = <$select>::new();
+            for tx in txs {
+                sel.send(tx);
+            }
+            Some(move |msg| {
+                let op = sel.select();
+                let i = op.index();
+                op.send(&txs[i], msg)
+                    .expect(concat!($lib, ": channel closed during a select send"));
+            })
+        }
+    };
+}
+
 /// `weft::chan`: a Vyukov ring buffer for `bounded(n)`, a rendezvous hand-off for
 /// `bounded(0)`, a list of blocks for `unbounded()`; select through a `weft::chan::Select`
 /// built once per thread and reused for every message.
@@ -134,41 +177,7 @@ impl ChanLike for Weft {
         rx.recv().ok()
     }
 
-    fn select_recv(rxs: &[Self::Receiver]) -> Option<impl FnMut() -> Option<Msg> + '_> {
-        let mut sel = weft::chan::Select::new();
-        for rx in rxs {
-            sel.recv(rx);
-        }
-        let mut open = rxs.len();
-        Some(move || loop {
-            if open == 0 {
-                return None;
-            }
-            let op = sel.select();
-            let i = op.index();
-            match op.recv(&rxs[i]) {
-                Ok(msg) => return Some(msg),
-                Err(_) => {
-                    // Closed and drained: stop selecting on it.
-                    sel.remove(i);
-                    open -= 1;
-                }
-            }
-        })
-    }
-
-    fn select_send(txs: &[Self::Sender]) -> Option<impl FnMut(Msg) + '_> {
-        let mut sel = weft::chan::Select::new();
-        for tx in txs {
-            sel.send(tx);
-        }
-        Some(move |msg| {
-            let op = sel.select();
-            let i = op.index();
-            op.send(&txs[i], msg)
-                .expect("weft: channel closed during a select send");
-        })
-    }
+    select_through_select!(weft::chan::Select, "weft");
 }
 
 /// crossbeam-channel: `bounded` (array and zero flavours) and `unbounded` (linked blocks);
@@ -209,41 +218,7 @@ impl ChanLike for Crossbeam {
         rx.recv().ok()
     }
 
-    fn select_recv(rxs: &[Self::Receiver]) -> Option<impl FnMut() -> Option<Msg> + '_> {
-        let mut sel = crossbeam_channel::Select::new();
-        for rx in rxs {
-            sel.recv(rx);
-        }
-        let mut open = rxs.len();
-        Some(move || loop {
-            if open == 0 {
-                return None;
-            }
-            let op = sel.select();
-            let i = op.index();
-            match op.recv(&rxs[i]) {
-                Ok(msg) => return Some(msg),
-                Err(_) => {
-                    // Closed and drained: stop selecting on it.
-                    sel.remove(i);
-                    open -= 1;
-                }
-            }
-        })
-    }
-
-    fn select_send(txs: &[Self::Sender]) -> Option<impl FnMut(Msg) + '_> {
-        let mut sel = crossbeam_channel::Select::new();
-        for tx in txs {
-            sel.send(tx);
-        }
-        Some(move |msg| {
-            let op = sel.select();
-            let i = op.index();
-            op.send(&txs[i], msg)
-                .expect("crossbeam: channel closed during a select send");
-        })
-    }
+    select_through_select!(crossbeam_channel::Select, "crossbeam");
 }
 
 /// flume: one linked-queue channel with an optional bound; select-receive through a

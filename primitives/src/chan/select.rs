@@ -293,7 +293,7 @@ impl<T> Arm for RecvArm<'_, T> {
             // SAFETY: forwarded from our caller; the packet is ours and unregistered.
             Flavor::Zero(s) => unsafe {
                 s.chan
-                    .register_recv(waiter, oper, Some(packet_of(&self.packet)))
+                    .register_arm(false, waiter, oper, Some(packet_of(&self.packet)))
             },
         }
     }
@@ -320,14 +320,14 @@ impl<T> Arm for RecvArm<'_, T> {
         match &self.rx.flavor {
             Flavor::Array(s) => s.chan.recv_ready(),
             Flavor::List(s) => s.chan.recv_ready(),
-            Flavor::Zero(s) => s.chan.recv_ready(),
+            Flavor::Zero(s) => s.chan.arm_ready(false),
         }
     }
 
     unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
         match &self.rx.flavor {
             // SAFETY: forwarded from our caller; a watcher registers no packet.
-            Flavor::Zero(s) => unsafe { s.chan.register_recv(waiter, oper, None) },
+            Flavor::Zero(s) => unsafe { s.chan.register_arm(false, waiter, oper, None) },
             // SAFETY: forwarded from our caller.
             _ => unsafe { self.register(waiter, oper) },
         }
@@ -337,7 +337,7 @@ impl<T> Arm for RecvArm<'_, T> {
         match &self.rx.flavor {
             Flavor::Array(s) => s.chan.pass_on_recv(),
             Flavor::List(s) => s.chan.pass_on_recv(),
-            Flavor::Zero(s) => s.chan.pass_on_recv(),
+            Flavor::Zero(s) => s.chan.pass_on(false),
         }
     }
 }
@@ -363,7 +363,7 @@ impl<T> Arm for SendArm<'_, T> {
             // SAFETY: forwarded from our caller; the packet is ours and unregistered.
             Flavor::Zero(s) => unsafe {
                 s.chan
-                    .register_send(waiter, oper, Some(packet_of(&self.packet)))
+                    .register_arm(true, waiter, oper, Some(packet_of(&self.packet)))
             },
         }
     }
@@ -390,14 +390,14 @@ impl<T> Arm for SendArm<'_, T> {
         match &self.tx.flavor {
             Flavor::Array(s) => s.chan.send_ready(),
             Flavor::List(_) => true,
-            Flavor::Zero(s) => s.chan.send_ready(),
+            Flavor::Zero(s) => s.chan.arm_ready(true),
         }
     }
 
     unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
         match &self.tx.flavor {
             // SAFETY: forwarded from our caller; a watcher registers no packet.
-            Flavor::Zero(s) => unsafe { s.chan.register_send(waiter, oper, None) },
+            Flavor::Zero(s) => unsafe { s.chan.register_arm(true, waiter, oper, None) },
             // SAFETY: forwarded from our caller.
             _ => unsafe { self.register(waiter, oper) },
         }
@@ -407,7 +407,7 @@ impl<T> Arm for SendArm<'_, T> {
         match &self.tx.flavor {
             Flavor::Array(s) => s.chan.pass_on_send(),
             Flavor::List(_) => {}
-            Flavor::Zero(s) => s.chan.pass_on_send(),
+            Flavor::Zero(s) => s.chan.pass_on(true),
         }
     }
 }

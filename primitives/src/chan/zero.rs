@@ -136,6 +136,17 @@ struct Inner {
     closed: bool,
 }
 
+impl Inner {
+    /// The queue of one side (`send`: the senders) and of its partners.
+    fn sides(&mut self, send: bool) -> (&mut WaitQueue, &mut WaitQueue) {
+        if send {
+            (&mut self.senders, &mut self.receivers)
+        } else {
+            (&mut self.receivers, &mut self.senders)
+        }
+    }
+}
+
 pub(crate) struct Channel<T> {
     inner: Mutex<Inner>,
     _marker: PhantomData<T>,
@@ -580,70 +591,34 @@ impl<T> Channel<T> {
         Ok(unsafe { (*token.ptr.cast::<Packet<T>>()).take_full() })
     }
 
-    /// Registers a blocked `select`'s send arm, with `packet` (`EMPTY`: the value is computed
-    /// once the arm is selected), or without one for a watcher (`Select::ready`). Returns
-    /// whether the operation may be ready now (a receiver of another party waits, or closed).
+    /// Registers a blocked `select`'s send arm (`send`) or receive arm, with `packet`
+    /// (`EMPTY`: a send arm's value is computed once the arm is selected), or without one for
+    /// a watcher (`Select::ready`). Returns whether the operation may be ready now (a partner
+    /// of another party waits, or closed).
     ///
     /// # Safety
     ///
     /// As [`WaitQueue::register`]; `packet` (if given) is a `Packet<T>` not registered
     /// elsewhere.
-    pub(crate) unsafe fn register_send(
+    pub(crate) unsafe fn register_arm(
         &self,
+        send: bool,
         waiter: &Waiter,
         oper: usize,
         packet: Option<&Packet<T>>,
     ) -> bool {
         let mut inner = self.lock();
+        let (own, other) = inner.sides(send);
         let ptr = packet.map_or(core::ptr::null(), |p| {
             p.reset();
             (p as *const Packet<T>).cast()
         });
         // SAFETY: forwarded from our caller.
-        unsafe { inner.senders.register_oper(waiter, ptr, oper) };
-        let ready = inner.closed
-            || inner
-                .receivers
-                .any_selectable(|e| has_packet(e) && !e.is(waiter));
-        let watcher = if packet.is_some() {
-            Self::notify_watcher(&mut inner.receivers)
-        } else {
-            None
-        };
-        drop(inner);
-        if let Some(w) = watcher {
-            w.wake();
-        }
-        ready
-    }
-
-    /// The receive side of [`register_send`](Self::register_send).
-    ///
-    /// # Safety
-    ///
-    /// As [`register_send`](Self::register_send).
-    pub(crate) unsafe fn register_recv(
-        &self,
-        waiter: &Waiter,
-        oper: usize,
-        packet: Option<&Packet<T>>,
-    ) -> bool {
-        let mut inner = self.lock();
-        let ptr = packet.map_or(core::ptr::null(), |p| {
-            p.reset();
-            (p as *const Packet<T>).cast()
-        });
-        // SAFETY: forwarded from our caller.
-        unsafe { inner.receivers.register_oper(waiter, ptr, oper) };
-        let ready = inner.closed
-            || inner
-                .senders
-                .any_selectable(|e| has_packet(e) && !e.is(waiter));
-        let watcher = if packet.is_some() {
-            Self::notify_watcher(&mut inner.senders)
-        } else {
-            None
-        };
+        unsafe { own.register_oper(waiter, ptr, oper) };
+        let ready = other.any_selectable(|e| has_packet(e) && !e.is(waiter));
+        // A new exchange offer: a watcher of the other side may now proceed.
+        let watcher = packet.and_then(|_| Self::notify_watcher(other));
+        let ready = ready || inner.closed;
         drop(inner);
         if let Some(w) = watcher {
             w.wake();
@@ -659,38 +634,20 @@ impl<T> Channel<T> {
         self.lock().receivers.unregister(waiter);
     }
 
-    /// Whether a send could proceed now: a receiver waits, or the channel is closed.
-    pub(crate) fn send_ready(&self) -> bool {
-        let inner = self.lock();
-        inner.closed || inner.receivers.any_selectable(has_packet)
-    }
-
-    /// Whether a receive could proceed now: a sender waits, or the channel is closed.
-    pub(crate) fn recv_ready(&self) -> bool {
-        let inner = self.lock();
-        inner.closed || inner.senders.any_selectable(has_packet)
-    }
-
-    /// A watcher of the send side was notified but does not send: pass the notification to
-    /// another watcher while a receiver still waits (it may have been meant for it).
-    pub(crate) fn pass_on_send(&self) {
+    /// Whether a send (`send`) or a receive could proceed now: a partner waits, or the
+    /// channel is closed.
+    pub(crate) fn arm_ready(&self, send: bool) -> bool {
         let mut inner = self.lock();
-        let next = if inner.receivers.any_selectable(has_packet) {
-            Self::notify_watcher(&mut inner.senders)
-        } else {
-            None
-        };
-        drop(inner);
-        if let Some(n) = next {
-            n.wake();
-        }
+        inner.closed || inner.sides(send).1.any_selectable(has_packet)
     }
 
-    /// The receive side of [`pass_on_send`](Self::pass_on_send).
-    pub(crate) fn pass_on_recv(&self) {
+    /// A watcher of one side was notified but does not act: pass the notification to another
+    /// watcher of that side while a partner still waits (it may have been meant for it).
+    pub(crate) fn pass_on(&self, send: bool) {
         let mut inner = self.lock();
-        let next = if inner.senders.any_selectable(has_packet) {
-            Self::notify_watcher(&mut inner.receivers)
+        let (own, other) = inner.sides(send);
+        let next = if other.any_selectable(has_packet) {
+            Self::notify_watcher(own)
         } else {
             None
         };
