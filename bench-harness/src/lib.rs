@@ -9,6 +9,9 @@
 //! - [`result`], [`machine`], [`run_info`], [`stats`]: the result file, the machine and build
 //!   it records, and the summary statistics.
 //! - [`report`]: markdown tables from a result file.
+//! - [`compare`], [`export`], [`plot`], [`site`]: reading results: two runs compared case by
+//!   case from their samples, exports for dashboards (Bencher, github-action-benchmark), and
+//!   SVG plots with a static HTML page.
 //! - [`go_twin`]: builds and runs the Go twin (`bench-harness/go`), the same workloads on Go's
 //!   primitives, whose rows join the run's as implementation `go`.
 //!
@@ -31,12 +34,16 @@
 //! `workloads/<kind>.rs` (workloads generic over the trait and a `SUITE` constant), and list
 //! that constant in [`suites::SUITES`].
 
+pub mod compare;
+pub mod export;
 pub mod go_twin;
 pub mod machine;
 pub mod peers;
+pub mod plot;
 pub mod report;
 pub mod result;
 pub mod run_info;
+pub mod site;
 pub mod stats;
 pub mod suites;
 pub mod workloads;

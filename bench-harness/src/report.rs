@@ -205,7 +205,7 @@ fn suite_table(out: &mut String, suite: &str, rows: &[&ResultRow]) {
 }
 
 /// Three significant figures for typical values: `4.56`, `45.6`, `456`, `4560`.
-fn format_ns(ns: f64) -> String {
+pub(crate) fn format_ns(ns: f64) -> String {
     if ns < 10.0 {
         format!("{ns:.2}")
     } else if ns < 100.0 {

@@ -1,13 +1,14 @@
 //! The `weft-bench` command: runs suites (and the Go twin beside them) and writes result
 //! files, or prints a result file's table. All the logic lives in the `weft_bench` library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use weft_bench::go_twin::{self, Availability, Twin};
 use weft_bench::result::ResultFile;
 use weft_bench::workloads::{Config, Size};
+use weft_bench::{compare, export, site};
 use weft_bench::{report, suites};
 
 /// weft's benchmark suite: every primitive beside its peers, as machine-readable results.
@@ -52,6 +53,53 @@ enum Command {
         /// The JSON result file.
         file: PathBuf,
     },
+    /// Compare two result files: for each case measured in both, a verdict (regression,
+    /// improvement, within noise) judged from the samples, not one number: the medians must
+    /// differ by more than the threshold and a Mann-Whitney U test on the samples must give
+    /// p < alpha (results/README.md). Prints a table; exits 1 if any case regressed, 2 on an
+    /// error, 0 otherwise, so it can gate CI.
+    Compare {
+        /// The reference result file.
+        base: PathBuf,
+        /// The result file judged against it.
+        new: PathBuf,
+        /// The smallest change that counts, in percent (e.g. 5%).
+        #[arg(long, default_value = "5%", value_parser = compare::parse_threshold)]
+        threshold: f64,
+        /// Significance level of the test on the samples (0 < alpha <= 1).
+        #[arg(long, default_value_t = 0.01)]
+        alpha: f64,
+        /// Only these implementations, comma separated (e.g. weft); default: all.
+        #[arg(long, alias = "implementation", value_delimiter = ',')]
+        implementations: Option<Vec<String>>,
+        /// List only the cases judged a regression or an improvement.
+        #[arg(long)]
+        changes_only: bool,
+    },
+    /// Convert a result file for a dashboard: `bmf` (Bencher Metric Format, latency in ns) or
+    /// `github-action-benchmark` (its customSmallerIsBetter array, ns/op). Names are
+    /// suite/workload/params/implementation.
+    Export {
+        /// bmf or github-action-benchmark.
+        #[arg(long, value_parser = export::Format::parse)]
+        format: export::Format,
+        /// The JSON result file.
+        file: PathBuf,
+        /// Write here instead of to stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Draw result files as a static page: SVG plots of throughput against threads under
+    /// <OUT_DIR>/plots/<file name>/ and <OUT_DIR>/index.html with each run's machine, plots
+    /// and tables, one section per file.
+    Report {
+        /// The JSON result files, in the order the page shows them.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where index.html and plots/ go.
+        #[arg(long, default_value = "results")]
+        out_dir: PathBuf,
+    },
     /// List the suites, their workloads and implementations.
     List,
 }
@@ -80,6 +128,23 @@ fn main() -> ExitCode {
             Ok(file) => print!("{}", report::markdown(&file)),
             Err(e) => return fail(&e.to_string()),
         },
+        Command::Compare {
+            base,
+            new,
+            threshold,
+            alpha,
+            implementations,
+            changes_only,
+        } => {
+            let options = compare::Options {
+                threshold,
+                alpha,
+                implementations,
+            };
+            return compare_files(&base, &new, &options, changes_only);
+        }
+        Command::Export { format, file, out } => return export_file(&file, format, out),
+        Command::Report { files, out_dir } => return report_files(&files, &out_dir),
         Command::List => {
             for suite in suites::SUITES {
                 println!("{}: {}", suite.name, suite.description);
@@ -170,4 +235,81 @@ fn run(names: &[String], cfg: &Config, no_go: bool, out: Option<PathBuf>) -> Exi
 fn fail(message: &str) -> ExitCode {
     eprintln!("weft-bench: {message}");
     ExitCode::FAILURE
+}
+
+/// `weft-bench compare`: exit status 1 on a regression, 2 on an error.
+fn compare_files(
+    base: &Path,
+    new: &Path,
+    options: &compare::Options,
+    changes_only: bool,
+) -> ExitCode {
+    let error = |message: &str| {
+        eprintln!("weft-bench: {message}");
+        ExitCode::from(2)
+    };
+    if !(options.alpha > 0.0 && options.alpha <= 1.0) {
+        return error(&format!("--alpha {}: must be in (0, 1]", options.alpha));
+    }
+    let (base, new) = match (ResultFile::read(base), ResultFile::read(new)) {
+        (Ok(b), Ok(n)) => (b, n),
+        (Err(e), _) | (_, Err(e)) => return error(&e.to_string()),
+    };
+    let comparison = compare::compare(&base, &new, options);
+    if comparison.rows.is_empty()
+        && comparison.only_base.is_empty()
+        && comparison.only_new.is_empty()
+    {
+        return error("no cases to compare (check --implementations)");
+    }
+    print!("{}", comparison.markdown(changes_only));
+    if comparison.has_regression() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `weft-bench export`.
+fn export_file(file: &Path, format: export::Format, out: Option<PathBuf>) -> ExitCode {
+    let file = match ResultFile::read(file) {
+        Ok(file) => file,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let mut json = serde_json::to_string_pretty(&export::export(&file, format))
+        .expect("JSON values serialise");
+    json.push('\n');
+    match out {
+        Some(out) => {
+            if let Err(e) = std::fs::write(&out, json) {
+                return fail(&format!("writing {}: {e}", out.display()));
+            }
+            eprintln!("wrote {}", out.display());
+        }
+        None => print!("{json}"),
+    }
+    ExitCode::SUCCESS
+}
+
+/// `weft-bench report`.
+fn report_files(paths: &[PathBuf], out_dir: &Path) -> ExitCode {
+    let mut files = Vec::new();
+    for path in paths {
+        match ResultFile::read(path) {
+            Ok(file) => files.push((path.clone(), file)),
+            Err(e) => return fail(&e.to_string()),
+        }
+    }
+    match site::write(&files, out_dir) {
+        Ok(written) => {
+            eprintln!(
+                "wrote {} and {} plots under {}",
+                written.index.display(),
+                written.plots.len(),
+                out_dir.join("plots").display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("report into {}: {e}", out_dir.display())),
+    }
 }
