@@ -29,6 +29,18 @@
 //! Each row is tested on its own (no correction for testing many rows), and samples taken in
 //! two runs at different times also differ by whatever changed on the machine in between:
 //! compare runs from the same machine, and read an isolated verdict with that in mind.
+//!
+//! # Relative to a peer
+//!
+//! A run samples its implementations interleaved, round by round (`workloads::measure`), so
+//! sample `k` of weft and sample `k` of std were taken moments apart, under the same machine
+//! state. With [`Options::relative_to`] set to a peer, each implementation's samples are first
+//! divided, round by round, by that peer's samples of the same case in the same file, and the
+//! rule above is applied to those ratios: a machine that got slower between the two runs
+//! slows both alike and cancels out, while a change in one implementation does not. Rows
+//! whose file has no sample-for-sample matching row of the peer (a case the peer does not
+//! run, the Go twin's rows, which are not interleaved with the Rust ones) are listed as not
+//! compared; the peer's own rows are left out.
 
 use std::fmt::Write;
 
@@ -47,6 +59,9 @@ pub struct Options {
     pub alpha: f64,
     /// Only compare these implementations (by name); `None` for all.
     pub implementations: Option<Vec<String>>,
+    /// Judge each implementation relative to this one instead of in absolute time: see
+    /// [Relative to a peer](self#relative-to-a-peer). `None`: absolute ns per op.
+    pub relative_to: Option<String>,
 }
 
 impl Default for Options {
@@ -56,6 +71,7 @@ impl Default for Options {
             threshold: 0.05,
             alpha: 0.01,
             implementations: None,
+            relative_to: None,
         }
     }
 }
@@ -389,23 +405,54 @@ pub struct Comparison {
     pub only_base: Vec<Key>,
     /// Cases only the new file has.
     pub only_new: Vec<Key>,
+    /// Cases in both files that could not be put relative to [`Options::relative_to`]: a
+    /// file has no row of that implementation for the case with as many samples.
+    pub no_reference: Vec<Key>,
     /// Differences between the two runs' setups worth knowing (machine, size, placement).
     pub notes: Vec<String>,
 }
 
+/// `row`'s samples divided, round by round, by those of `reference`'s row for the same case
+/// (parameters compared without setup parameters) in `file`; `None` if there is no such row,
+/// it has a different number of samples, or a sample of it is not positive.
+pub fn relative_samples(file: &ResultFile, row: &ResultRow, reference: &str) -> Option<Vec<f64>> {
+    let case = row.params.case();
+    let r = file.results.iter().find(|r| {
+        r.implementation == reference
+            && r.suite == row.suite
+            && r.workload == row.workload
+            && r.params.case() == case
+    })?;
+    if r.samples_ns_per_op.len() != row.samples_ns_per_op.len()
+        || r.samples_ns_per_op.iter().any(|s| *s <= 0.0)
+    {
+        return None;
+    }
+    Some(
+        row.samples_ns_per_op
+            .iter()
+            .zip(&r.samples_ns_per_op)
+            .map(|(s, r)| s / r)
+            .collect(),
+    )
+}
+
 /// Compares `new` against `base` under `options`.
 pub fn compare(base: &ResultFile, new: &ResultFile, options: &Options) -> Comparison {
+    let reference = options.relative_to.as_deref();
     let selected = |row: &&ResultRow| {
-        options
-            .implementations
-            .as_ref()
-            .map_or(true, |names| names.contains(&row.implementation))
+        Some(row.implementation.as_str()) != reference
+            && options
+                .implementations
+                .as_ref()
+                .map_or(true, |names| names.contains(&row.implementation))
     };
     let base_rows: Vec<&ResultRow> = base.results.iter().filter(selected).collect();
     let new_rows: Vec<&ResultRow> = new.results.iter().filter(selected).collect();
     let mut notes = setup_notes(base, new);
     let mut rows = Vec::new();
     let mut only_base = Vec::new();
+    let mut no_reference = Vec::new();
     let mut matched = vec![false; new_rows.len()];
     let mut seen: Vec<Key> = Vec::new();
     for b in &base_rows {
@@ -432,17 +479,22 @@ pub fn compare(base: &ResultFile, new: &ResultFile, options: &Options) -> Compar
             notes.push(format!("{} has no samples; skipped", key.describe()));
             continue;
         }
-        let judgement = judge(
-            &b.samples_ns_per_op,
-            &n.samples_ns_per_op,
-            options.threshold,
-            options.alpha,
-        );
+        let (bs, ns) = match reference {
+            None => (b.samples_ns_per_op.clone(), n.samples_ns_per_op.clone()),
+            Some(r) => match (relative_samples(base, b, r), relative_samples(new, n, r)) {
+                (Some(bs), Some(ns)) => (bs, ns),
+                _ => {
+                    no_reference.push(key);
+                    continue;
+                }
+            },
+        };
+        let judgement = judge(&bs, &ns, options.threshold, options.alpha);
         rows.push(Compared {
             key,
-            base: stats::summarize(&b.samples_ns_per_op).expect("samples"),
-            new: stats::summarize(&n.samples_ns_per_op).expect("samples"),
-            samples: (b.samples_ns_per_op.len(), n.samples_ns_per_op.len()),
+            base: stats::summarize(&bs).expect("samples"),
+            new: stats::summarize(&ns).expect("samples"),
+            samples: (bs.len(), ns.len()),
             judgement,
         });
     }
@@ -457,6 +509,7 @@ pub fn compare(base: &ResultFile, new: &ResultFile, options: &Options) -> Compar
         rows,
         only_base,
         only_new,
+        no_reference,
         notes,
     }
 }
@@ -521,6 +574,17 @@ impl Comparison {
             o.threshold * 100.0,
             o.alpha
         );
+        let unit = match &o.relative_to {
+            Some(r) => {
+                let _ = writeln!(
+                    out,
+                    "Relative to {r}: each sample is divided by {r}'s sample of the same case \
+                     and round, so drift common to both cancels."
+                );
+                format!("× {r}")
+            }
+            None => "ns/op".to_owned(),
+        };
         for note in &self.notes {
             let _ = writeln!(out, "Note: {note}");
         }
@@ -532,12 +596,13 @@ impl Comparison {
         if !shown.is_empty() {
             let _ = writeln!(
                 out,
-                "\n| suite | workload | params | implementation | base ns/op | new ns/op | \
+                "\n| suite | workload | params | implementation | base {unit} | new {unit} | \
                  new/base | p | verdict |"
             );
             let _ = writeln!(out, "|---|---|---|---|---:|---:|---:|---:|---|");
         }
         let mut too_few = false;
+        let relative = o.relative_to.is_some();
         for r in shown {
             let j = &r.judgement;
             let mut verdict = j.verdict.label().to_owned();
@@ -552,8 +617,8 @@ impl Comparison {
                 r.key.workload,
                 params_text(&r.key.params, " "),
                 r.key.implementation,
-                range_text(&r.base, r.samples.0),
-                range_text(&r.new, r.samples.1),
+                range_text(&r.base, r.samples.0, relative),
+                range_text(&r.new, r.samples.1, relative),
                 j.ratio,
                 p_text(j.test.p),
                 verdict
@@ -567,9 +632,17 @@ impl Comparison {
                 o.alpha
             );
         }
-        for (side, keys) in [("base", &self.only_base), ("new", &self.only_new)] {
+        let reference = o.relative_to.as_deref().unwrap_or("");
+        for (title, keys) in [
+            ("Only in the base file".to_owned(), &self.only_base),
+            ("Only in the new file".to_owned(), &self.only_new),
+            (
+                format!("Not compared, no interleaved {reference} row to divide by"),
+                &self.no_reference,
+            ),
+        ] {
             if !keys.is_empty() {
-                let _ = writeln!(out, "\nOnly in the {side} file ({}):", keys.len());
+                let _ = writeln!(out, "\n{title} ({}):", keys.len());
                 for key in keys {
                     let _ = writeln!(out, "- {}", key.describe());
                 }
@@ -590,14 +663,16 @@ impl Comparison {
     }
 }
 
-/// `23.4 (23.1–24.0, n=5)`.
-fn range_text(s: &Summary, n: usize) -> String {
-    format!(
-        "{} ({}–{}, n={n})",
-        crate::report::format_ns(s.median),
-        crate::report::format_ns(s.min),
-        crate::report::format_ns(s.max)
-    )
+/// `23.4 (23.1–24.0, n=5)`, or with three decimals for ratios: `0.812 (0.801–0.830, n=5)`.
+fn range_text(s: &Summary, n: usize, ratio: bool) -> String {
+    let f = |v: f64| {
+        if ratio {
+            format!("{v:.3}")
+        } else {
+            crate::report::format_ns(v)
+        }
+    };
+    format!("{} ({}–{}, n={n})", f(s.median), f(s.min), f(s.max))
 }
 
 fn p_text(p: f64) -> String {
@@ -836,6 +911,85 @@ mod tests {
         assert_eq!(c.rows.len(), 1);
         assert!(!c.has_regression());
         assert!(c.only_base.is_empty() && c.only_new.is_empty());
+    }
+
+    #[test]
+    fn relative_to_a_peer_cancels_drift_common_to_both() {
+        // The second run's machine is 30% slower for everyone: absolute times regress,
+        // weft relative to std does not.
+        let drift = |v: Vec<f64>| v.iter().map(|x| x * 1.3).collect::<Vec<f64>>();
+        let base = file(vec![
+            row("contended", "weft", 2, around(50.0, 0.02, 7)),
+            row("contended", "std", 2, around(80.0, 0.02, 7)),
+            row("uncontended", "weft", 1, around(10.0, 0.02, 7)),
+            row("uncontended", "std", 1, around(12.0, 0.02, 7)),
+            row("contended", "weft", 4, around(90.0, 0.02, 7)),
+        ]);
+        let mut slow_weft = drift(around(10.0, 0.02, 7));
+        slow_weft.iter_mut().for_each(|x| *x *= 1.5);
+        let new = file(vec![
+            row("contended", "weft", 2, drift(around(50.0, 0.02, 7))),
+            row("contended", "std", 2, drift(around(80.0, 0.02, 7))),
+            // weft itself got slower too: 1.5x beyond the drift.
+            row("uncontended", "weft", 1, slow_weft),
+            row("uncontended", "std", 1, drift(around(12.0, 0.02, 7))),
+            row("contended", "weft", 4, around(90.0, 0.02, 7)),
+        ]);
+        let absolute = compare(&base, &new, &Options::default());
+        assert_eq!(absolute.count(Verdict::Regression), 4);
+
+        let relative = Options {
+            relative_to: Some("std".into()),
+            ..Options::default()
+        };
+        let c = compare(&base, &new, &relative);
+        let verdicts: Vec<(&str, usize, Verdict)> = c
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.key.workload.as_str(),
+                    r.key.params.threads,
+                    r.judgement.verdict,
+                )
+            })
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("contended", 2, Verdict::WithinNoise),
+                ("uncontended", 1, Verdict::Regression),
+            ]
+        );
+        assert!(
+            (c.rows[1].judgement.ratio - 1.5).abs() < 0.01,
+            "{:?}",
+            c.rows[1]
+        );
+        // std's own rows are not compared; weft at 4 threads has no std to divide by.
+        assert!(c.rows.iter().all(|r| r.key.implementation == "weft"));
+        assert_eq!(c.no_reference.len(), 1);
+        let md = c.markdown(false);
+        assert!(md.contains("| base × std | new × std |"), "{md}");
+        assert!(
+            md.contains("Not compared, no interleaved std row to divide by (1):\n- mutex/contended threads=4 weft"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn relative_samples_pair_rounds() {
+        let f = file(vec![
+            row("contended", "weft", 2, vec![10.0, 20.0, 30.0]),
+            row("contended", "std", 2, vec![5.0, 10.0, 10.0]),
+            row("contended", "kanal", 2, vec![5.0, 10.0]),
+        ]);
+        assert_eq!(
+            relative_samples(&f, &f.results[0], "std"),
+            Some(vec![2.0, 2.0, 3.0])
+        );
+        assert_eq!(relative_samples(&f, &f.results[0], "kanal"), None);
+        assert_eq!(relative_samples(&f, &f.results[0], "flume"), None);
     }
 
     #[test]

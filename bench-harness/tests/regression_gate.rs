@@ -146,6 +146,18 @@ fn compare_flags_the_slowed_build_and_exits_1() {
     assert!(stdout.contains("REGRESSION"), "{stdout}");
     assert!(!stdout.contains("| std |"), "{stdout}");
 
+    // Relative to std, measured in the same rounds: still a regression.
+    let (code, stdout, stderr) = weft_bench(&[
+        "compare",
+        path(normal),
+        path(slowed),
+        "--relative-to",
+        "std",
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("| base × std | new × std |"), "{stdout}");
+    assert!(stdout.contains("REGRESSION"), "{stdout}");
+
     // The other way round the slowed build is the base: an improvement, and the gate passes.
     let (code, stdout, stderr) = weft_bench(&[
         "compare",

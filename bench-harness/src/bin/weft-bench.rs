@@ -72,6 +72,11 @@ enum Command {
         /// Only these implementations, comma separated (e.g. weft); default: all.
         #[arg(long, alias = "implementation", value_delimiter = ',')]
         implementations: Option<Vec<String>>,
+        /// Judge each implementation's samples divided, round by round, by this peer's
+        /// samples of the same case (e.g. std): drift of the machine between the runs
+        /// cancels. Default: absolute ns per op.
+        #[arg(long)]
+        relative_to: Option<String>,
         /// List only the cases judged a regression or an improvement.
         #[arg(long)]
         changes_only: bool,
@@ -134,12 +139,14 @@ fn main() -> ExitCode {
             threshold,
             alpha,
             implementations,
+            relative_to,
             changes_only,
         } => {
             let options = compare::Options {
                 threshold,
                 alpha,
                 implementations,
+                relative_to,
             };
             return compare_files(&base, &new, &options, changes_only);
         }
@@ -259,8 +266,9 @@ fn compare_files(
     if comparison.rows.is_empty()
         && comparison.only_base.is_empty()
         && comparison.only_new.is_empty()
+        && comparison.no_reference.is_empty()
     {
-        return error("no cases to compare (check --implementations)");
+        return error("no cases to compare (check --implementations and --relative-to)");
     }
     print!("{}", comparison.markdown(changes_only));
     if comparison.has_regression() {
