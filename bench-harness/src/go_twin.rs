@@ -297,7 +297,14 @@ impl Twin {
                 tail(&String::from_utf8_lossy(&out.stderr))
             ));
         }
-        let rows = parse_rows(&String::from_utf8_lossy(&out.stdout))?;
+        let mut rows = parse_rows(&String::from_utf8_lossy(&out.stdout))?;
+        // The twin's channels carry uintptr, a word: the Rust side's 8-byte case.
+        for row in rows.iter_mut().filter(|r| r.suite == "chan") {
+            row.params
+                .extra
+                .entry("msg_bytes".to_owned())
+                .or_insert_with(|| std::mem::size_of::<usize>().into());
+        }
         if let Some(row) = rows.iter().find(|r| !suites.contains(&r.suite.as_str())) {
             return Err(format!(
                 "the Go twin returned a row of suite {:?}, which was not asked for",

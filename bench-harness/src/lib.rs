@@ -14,6 +14,10 @@
 //!   SVG plots with a static HTML page.
 //! - [`go_twin`]: builds and runs the Go twin (`bench-harness/go`), the same workloads on Go's
 //!   primitives, whose rows join the run's as implementation `go`.
+//! - [`placement`]: pinning threads to CPUs (`--placement compact|scatter`) by the topology.
+//! - [`floor`]: the core-to-core cache-line round trip, the floor under every hand-off, and
+//!   each hand-off row's time as a multiple of it.
+//! - [`progress`]: the run's progress bar.
 //!
 //! The `weft-bench` binary (`run`, `table`, `list`) is a thin CLI over these.
 //!
@@ -36,10 +40,13 @@
 
 pub mod compare;
 pub mod export;
+pub mod floor;
 pub mod go_twin;
 pub mod machine;
 pub mod peers;
+pub mod placement;
 pub mod plot;
+pub mod progress;
 pub mod report;
 pub mod result;
 pub mod run_info;

@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::floor::CoreToCore;
+
 /// CPU, topology and kernel of the machine that produced a result file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Machine {
     /// `model name` from `/proc/cpuinfo`, e.g. `"AMD EPYC 7B13"`.
     pub cpu_model: Option<String>,
@@ -27,6 +29,10 @@ pub struct Machine {
     pub packages: Option<usize>,
     /// Distinct physical cores: `(physical_package_id, die_id, core_id)` triples.
     pub cores: Option<usize>,
+    /// The CPUs of each package (`physical_package_id`), one list per package. Absent in
+    /// files written before it existed.
+    #[serde(default)]
+    pub package_groups: Vec<Vec<usize>>,
     /// Hardware threads sharing a core (`thread_siblings_list`), one list per core.
     pub smt_groups: Vec<Vec<usize>>,
     /// CPUs sharing a last-level (L3) cache (`cache/index*/shared_cpu_list` where
@@ -38,6 +44,12 @@ pub struct Machine {
     pub kernel: Option<String>,
     /// Host name, from `/proc/sys/kernel/hostname`.
     pub hostname: Option<String>,
+    /// The cache-line round-trip latency between pairs of CPUs, the floor of any
+    /// cross-thread hand-off: measured by `weft-bench run` at its start (see
+    /// [`crate::floor`]); `None` from [`Machine::detect`], in files written before it
+    /// existed, and where fewer than two CPUs could be used.
+    #[serde(default)]
+    pub core_to_core: Option<CoreToCore>,
 }
 
 /// One NUMA node.
@@ -89,6 +101,7 @@ impl Machine {
         };
 
         let mut package_ids = BTreeSet::new();
+        let mut package_cpus: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
         let mut core_ids = BTreeSet::new();
         let mut topology_complete = !online.is_empty();
         let mut smt_groups = BTreeSet::new();
@@ -102,6 +115,7 @@ impl Machine {
             match (package, core) {
                 (Some(package), Some(core)) => {
                     package_ids.insert(package);
+                    package_cpus.entry(package).or_default().push(cpu);
                     core_ids.insert((package, die, core));
                 }
                 _ => topology_complete = false,
@@ -142,11 +156,17 @@ impl Machine {
             available_parallelism,
             packages: topology_complete.then_some(package_ids.len()),
             cores: topology_complete.then_some(core_ids.len()),
+            package_groups: if topology_complete {
+                package_cpus.into_values().collect()
+            } else {
+                Vec::new()
+            },
             smt_groups: smt_groups.into_iter().collect(),
             l3_groups: l3_groups.into_iter().collect(),
             numa_nodes,
             kernel: read_trimmed(root.join("proc/sys/kernel/osrelease")),
             hostname: read_trimmed(root.join("proc/sys/kernel/hostname")),
+            core_to_core: None,
         }
     }
 
@@ -222,6 +242,34 @@ pub fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
     Some(cpus.into_iter().collect())
 }
 
+/// Formats CPU numbers as a Linux CPU list, runs of consecutive numbers as ranges: the
+/// inverse of [`parse_cpu_list`] (for sorted, deduplicated input).
+///
+/// # Examples
+///
+/// ```
+/// use weft_bench::machine::format_cpu_list;
+/// assert_eq!(format_cpu_list(&[0, 1, 2, 3, 8, 10, 11]), "0-3,8,10-11");
+/// assert_eq!(format_cpu_list(&[]), "");
+/// ```
+pub fn format_cpu_list(cpus: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cpus.len() {
+        let mut j = i;
+        while j + 1 < cpus.len() && cpus[j + 1] == cpus[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j == i {
+            cpus[i].to_string()
+        } else {
+            format!("{}-{}", cpus[i], cpus[j])
+        });
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
 fn read(path: PathBuf) -> Option<String> {
     fs::read_to_string(path).ok()
 }
@@ -252,7 +300,7 @@ fn numbered_entries(dir: &Path, prefix: &str) -> BTreeMap<usize, PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -300,11 +348,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn two_sockets_with_smt() {
-        // 2 packages x 2 cores x 2 threads; CPU n and n+4 are SMT siblings; one L3 and one
-        // NUMA node per package.
-        let f = Fixture::new("smt");
+    /// A machine read from a fake tree: 2 packages x 2 cores x 2 threads; CPU n and n+4 are
+    /// SMT siblings; one L3 and one NUMA node per package (CPUs 0, 1, 4, 5 and 2, 3, 6, 7).
+    pub(crate) fn two_sockets_with_smt() -> Machine {
+        let f = Fixture::new(&format!("smt-{:?}", std::thread::current().id()));
         f.write(
             "proc/cpuinfo",
             "processor\t: 0\nmodel name\t: Test CPU 9000\n\nprocessor\t: 1\nmodel name\t: Test CPU 9000\n",
@@ -341,12 +388,17 @@ mod tests {
         f.write("sys/devices/system/node/node0/distance", "10 21\n");
         f.write("sys/devices/system/node/node1/cpulist", "2-3,6-7\n");
         f.write("sys/devices/system/node/node1/distance", "21 10\n");
+        Machine::from_root(&f.0)
+    }
 
-        let m = Machine::from_root(&f.0);
+    #[test]
+    fn reads_two_sockets_with_smt() {
+        let m = two_sockets_with_smt();
         assert_eq!(m.cpu_model.as_deref(), Some("Test CPU 9000"));
         assert_eq!(m.logical_cpus, 8);
         assert_eq!(m.packages, Some(2));
         assert_eq!(m.cores, Some(4));
+        assert_eq!(m.package_groups, vec![vec![0, 1, 4, 5], vec![2, 3, 6, 7]]);
         assert_eq!(
             m.smt_groups,
             vec![vec![0, 4], vec![1, 5], vec![2, 6], vec![3, 7]]
@@ -381,6 +433,7 @@ mod tests {
         assert_eq!(m.cpu_model, None);
         assert!(m.logical_cpus >= 1);
         assert_eq!((m.packages, m.cores), (None, None));
+        assert!(m.package_groups.is_empty());
         assert!(m.smt_groups.is_empty() && m.l3_groups.is_empty() && m.numa_nodes.is_empty());
         assert_eq!((m.kernel, m.hostname), (None, None));
     }

@@ -54,6 +54,20 @@ pub struct ResultRow {
     pub max_ns_per_op: f64,
     /// `(max - min) / median`.
     pub spread: f64,
+    /// The CPU each of the sample's threads was pinned to, in the workload's thread order
+    /// (see `results/README.md`); absent when the threads were not pinned (`--placement
+    /// none`, the Go twin, files written before placement existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<Vec<usize>>,
+    /// For hand-off workloads: the cache-line round trip among the CPUs the row ran on (see
+    /// [`crate::floor`]), ns: with pinning, the median over the pairs of distinct CPUs in
+    /// `cpus`; unpinned, the median over the machine's pairs. Absent for other workloads,
+    /// for threads all on one CPU, and where no floor was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor_ns: Option<f64>,
+    /// `median_ns_per_op / floor_ns`: how many cache-line round trips one operation costs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_floor: Option<f64>,
 }
 
 /// Parameter keys that describe how an implementation was set up rather than the workload:
@@ -131,6 +145,9 @@ impl ResultRow {
             min_ns_per_op: summary.min,
             max_ns_per_op: summary.max,
             spread: summary.spread,
+            cpus: None,
+            floor_ns: None,
+            x_floor: None,
         }
     }
 }

@@ -32,10 +32,17 @@ pub struct RunInfo {
     pub timestamp: String,
     /// Whether this was a `--quick` run (fewer operations and samples).
     pub quick: bool,
-    /// Thread placement: `"unpinned"` (threads are left to the OS scheduler, on every online
-    /// CPU), or `"confined to CPUs <list>"` when the process's affinity mask (`taskset`, a
-    /// cpuset) allowed fewer CPUs than were online: its threads float among those.
+    /// Thread placement: `"compact"` or `"scatter"` when `--placement` pinned each thread
+    /// (the order is `cpu_order`, each row's map its `cpus`); otherwise `"unpinned"` (threads
+    /// are left to the OS scheduler, on every online CPU), or `"confined to CPUs <list>"`
+    /// when the process's affinity mask (`taskset`, a cpuset) allowed fewer CPUs than were
+    /// online: its threads float among those.
     pub placement: String,
+    /// With pinning, the order in which threads were given CPUs: a sample's thread `i` ran
+    /// on `cpu_order[i % cpu_order.len()]`. `None` unpinned, and in files written before
+    /// placement existed.
+    #[serde(default)]
+    pub cpu_order: Option<Vec<usize>>,
     /// The Go that built and ran the Go twin (`"go1.19.8 linux/amd64"`), or `None` when the
     /// run has no `go` rows. Absent in files written before the twin existed.
     #[serde(default)]
@@ -73,6 +80,7 @@ impl RunInfo {
                     .ok()
                     .as_deref(),
             ),
+            cpu_order: None,
             go: None,
         }
     }

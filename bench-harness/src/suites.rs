@@ -6,11 +6,14 @@
 //! The Go twin ([`crate::go_twin`]) runs suites of the same names; [`plan`] decides, for each
 //! suite of a run, whether the Rust side, the twin, or both run it.
 
+use crate::floor::{self, Effort};
 use crate::go_twin::{self, Availability};
 use crate::machine::Machine;
+use crate::placement;
+use crate::progress::Progress;
 use crate::result::{ResultFile, ResultRow, SCHEMA_VERSION};
 use crate::run_info::RunInfo;
-use crate::workloads::{self, Config, Size};
+use crate::workloads::{self, Config, Session, Size, MSG_BYTES};
 
 /// A suite: the workloads of one primitive family, run against every implementation.
 #[derive(Debug, Clone, Copy)]
@@ -184,7 +187,7 @@ fn check_filter(known: &[&str], cfg: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks the thread and sample counts.
+/// Checks the thread and sample counts and the message sizes.
 fn check_counts(cfg: &Config) -> Result<(), String> {
     if cfg.threads.is_empty() || cfg.threads.contains(&0) {
         return Err("thread counts must be at least 1".to_owned());
@@ -192,14 +195,64 @@ fn check_counts(cfg: &Config) -> Result<(), String> {
     if cfg.samples == Some(0) {
         return Err("at least one sample is needed".to_owned());
     }
+    if let Some(sizes) = &cfg.msg_bytes {
+        if sizes.is_empty() {
+            return Err("at least one message size is needed".to_owned());
+        }
+        if let Some(bad) = sizes.iter().find(|b| !MSG_BYTES.contains(b)) {
+            return Err(format!(
+                "message size {bad} bytes is not one of {MSG_BYTES:?}"
+            ));
+        }
+    }
     Ok(())
 }
 
 /// Runs `suites` with `cfg` and gathers the results with the run's provenance and machine.
+///
+/// First it measures the machine's floor (the core-to-core round trips among the CPUs the
+/// run may use, [`floor::measure`], with [`Effort::for_size`]) into
+/// `machine.core_to_core`; then it runs the suites in a [`Session`] that gives hand-off rows
+/// their floor and, with `cfg.progress`, draws a progress bar over every sample.
 pub fn run(suites: &[&Suite], cfg: &Config) -> ResultFile {
-    let run = RunInfo::collect(cfg.size == Size::Quick);
-    let machine = Machine::detect();
+    let mut run = RunInfo::collect(cfg.size == Size::Quick);
+    let mut machine = Machine::detect();
+    let allowed = placement::allowed_cpus();
+    let effort = Effort::for_size(cfg.size);
+    if cfg.progress {
+        eprintln!(
+            "measuring the floor: core-to-core round trips among CPUs {}",
+            crate::machine::format_cpu_list(&allowed)
+        );
+    }
+    machine.core_to_core = floor::measure(&machine, &allowed, effort, || {});
+    if cfg.progress {
+        if let Some(line) = floor::summary(&machine) {
+            eprintln!("{line}");
+        }
+    }
+    if cfg.placement.pins() {
+        run.placement = cfg.placement.name().to_owned();
+        run.cpu_order = Some(placement::cpu_order(&machine, &allowed, cfg.placement));
+    }
+    let progress = cfg.progress.then(|| {
+        let total = workloads::count_samples(|| {
+            for suite in suites {
+                (suite.run)(cfg);
+            }
+        });
+        Progress::new(total, "samples")
+    });
+    let session = Session {
+        machine: Some(machine.clone()),
+        progress: progress.clone(),
+    }
+    .enter();
     let results = suites.iter().flat_map(|suite| (suite.run)(cfg)).collect();
+    drop(session);
+    if let Some(p) = progress {
+        p.finish();
+    }
     ResultFile {
         schema_version: SCHEMA_VERSION,
         run,
@@ -280,6 +333,103 @@ mod tests {
         assert!(!file.results.is_empty());
         assert!(file.results.iter().all(|r| r.implementation == "weft"));
         assert!(!file.run.quick);
+    }
+
+    /// A pinned run records the placement, the order, and each row's thread-to-CPU map; with
+    /// two CPUs or more, the floor and the hand-off rows' multiples of it.
+    #[test]
+    fn a_pinned_run_records_its_cpus_and_floor() {
+        let cfg = Config {
+            threads: vec![1, 3],
+            placement: crate::placement::Placement::Compact,
+            ..smoke()
+        };
+        let file = run(&select(&["mutex".into()], &cfg).unwrap(), &cfg);
+        let allowed = placement::allowed_cpus();
+        let order = file.run.cpu_order.clone().unwrap();
+        assert_eq!(file.run.placement, "compact");
+        assert_eq!(order.len(), allowed.len());
+        for row in &file.results {
+            let cpus = row.cpus.as_ref().expect("pinned rows carry their CPUs");
+            assert_eq!(*cpus, placement::thread_cpus(&order, cpus.len()), "{row:?}");
+        }
+        let three = file
+            .results
+            .iter()
+            .find(|r| r.workload == "contended" && r.params.threads == 3)
+            .unwrap();
+        assert_eq!(three.cpus.as_ref().unwrap().len(), 3);
+        let dir = std::env::temp_dir().join(format!("weft-bench-pinned-{}", std::process::id()));
+        let path = dir.join("run.json");
+        file.write(&path).unwrap();
+        let back = ResultFile::read(&path).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+        assert_eq!(back.results[0].cpus, file.results[0].cpus);
+        if allowed.len() >= 2 {
+            let floor = file.machine.core_to_core.as_ref().expect("a floor");
+            assert!(floor.median_ns > 0.0);
+            assert!(
+                three.floor_ns.is_some() && three.x_floor.is_some(),
+                "{three:?}"
+            );
+        }
+        let one = file
+            .results
+            .iter()
+            .find(|r| r.workload == "uncontended")
+            .unwrap();
+        assert_eq!((one.floor_ns, one.x_floor), (None, None));
+    }
+
+    #[test]
+    fn unpinned_rows_have_no_cpus() {
+        let cfg = Config {
+            threads: vec![2],
+            ..smoke()
+        };
+        let file = run(&select(&["waitgroup".into()], &cfg).unwrap(), &cfg);
+        assert!(file.results.iter().all(|r| r.cpus.is_none()));
+        assert_ne!(file.run.placement, "compact");
+        assert_eq!(file.run.cpu_order, None);
+        if placement::allowed_cpus().len() >= 2 {
+            let median = file.machine.core_to_core.as_ref().unwrap().median_ns;
+            let fan_in = file
+                .results
+                .iter()
+                .find(|r| r.workload == "fan_in")
+                .unwrap();
+            assert_eq!(fan_in.floor_ns, Some(median));
+        }
+    }
+
+    /// The progress bar's total is every sample the run takes.
+    #[test]
+    fn counting_matches_the_samples_taken() {
+        let cfg = Config {
+            threads: vec![1, 2],
+            samples: Some(2),
+            ..smoke()
+        };
+        let suite = find("deque").unwrap();
+        let counted = workloads::count_samples(|| {
+            assert!((suite.run)(&cfg).is_empty());
+        });
+        let taken: usize = (suite.run)(&cfg)
+            .iter()
+            .map(|r| r.samples_ns_per_op.len() + 1)
+            .sum();
+        assert_eq!(counted, taken as u64);
+    }
+
+    #[test]
+    fn message_sizes_are_checked() {
+        for (sizes, ok) in [(vec![0, 8, 64], true), (vec![16], false), (vec![], false)] {
+            let cfg = Config {
+                msg_bytes: Some(sizes.clone()),
+                ..smoke()
+            };
+            assert_eq!(select(&[], &cfg).is_ok(), ok, "{sizes:?}");
+        }
     }
 
     #[test]

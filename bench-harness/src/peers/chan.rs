@@ -15,86 +15,155 @@
 //! weft and crossbeam select through the same kind of API (a `Select` built once per thread and
 //! reused for every message), so `select_rx` and `select_both` compare the implementations,
 //! not the calling conventions.
+//!
+//! Every adapter is generic over the [`Message`] it carries: the empty message `()`, a word
+//! (`u64`) and a cache line's worth ([`Line`], 64 bytes).
 
 use std::sync::mpsc;
 
-/// The message every channel workload sends: a word, distinct per message so that receivers
-/// can check by count and sum that each arrived exactly once.
-pub type Msg = usize;
+/// A message the channel workloads send (`params.msg_bytes` is its size). Each is made from
+/// a distinct number, which it carries (all but the empty message), so that receivers can
+/// check by count and sum that every message arrived exactly once.
+pub trait Message: Copy + Send + 'static {
+    /// Its size in bytes.
+    const BYTES: usize;
+    /// Whether it carries its number. The empty message does not: only its count can be
+    /// checked.
+    const NUMBERED: bool;
+    /// The message made from `k`.
+    fn new(k: u64) -> Self;
+    /// The number it was made from (0 when not [`Message::NUMBERED`]), read from all of it.
+    fn number(self) -> u64;
+}
 
-/// A library's channel of [`Msg`], as the channel workloads use it. Implemented on a marker
-/// type per library ([`Weft`], [`Crossbeam`], ...), whose handles are the library's own.
+/// The empty message: a channel op with no payload at all (Go's `chan struct{}`).
+impl Message for () {
+    const BYTES: usize = 0;
+    const NUMBERED: bool = false;
+
+    #[inline]
+    fn new(_: u64) {}
+
+    #[inline]
+    fn number(self) -> u64 {
+        0
+    }
+}
+
+/// A word: 8 bytes, the number itself.
+impl Message for u64 {
+    const BYTES: usize = 8;
+    const NUMBERED: bool = true;
+
+    #[inline]
+    fn new(k: u64) -> u64 {
+        k
+    }
+
+    #[inline]
+    fn number(self) -> u64 {
+        self
+    }
+}
+
+/// A 64-byte message: eight words `k, k + 1, ..., k + 7`. Its number is recovered from the
+/// sum of all eight, so a torn or mixed-up message spoils the receivers' sum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line(pub [u64; 8]);
+
+impl Message for Line {
+    const BYTES: usize = 64;
+    const NUMBERED: bool = true;
+
+    #[inline]
+    fn new(k: u64) -> Line {
+        Line(std::array::from_fn(|i| k.wrapping_add(i as u64)))
+    }
+
+    #[inline]
+    fn number(self) -> u64 {
+        // k + (k + 1) + ... + (k + 7) = 8k + 28.
+        let sum = self.0.iter().fold(0u64, |a, &w| a.wrapping_add(w));
+        sum.wrapping_sub(28) / 8
+    }
+}
+
+/// A library's channels of any [`Message`], as the channel workloads use them. Implemented
+/// on a marker type per library ([`Weft`], [`Crossbeam`], ...), whose handles are the
+/// library's own.
 ///
 /// Blocking `send` and `recv` panic if the channel is closed when it should not be: a closed
 /// channel in the middle of a workload is a failure, not a result.
 pub trait ChanLike: 'static {
     /// The implementation's name in result files and tables.
     const NAME: &'static str;
-    /// The sending handle.
-    type Sender: Send;
-    /// The receiving handle.
-    type Receiver: Send;
+    /// The sending handle of a channel of `M`.
+    type Sender<M: Message>: Send;
+    /// The receiving handle of a channel of `M`.
+    type Receiver<M: Message>: Send;
 
     /// A channel holding at most `cap` messages; `cap == 0` is a rendezvous channel (a send
     /// completes when a receiver takes the message).
-    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver);
+    fn bounded<M: Message>(cap: usize) -> (Self::Sender<M>, Self::Receiver<M>);
 
     /// A channel without a capacity limit, or `None` where the library has none.
-    fn unbounded() -> Option<(Self::Sender, Self::Receiver)>;
+    fn unbounded<M: Message>() -> Option<(Self::Sender<M>, Self::Receiver<M>)>;
 
     /// Another sending handle to the same channel.
-    fn clone_sender(tx: &Self::Sender) -> Self::Sender;
+    fn clone_sender<M: Message>(tx: &Self::Sender<M>) -> Self::Sender<M>;
 
     /// Another receiving handle to the same channel (each message goes to one receiver), or
     /// `None` where the channel has a single consumer.
-    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver>;
+    fn clone_receiver<M: Message>(rx: &Self::Receiver<M>) -> Option<Self::Receiver<M>>;
 
     /// Sends `msg`, waiting for room (or, on a rendezvous channel, for a receiver).
     ///
     /// # Panics
     ///
     /// If every receiver is gone.
-    fn send(tx: &Self::Sender, msg: Msg);
+    fn send<M: Message>(tx: &Self::Sender<M>, msg: M);
 
     /// Receives a message, waiting for one; `None` once every sender is gone and the channel
     /// is drained.
-    fn recv(rx: &Self::Receiver) -> Option<Msg>;
+    fn recv<M: Message>(rx: &Self::Receiver<M>) -> Option<M>;
 
     /// A receive that selects over `rxs`: each call takes one message from whichever channel
     /// has one, and returns `None` once all of them are closed and drained. `None` (instead
     /// of the function) where the library has no select.
-    fn select_recv(rxs: &[Self::Receiver]) -> Option<impl FnMut() -> Option<Msg> + '_> {
+    fn select_recv<M: Message>(
+        rxs: &[Self::Receiver<M>],
+    ) -> Option<impl FnMut() -> Option<M> + '_> {
         let _ = rxs;
-        None::<fn() -> Option<Msg>>
+        None::<fn() -> Option<M>>
     }
 
     /// A send that selects over `txs`: each call sends its message on whichever channel has
     /// room (or a waiting receiver). `None` (instead of the function) where the library has
     /// no select. The function panics if every channel is closed.
-    fn select_send(txs: &[Self::Sender]) -> Option<impl FnMut(Msg) + '_> {
+    fn select_send<M: Message>(txs: &[Self::Sender<M>]) -> Option<impl FnMut(M) + '_> {
         let _ = txs;
-        None::<fn(Msg)>
+        None::<fn(M)>
     }
 }
 
 /// Whether `C` has an unbounded channel.
 pub fn has_unbounded<C: ChanLike>() -> bool {
-    C::unbounded().is_some()
+    C::unbounded::<u64>().is_some()
 }
 
 /// Whether `C`'s channels take several receivers.
 pub fn has_multi_consumer<C: ChanLike>() -> bool {
-    C::clone_receiver(&C::bounded(1).1).is_some()
+    C::clone_receiver(&C::bounded::<u64>(1).1).is_some()
 }
 
 /// Whether `C` can receive from whichever of several channels is ready.
 pub fn has_select_recv<C: ChanLike>() -> bool {
-    C::select_recv(&[]).is_some()
+    C::select_recv::<u64>(&[]).is_some()
 }
 
 /// Whether `C` can send on whichever of several channels is ready.
 pub fn has_select_send<C: ChanLike>() -> bool {
-    C::select_send(&[]).is_some()
+    C::select_send::<u64>(&[]).is_some()
 }
 
 /// `select_recv` and `select_send` through a `Select` type with crossbeam-channel's API
@@ -102,7 +171,9 @@ pub fn has_select_send<C: ChanLike>() -> bool {
 /// which weft's `Select` shares: built once per thread and reused for every message.
 macro_rules! select_through_select {
     ($select:path, $lib:literal) => {
-        fn select_recv(rxs: &[Self::Receiver]) -> Option<impl FnMut() -> Option<Msg> + '_> {
+        fn select_recv<M: Message>(
+            rxs: &[Self::Receiver<M>],
+        ) -> Option<impl FnMut() -> Option<M> + '_> {
             let mut sel = <$select>::new();
             for rx in rxs {
                 sel.recv(rx);
@@ -125,7 +196,7 @@ macro_rules! select_through_select {
             })
         }
 
-        fn select_send(txs: &[Self::Sender]) -> Option<impl FnMut(Msg) + '_> {
+        fn select_send<M: Message>(txs: &[Self::Sender<M>]) -> Option<impl FnMut(M) + '_> {
             let mut sel = <$select>::new();
             for tx in txs {
                 sel.send(tx);
@@ -148,32 +219,32 @@ pub struct Weft;
 
 impl ChanLike for Weft {
     const NAME: &'static str = "weft";
-    type Sender = weft::chan::Sender<Msg>;
-    type Receiver = weft::chan::Receiver<Msg>;
+    type Sender<M: Message> = weft::chan::Sender<M>;
+    type Receiver<M: Message> = weft::chan::Receiver<M>;
 
-    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+    fn bounded<M: Message>(cap: usize) -> (Self::Sender<M>, Self::Receiver<M>) {
         weft::chan::bounded(cap)
     }
 
-    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+    fn unbounded<M: Message>() -> Option<(Self::Sender<M>, Self::Receiver<M>)> {
         Some(weft::chan::unbounded())
     }
 
-    fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+    fn clone_sender<M: Message>(tx: &Self::Sender<M>) -> Self::Sender<M> {
         tx.clone()
     }
 
-    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+    fn clone_receiver<M: Message>(rx: &Self::Receiver<M>) -> Option<Self::Receiver<M>> {
         Some(rx.clone())
     }
 
     #[inline]
-    fn send(tx: &Self::Sender, msg: Msg) {
+    fn send<M: Message>(tx: &Self::Sender<M>, msg: M) {
         tx.send(msg).expect("weft: channel closed during a send");
     }
 
     #[inline]
-    fn recv(rx: &Self::Receiver) -> Option<Msg> {
+    fn recv<M: Message>(rx: &Self::Receiver<M>) -> Option<M> {
         rx.recv().ok()
     }
 
@@ -188,33 +259,33 @@ pub struct Crossbeam;
 
 impl ChanLike for Crossbeam {
     const NAME: &'static str = "crossbeam";
-    type Sender = crossbeam_channel::Sender<Msg>;
-    type Receiver = crossbeam_channel::Receiver<Msg>;
+    type Sender<M: Message> = crossbeam_channel::Sender<M>;
+    type Receiver<M: Message> = crossbeam_channel::Receiver<M>;
 
-    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+    fn bounded<M: Message>(cap: usize) -> (Self::Sender<M>, Self::Receiver<M>) {
         crossbeam_channel::bounded(cap)
     }
 
-    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+    fn unbounded<M: Message>() -> Option<(Self::Sender<M>, Self::Receiver<M>)> {
         Some(crossbeam_channel::unbounded())
     }
 
-    fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+    fn clone_sender<M: Message>(tx: &Self::Sender<M>) -> Self::Sender<M> {
         tx.clone()
     }
 
-    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+    fn clone_receiver<M: Message>(rx: &Self::Receiver<M>) -> Option<Self::Receiver<M>> {
         Some(rx.clone())
     }
 
     #[inline]
-    fn send(tx: &Self::Sender, msg: Msg) {
+    fn send<M: Message>(tx: &Self::Sender<M>, msg: M) {
         tx.send(msg)
             .expect("crossbeam: channel closed during a send");
     }
 
     #[inline]
-    fn recv(rx: &Self::Receiver) -> Option<Msg> {
+    fn recv<M: Message>(rx: &Self::Receiver<M>) -> Option<M> {
         rx.recv().ok()
     }
 
@@ -238,36 +309,38 @@ pub struct Flume;
 
 impl ChanLike for Flume {
     const NAME: &'static str = "flume";
-    type Sender = flume::Sender<Msg>;
-    type Receiver = flume::Receiver<Msg>;
+    type Sender<M: Message> = flume::Sender<M>;
+    type Receiver<M: Message> = flume::Receiver<M>;
 
-    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+    fn bounded<M: Message>(cap: usize) -> (Self::Sender<M>, Self::Receiver<M>) {
         flume::bounded(cap)
     }
 
-    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+    fn unbounded<M: Message>() -> Option<(Self::Sender<M>, Self::Receiver<M>)> {
         Some(flume::unbounded())
     }
 
-    fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+    fn clone_sender<M: Message>(tx: &Self::Sender<M>) -> Self::Sender<M> {
         tx.clone()
     }
 
-    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+    fn clone_receiver<M: Message>(rx: &Self::Receiver<M>) -> Option<Self::Receiver<M>> {
         Some(rx.clone())
     }
 
     #[inline]
-    fn send(tx: &Self::Sender, msg: Msg) {
+    fn send<M: Message>(tx: &Self::Sender<M>, msg: M) {
         tx.send(msg).expect("flume: channel closed during a send");
     }
 
     #[inline]
-    fn recv(rx: &Self::Receiver) -> Option<Msg> {
+    fn recv<M: Message>(rx: &Self::Receiver<M>) -> Option<M> {
         rx.recv().ok()
     }
 
-    fn select_recv(rxs: &[Self::Receiver]) -> Option<impl FnMut() -> Option<Msg> + '_> {
+    fn select_recv<M: Message>(
+        rxs: &[Self::Receiver<M>],
+    ) -> Option<impl FnMut() -> Option<M> + '_> {
         let mut open = vec![true; rxs.len()];
         let mut left = rxs.len();
         Some(move || loop {
@@ -300,32 +373,32 @@ pub struct Kanal;
 
 impl ChanLike for Kanal {
     const NAME: &'static str = "kanal";
-    type Sender = kanal::Sender<Msg>;
-    type Receiver = kanal::Receiver<Msg>;
+    type Sender<M: Message> = kanal::Sender<M>;
+    type Receiver<M: Message> = kanal::Receiver<M>;
 
-    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+    fn bounded<M: Message>(cap: usize) -> (Self::Sender<M>, Self::Receiver<M>) {
         kanal::bounded(cap)
     }
 
-    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+    fn unbounded<M: Message>() -> Option<(Self::Sender<M>, Self::Receiver<M>)> {
         Some(kanal::unbounded())
     }
 
-    fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+    fn clone_sender<M: Message>(tx: &Self::Sender<M>) -> Self::Sender<M> {
         tx.clone()
     }
 
-    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+    fn clone_receiver<M: Message>(rx: &Self::Receiver<M>) -> Option<Self::Receiver<M>> {
         Some(rx.clone())
     }
 
     #[inline]
-    fn send(tx: &Self::Sender, msg: Msg) {
+    fn send<M: Message>(tx: &Self::Sender<M>, msg: M) {
         tx.send(msg).expect("kanal: channel closed during a send");
     }
 
     #[inline]
-    fn recv(rx: &Self::Receiver) -> Option<Msg> {
+    fn recv<M: Message>(rx: &Self::Receiver<M>) -> Option<M> {
         rx.recv().ok()
     }
 }
@@ -338,38 +411,38 @@ pub struct Std;
 
 /// A `std::sync::mpsc` sender: the two constructors return different types.
 #[derive(Debug, Clone)]
-pub enum StdSender {
+pub enum StdSender<M> {
     /// From `sync_channel(cap)`.
-    Bounded(mpsc::SyncSender<Msg>),
+    Bounded(mpsc::SyncSender<M>),
     /// From `channel()`.
-    Unbounded(mpsc::Sender<Msg>),
+    Unbounded(mpsc::Sender<M>),
 }
 
 impl ChanLike for Std {
     const NAME: &'static str = "std";
-    type Sender = StdSender;
-    type Receiver = mpsc::Receiver<Msg>;
+    type Sender<M: Message> = StdSender<M>;
+    type Receiver<M: Message> = mpsc::Receiver<M>;
 
-    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+    fn bounded<M: Message>(cap: usize) -> (Self::Sender<M>, Self::Receiver<M>) {
         let (tx, rx) = mpsc::sync_channel(cap);
         (StdSender::Bounded(tx), rx)
     }
 
-    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+    fn unbounded<M: Message>() -> Option<(Self::Sender<M>, Self::Receiver<M>)> {
         let (tx, rx) = mpsc::channel();
         Some((StdSender::Unbounded(tx), rx))
     }
 
-    fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+    fn clone_sender<M: Message>(tx: &Self::Sender<M>) -> Self::Sender<M> {
         tx.clone()
     }
 
-    fn clone_receiver(_: &Self::Receiver) -> Option<Self::Receiver> {
+    fn clone_receiver<M: Message>(_: &Self::Receiver<M>) -> Option<Self::Receiver<M>> {
         None
     }
 
     #[inline]
-    fn send(tx: &Self::Sender, msg: Msg) {
+    fn send<M: Message>(tx: &Self::Sender<M>, msg: M) {
         match tx {
             StdSender::Bounded(tx) => tx.send(msg),
             StdSender::Unbounded(tx) => tx.send(msg),
@@ -378,7 +451,7 @@ impl ChanLike for Std {
     }
 
     #[inline]
-    fn recv(rx: &Self::Receiver) -> Option<Msg> {
+    fn recv<M: Message>(rx: &Self::Receiver<M>) -> Option<M> {
         rx.recv().ok()
     }
 }
@@ -409,44 +482,71 @@ mod tests {
     /// through select where it has one.
     struct Delivery(Vec<(&'static str, bool, bool, bool, bool)>);
 
-    fn deliver<C: ChanLike>(tx: C::Sender, rx: C::Receiver) {
-        let receivers: Vec<C::Receiver> = match C::clone_receiver(&rx) {
+    /// 300 messages of `M` from 3 senders; returns how many arrived and the sum of their
+    /// numbers.
+    fn deliver<C: ChanLike, M: Message>(tx: C::Sender<M>, rx: C::Receiver<M>) -> (u64, u64) {
+        let receivers: Vec<C::Receiver<M>> = match C::clone_receiver(&rx) {
             Some(second) => vec![rx, second],
             None => vec![rx],
         };
-        let total: usize = thread::scope(|s| {
+        thread::scope(|s| {
             for t in 0..3 {
                 let tx = C::clone_sender(&tx);
-                s.spawn(move || (0..100).for_each(|k| C::send(&tx, t * 100 + k)));
+                s.spawn(move || (0..100).for_each(|k| C::send(&tx, M::new(t * 100 + k))));
             }
             drop(tx);
-            let sums: Vec<_> = receivers
+            let tallies: Vec<_> = receivers
                 .into_iter()
-                .map(|rx| s.spawn(move || std::iter::from_fn(|| C::recv(&rx)).sum::<usize>()))
+                .map(|rx| {
+                    s.spawn(move || {
+                        std::iter::from_fn(|| C::recv(&rx))
+                            .fold((0, 0), |(n, sum), m| (n + 1, sum + m.number()))
+                    })
+                })
                 .collect();
-            sums.into_iter().map(|h| h.join().unwrap()).sum()
-        });
-        assert_eq!(total, (0..300).sum::<usize>(), "{}", C::NAME);
+            tallies
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .fold((0, 0), |(n, sum), (m, t)| (n + m, sum + t))
+        })
+    }
+
+    fn deliver_all<C: ChanLike>(cap: Option<usize>) {
+        fn one<C: ChanLike, M: Message>(cap: Option<usize>) {
+            let (tx, rx) = match cap {
+                Some(cap) => C::bounded::<M>(cap),
+                None => C::unbounded::<M>().unwrap(),
+            };
+            let want = if M::NUMBERED { (0..300).sum() } else { 0 };
+            assert_eq!(deliver::<C, M>(tx, rx), (300, want), "{} {cap:?}", C::NAME);
+        }
+        one::<C, ()>(cap);
+        one::<C, u64>(cap);
+        one::<C, Line>(cap);
     }
 
     /// 3 channels of capacity 1, messages `0..300`, one sender per channel unless `C` can
     /// select-send; one select-receiver. Every message must arrive once.
     fn deliver_by_select<C: ChanLike>() {
-        let (txs, rxs): (Vec<_>, Vec<_>) = (0..3).map(|_| C::bounded(1)).unzip();
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..3).map(|_| C::bounded::<Line>(1)).unzip();
         let mut got = thread::scope(|s| {
             if has_select_send::<C>() {
                 s.spawn(|| {
                     let txs = txs; // dropped at the end: closes the channels
                     let mut send = C::select_send(&txs).unwrap();
-                    (0..300).for_each(&mut send);
+                    (0..300).for_each(|k| send(Line::new(k)));
                 });
             } else {
                 for (t, tx) in txs.into_iter().enumerate() {
-                    s.spawn(move || (0..100).for_each(|k| C::send(&tx, t * 100 + k)));
+                    s.spawn(move || {
+                        (0..100).for_each(|k| C::send(&tx, Line::new(t as u64 * 100 + k)))
+                    });
                 }
             }
             let mut recv = C::select_recv(&rxs).unwrap();
-            std::iter::from_fn(&mut recv).collect::<Vec<_>>()
+            std::iter::from_fn(&mut recv)
+                .map(Line::number)
+                .collect::<Vec<_>>()
         });
         got.sort_unstable();
         assert_eq!(got, (0..300).collect::<Vec<_>>(), "{}", C::NAME);
@@ -455,11 +555,10 @@ mod tests {
     impl ChanVisitor for Delivery {
         fn visit<C: ChanLike>(&mut self) {
             for cap in [0, 1, 16] {
-                let (tx, rx) = C::bounded(cap);
-                deliver::<C>(tx, rx);
+                deliver_all::<C>(Some(cap));
             }
-            if let Some((tx, rx)) = C::unbounded() {
-                deliver::<C>(tx, rx);
+            if has_unbounded::<C>() {
+                deliver_all::<C>(None);
             }
             if has_select_recv::<C>() {
                 deliver_by_select::<C>();
@@ -472,6 +571,20 @@ mod tests {
                 has_select_send::<C>(),
             ));
         }
+    }
+
+    #[test]
+    fn messages_carry_their_numbers() {
+        assert_eq!(std::mem::size_of::<Line>(), Line::BYTES);
+        assert_eq!(std::mem::size_of::<u64>(), u64::BYTES);
+        assert_eq!(std::mem::size_of::<()>(), <() as Message>::BYTES);
+        for k in [0, 1, 12345, u64::MAX / 16] {
+            assert_eq!(Line::new(k).number(), k);
+            assert_eq!(u64::new(k).number(), k);
+        }
+        let mut torn = Line::new(10);
+        torn.0[3] = Line::new(20).0[3];
+        assert_ne!(torn.number(), 10);
     }
 
     #[test]

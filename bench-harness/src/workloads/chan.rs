@@ -6,16 +6,20 @@
 //! The Go twin (`bench-harness/go/chan.go`) runs the same cases with the same operation
 //! counts, except the unbounded ones (Go has no unbounded channel).
 //!
-//! Senders send distinct values; receivers take messages until every sender is gone and the
-//! channel is drained, and the workload checks the count and the sum of what they received:
-//! a lost or duplicated message fails the run instead of hanging it.
+//! Every case runs for each message size the config asks for (`msg_bytes`: 0, 8 or 64 bytes;
+//! see [`crate::peers::chan::Message`]); the Go twin sends words (8 bytes) alone.
+//!
+//! Senders send distinct messages; receivers take messages until every sender is gone and
+//! the channel is drained, and the workload checks the count and the sum of the numbers of
+//! what they received (the count alone for the empty message): a lost or duplicated message
+//! fails the run instead of hanging it.
 
 use std::time::Duration;
 
 use super::{divisible, measure, run_threads_with, Case, Config, Contender, Ops};
 use crate::peers::chan::{
     has_multi_consumer, has_select_recv, has_select_send, has_unbounded, visit_all, ChanLike,
-    ChanVisitor, Msg,
+    ChanVisitor, Line, Message,
 };
 use crate::result::{Params, ResultRow};
 use crate::suites::{Suite, Workload};
@@ -137,12 +141,12 @@ pub const PING_PONG_CAPACITIES: [Capacity; 3] = [
     Capacity::Unbounded,
 ];
 
-/// A new channel of `cap`.
+/// A new channel of `M` of `cap`.
 ///
 /// # Panics
 ///
 /// If `C` has no unbounded channel and `cap` asks for one (cases are filtered before).
-fn open<C: ChanLike>(cap: Capacity) -> (C::Sender, C::Receiver) {
+fn open<C: ChanLike, M: Message>(cap: Capacity) -> (C::Sender<M>, C::Receiver<M>) {
     match cap {
         Capacity::Bounded(cap) => C::bounded(cap),
         Capacity::Unbounded => {
@@ -151,7 +155,7 @@ fn open<C: ChanLike>(cap: Capacity) -> (C::Sender, C::Receiver) {
     }
 }
 
-/// What a receiver took: how many messages and their sum.
+/// What a receiver took: how many messages and the sum of their numbers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Tally {
     count: u64,
@@ -160,21 +164,22 @@ struct Tally {
 
 impl Tally {
     #[inline]
-    fn add(&mut self, msg: Msg) {
+    fn add<M: Message>(&mut self, msg: M) {
         self.count += 1;
-        self.sum += msg as u64;
+        self.sum += msg.number();
     }
 }
 
-/// Panics unless the tallies add up to the messages `0..n`, each once.
-fn check(name: &str, workload: &str, tallies: impl IntoIterator<Item = Tally>, n: u64) {
+/// Panics unless the tallies add up to the messages `0..n` of `M`, each once (for the empty
+/// message, which carries no number: unless they add up to `n` messages).
+fn check<M: Message>(name: &str, workload: &str, tallies: impl IntoIterator<Item = Tally>, n: u64) {
     let total = tallies.into_iter().fold(Tally::default(), |a, t| Tally {
         count: a.count + t.count,
         sum: a.sum + t.sum,
     });
     let want = Tally {
         count: n,
-        sum: n * (n - 1) / 2,
+        sum: if M::NUMBERED { n * (n - 1) / 2 } else { 0 },
     };
     assert_eq!(
         total, want,
@@ -183,45 +188,45 @@ fn check(name: &str, workload: &str, tallies: impl IntoIterator<Item = Tally>, n
 }
 
 /// One thread's part in a sample, with the channel ends it owns.
-enum Role<C: ChanLike> {
-    /// Send `first..first + count` on one channel.
+enum Role<C: ChanLike, M: Message> {
+    /// Send the messages `first..first + count` on one channel.
     Send {
-        tx: C::Sender,
-        first: Msg,
+        tx: C::Sender<M>,
+        first: u64,
         count: u64,
     },
     /// Receive from one channel until it is closed and drained.
-    Recv(C::Receiver),
-    /// Send `first..first + count`, each on whichever of the channels is ready.
+    Recv(C::Receiver<M>),
+    /// Send the messages `first..first + count`, each on whichever of the channels is ready.
     SelectSend {
-        txs: Vec<C::Sender>,
-        first: Msg,
+        txs: Vec<C::Sender<M>>,
+        first: u64,
         count: u64,
     },
     /// Receive from whichever of the channels is ready until all are closed and drained.
-    SelectRecv(Vec<C::Receiver>),
-    /// Send `k` and wait for `k + 1`, for `k` in `0..rounds`.
+    SelectRecv(Vec<C::Receiver<M>>),
+    /// Send message `k` and wait for message `k + 1`, for `k` in `0..rounds`.
     Ping {
-        tx: C::Sender,
-        rx: C::Receiver,
+        tx: C::Sender<M>,
+        rx: C::Receiver<M>,
         rounds: u64,
     },
-    /// Answer `rounds` messages with the message plus one.
+    /// Answer `rounds` messages with the message made from their number plus one.
     Pong {
-        tx: C::Sender,
-        rx: C::Receiver,
+        tx: C::Sender<M>,
+        rx: C::Receiver<M>,
         rounds: u64,
     },
 }
 
 /// Plays `role`; a receiver returns what it took. Its channel ends are dropped on return,
 /// inside the timed span (the last sender's drop is what ends the receivers' loops).
-fn play<C: ChanLike>(role: Role<C>) -> Option<Tally> {
+fn play<C: ChanLike, M: Message>(role: Role<C, M>) -> Option<Tally> {
     let mut tally = Tally::default();
     match role {
         Role::Send { tx, first, count } => {
-            for k in 0..count as Msg {
-                C::send(&tx, first + k);
+            for k in first..first + count {
+                C::send(&tx, M::new(k));
             }
             return None;
         }
@@ -232,8 +237,8 @@ fn play<C: ChanLike>(role: Role<C>) -> Option<Tally> {
         }
         Role::SelectSend { txs, first, count } => {
             let mut send = C::select_send(&txs).expect("select checked before");
-            for k in 0..count as Msg {
-                send(first + k);
+            for k in first..first + count {
+                send(M::new(k));
             }
             return None;
         }
@@ -244,17 +249,18 @@ fn play<C: ChanLike>(role: Role<C>) -> Option<Tally> {
             }
         }
         Role::Ping { tx, rx, rounds } => {
-            for k in 0..rounds as Msg {
-                C::send(&tx, k);
-                let answer = C::recv(&rx);
-                assert_eq!(answer, Some(k + 1), "{}: ping_pong answered wrong", C::NAME);
+            for k in 0..rounds {
+                C::send(&tx, M::new(k));
+                let answer = C::recv(&rx).map(M::number);
+                let want = if M::NUMBERED { k + 1 } else { 0 };
+                assert_eq!(answer, Some(want), "{}: ping_pong answered wrong", C::NAME);
             }
             return None;
         }
         Role::Pong { tx, rx, rounds } => {
             for _ in 0..rounds {
                 let msg = C::recv(&rx).expect("ping_pong: ping channel closed early");
-                C::send(&tx, msg + 1);
+                C::send(&tx, M::new(msg.number() + 1));
             }
             return None;
         }
@@ -264,29 +270,29 @@ fn play<C: ChanLike>(role: Role<C>) -> Option<Tally> {
 
 /// Runs the roles, each on its own thread, checks the receivers' tallies against `n`
 /// messages, and returns the elapsed time.
-fn run_roles<C: ChanLike>(workload: &str, roles: Vec<Role<C>>, n: u64) -> Duration {
+fn run_roles<C: ChanLike, M: Message>(workload: &str, roles: Vec<Role<C, M>>, n: u64) -> Duration {
     let (elapsed, tallies) = run_threads_with(roles, |_, role| play(role));
-    check(C::NAME, workload, tallies.into_iter().flatten(), n);
+    check::<M>(C::NAME, workload, tallies.into_iter().flatten(), n);
     elapsed
 }
 
-/// `seq`: one thread sends `n` messages into a channel of `cap` (which must hold them all),
-/// then receives them. Returns the elapsed time.
+/// `seq`: one thread sends `n` messages of `M` into a channel of `cap` (which must hold them
+/// all), then receives them. Returns the elapsed time.
 ///
 /// # Panics
 ///
 /// If `cap` cannot hold `n` messages, or a message is lost.
-pub fn seq<C: ChanLike>(cap: Capacity, n: u64) -> Duration {
+pub fn seq<C: ChanLike, M: Message>(cap: Capacity, n: u64) -> Duration {
     if let Capacity::Bounded(cap) = cap {
         assert!(
             cap as u64 >= n,
             "seq needs a channel that holds every message"
         );
     }
-    let (tx, rx) = open::<C>(cap);
+    let (tx, rx) = open::<C, M>(cap);
     let (elapsed, tallies) = run_threads_with(vec![(tx, rx)], |_, (tx, rx)| {
-        for k in 0..n as Msg {
-            C::send(&tx, k);
+        for k in 0..n {
+            C::send(&tx, M::new(k));
         }
         let mut tally = Tally::default();
         for _ in 0..n {
@@ -294,18 +300,18 @@ pub fn seq<C: ChanLike>(cap: Capacity, n: u64) -> Duration {
         }
         tally
     });
-    check(C::NAME, "seq", tallies, n);
+    check::<M>(C::NAME, "seq", tallies, n);
     elapsed
 }
 
-/// `spsc`, `mpsc`, `mpmc`: `senders` threads share `n` messages on one channel of `cap`,
-/// `receivers` threads take them. Returns the elapsed time.
+/// `spsc`, `mpsc`, `mpmc`: `senders` threads share `n` messages of `M` on one channel of
+/// `cap`, `receivers` threads take them. Returns the elapsed time.
 ///
 /// # Panics
 ///
 /// If `n` does not divide among the senders, `receivers > 1` on a single-consumer channel,
 /// or a message is lost or duplicated.
-pub fn exchange<C: ChanLike>(
+pub fn exchange<C: ChanLike, M: Message>(
     workload: &str,
     cap: Capacity,
     senders: usize,
@@ -319,11 +325,11 @@ pub fn exchange<C: ChanLike>(
         "messages must divide among the senders"
     );
     let count = n / senders as u64;
-    let (tx, rx) = open::<C>(cap);
-    let mut roles: Vec<Role<C>> = (0..senders)
+    let (tx, rx) = open::<C, M>(cap);
+    let mut roles: Vec<Role<C, M>> = (0..senders as u64)
         .map(|i| Role::Send {
             tx: C::clone_sender(&tx),
-            first: i * count as Msg,
+            first: i * count,
             count,
         })
         .collect();
@@ -337,27 +343,27 @@ pub fn exchange<C: ChanLike>(
     run_roles(workload, roles, n)
 }
 
-/// `select_rx`: `threads` channels of `cap` with one sender each (sharing `n` messages), one
-/// receiver selecting over all of them. Returns the elapsed time.
+/// `select_rx`: `threads` channels of `M` of `cap` with one sender each (sharing `n`
+/// messages), one receiver selecting over all of them. Returns the elapsed time.
 ///
 /// # Panics
 ///
 /// If `C` has no select, `n` does not divide among the senders, or a message is lost or
 /// duplicated.
-pub fn select_rx<C: ChanLike>(cap: Capacity, threads: usize, n: u64) -> Duration {
+pub fn select_rx<C: ChanLike, M: Message>(cap: Capacity, threads: usize, n: u64) -> Duration {
     assert_eq!(
         n % threads as u64,
         0,
         "messages must divide among the senders"
     );
     let count = n / threads as u64;
-    let (txs, rxs): (Vec<_>, Vec<_>) = (0..threads).map(|_| open::<C>(cap)).unzip();
-    let mut roles: Vec<Role<C>> = txs
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..threads).map(|_| open::<C, M>(cap)).unzip();
+    let mut roles: Vec<Role<C, M>> = txs
         .into_iter()
-        .enumerate()
-        .map(|(i, tx)| Role::Send {
+        .zip(0..)
+        .map(|(tx, i)| Role::Send {
             tx,
-            first: i * count as Msg,
+            first: i * count,
             count,
         })
         .collect();
@@ -365,26 +371,26 @@ pub fn select_rx<C: ChanLike>(cap: Capacity, threads: usize, n: u64) -> Duration
     run_roles("select_rx", roles, n)
 }
 
-/// `select_both`: `threads` channels of `cap`; `threads` senders (sharing `n` messages)
-/// each select-send over all of them, `threads` receivers each select-receive over all of
-/// them. Returns the elapsed time.
+/// `select_both`: `threads` channels of `M` of `cap`; `threads` senders (sharing `n`
+/// messages) each select-send over all of them, `threads` receivers each select-receive
+/// over all of them. Returns the elapsed time.
 ///
 /// # Panics
 ///
 /// If `C` has no select or no multi-consumer channel, `n` does not divide among the
 /// senders, or a message is lost or duplicated.
-pub fn select_both<C: ChanLike>(cap: Capacity, threads: usize, n: u64) -> Duration {
+pub fn select_both<C: ChanLike, M: Message>(cap: Capacity, threads: usize, n: u64) -> Duration {
     assert_eq!(
         n % threads as u64,
         0,
         "messages must divide among the senders"
     );
     let count = n / threads as u64;
-    let (txs, rxs): (Vec<_>, Vec<_>) = (0..threads).map(|_| open::<C>(cap)).unzip();
-    let mut roles: Vec<Role<C>> = (0..threads)
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..threads).map(|_| open::<C, M>(cap)).unzip();
+    let mut roles: Vec<Role<C, M>> = (0..threads as u64)
         .map(|i| Role::SelectSend {
             txs: txs.iter().map(C::clone_sender).collect(),
-            first: i * count as Msg,
+            first: i * count,
             count,
         })
         .collect();
@@ -399,16 +405,16 @@ pub fn select_both<C: ChanLike>(cap: Capacity, threads: usize, n: u64) -> Durati
     run_roles("select_both", roles, n)
 }
 
-/// `ping_pong`: two threads bounce a counter `rounds` times over two channels of `cap`.
-/// Returns the elapsed time.
+/// `ping_pong`: two threads bounce a message of `M` `rounds` times over two channels of
+/// `cap`, the answer made from the question's number plus one. Returns the elapsed time.
 ///
 /// # Panics
 ///
 /// If an answer is not the question plus one.
-pub fn ping_pong<C: ChanLike>(cap: Capacity, rounds: u64) -> Duration {
-    let (ping_tx, ping_rx) = open::<C>(cap);
-    let (pong_tx, pong_rx) = open::<C>(cap);
-    let roles: Vec<Role<C>> = vec![
+pub fn ping_pong<C: ChanLike, M: Message>(cap: Capacity, rounds: u64) -> Duration {
+    let (ping_tx, ping_rx) = open::<C, M>(cap);
+    let (pong_tx, pong_rx) = open::<C, M>(cap);
+    let roles: Vec<Role<C, M>> = vec![
         Role::Ping {
             tx: ping_tx,
             rx: pong_rx,
@@ -423,18 +429,66 @@ pub fn ping_pong<C: ChanLike>(cap: Capacity, rounds: u64) -> Duration {
     run_threads_with(roles, |_, role| play(role)).0
 }
 
-/// One implementation's workloads, monomorphised, and what it can run.
+/// A message size, as a case parameter (`msg_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MsgSize {
+    /// `()`: 0 bytes.
+    Empty,
+    /// `u64`: 8 bytes.
+    Word,
+    /// [`Line`]: 64 bytes.
+    Line,
+}
+
+impl MsgSize {
+    /// Every size, smallest first.
+    pub const ALL: [MsgSize; 3] = [MsgSize::Empty, MsgSize::Word, MsgSize::Line];
+
+    /// The size of `bytes` bytes, if it is one of [`MsgSize::ALL`].
+    pub fn from_bytes(bytes: usize) -> Option<MsgSize> {
+        MsgSize::ALL.into_iter().find(|s| s.bytes() == bytes)
+    }
+
+    /// Its size in bytes.
+    pub fn bytes(self) -> usize {
+        match self {
+            MsgSize::Empty => <() as Message>::BYTES,
+            MsgSize::Word => u64::BYTES,
+            MsgSize::Line => Line::BYTES,
+        }
+    }
+}
+
+/// One implementation's workloads for one message type, monomorphised.
+struct Fns {
+    seq: fn(Capacity, u64) -> Duration,
+    exchange: fn(&str, Capacity, usize, usize, u64) -> Duration,
+    select_rx: fn(Capacity, usize, u64) -> Duration,
+    select_both: fn(Capacity, usize, u64) -> Duration,
+    ping_pong: fn(Capacity, u64) -> Duration,
+}
+
+impl Fns {
+    fn of<C: ChanLike, M: Message>() -> Fns {
+        Fns {
+            seq: seq::<C, M>,
+            exchange: exchange::<C, M>,
+            select_rx: select_rx::<C, M>,
+            select_both: select_both::<C, M>,
+            ping_pong: ping_pong::<C, M>,
+        }
+    }
+}
+
+/// One implementation's workloads, monomorphised for each message size, and what it can run.
 struct Entry {
     name: &'static str,
     unbounded: bool,
     multi_consumer: bool,
     select_recv: bool,
     select_send: bool,
-    seq: fn(Capacity, u64) -> Duration,
-    exchange: fn(&str, Capacity, usize, usize, u64) -> Duration,
-    select_rx: fn(Capacity, usize, u64) -> Duration,
-    select_both: fn(Capacity, usize, u64) -> Duration,
-    ping_pong: fn(Capacity, u64) -> Duration,
+    /// In [`MsgSize::ALL`]'s order.
+    fns: [Fns; 3],
 }
 
 impl Entry {
@@ -449,6 +503,14 @@ impl Entry {
                 _ => true,
             }
     }
+
+    /// The workloads for messages of `size`.
+    fn with(&self, size: MsgSize) -> &Fns {
+        &self.fns[MsgSize::ALL
+            .iter()
+            .position(|&s| s == size)
+            .expect("a size")]
+    }
 }
 
 impl ChanVisitor for Vec<Entry> {
@@ -459,11 +521,11 @@ impl ChanVisitor for Vec<Entry> {
             multi_consumer: has_multi_consumer::<C>(),
             select_recv: has_select_recv::<C>(),
             select_send: has_select_send::<C>(),
-            seq: seq::<C>,
-            exchange: exchange::<C>,
-            select_rx: select_rx::<C>,
-            select_both: select_both::<C>,
-            ping_pong: ping_pong::<C>,
+            fns: [
+                Fns::of::<C, ()>(),
+                Fns::of::<C, u64>(),
+                Fns::of::<C, Line>(),
+            ],
         });
     }
 }
@@ -488,65 +550,74 @@ fn implementations_of(workload: &str) -> Vec<&'static str> {
 
 fn run(cfg: &Config) -> Vec<ResultRow> {
     let entries = entries();
+    let sizes: Vec<MsgSize> = cfg
+        .msg_bytes()
+        .into_iter()
+        .filter_map(MsgSize::from_bytes)
+        .collect();
     let mut rows = Vec::new();
-    // Measures one case for every implementation that can run it.
+    // Measures one case for every implementation that can run it, for each message size.
     let mut case = |workload: &'static str,
                     threads: usize,
                     cap: Capacity,
                     ops: u64,
-                    sample: &dyn Fn(&Entry, u64) -> Duration| {
-        let case = Case {
-            suite: SUITE.name,
-            workload,
-            params: Params::threads(threads).with("capacity", cap.param()),
-            ops,
-        };
-        let contenders = entries
-            .iter()
-            .filter(|e| e.runs(workload, cap))
-            .map(|e| Contender::new(e.name, move |ops| sample(e, ops)))
-            .collect();
-        rows.extend(measure(cfg, &case, contenders));
+                    sample: &dyn Fn(&Fns, u64) -> Duration| {
+        for &size in &sizes {
+            let case = Case {
+                suite: SUITE.name,
+                workload,
+                params: Params::threads(threads)
+                    .with("capacity", cap.param())
+                    .with("msg_bytes", size.bytes()),
+                ops,
+            };
+            let contenders = entries
+                .iter()
+                .filter(|e| e.runs(workload, cap))
+                .map(|e| Contender::new(e.name, move |ops| sample(e.with(size), ops)))
+                .collect();
+            rows.extend(measure(cfg, &case, contenders));
+        }
     };
 
     let n = cfg.ops(MESSAGES);
     for cap in [Capacity::Bounded(n as usize), Capacity::Unbounded] {
-        case("seq", 1, cap, n, &|e, n| (e.seq)(cap, n));
+        case("seq", 1, cap, n, &|f, n| (f.seq)(cap, n));
     }
     for cap in CAPACITIES {
         let n = messages(cfg, cap);
-        case("spsc", 1, cap, n, &|e, n| {
-            (e.exchange)("spsc", cap, 1, 1, n)
+        case("spsc", 1, cap, n, &|f, n| {
+            (f.exchange)("spsc", cap, 1, 1, n)
         });
     }
     for cap in CAPACITIES {
         for &t in &cfg.threads {
             let ops = divisible(messages(cfg, cap), t);
-            case("mpsc", t, cap, ops, &|e, n| {
-                (e.exchange)("mpsc", cap, t, 1, n)
+            case("mpsc", t, cap, ops, &|f, n| {
+                (f.exchange)("mpsc", cap, t, 1, n)
             });
         }
     }
     for cap in CAPACITIES {
         for &t in &cfg.threads {
             let ops = divisible(messages(cfg, cap), t);
-            case("mpmc", t, cap, ops, &|e, n| {
-                (e.exchange)("mpmc", cap, t, t, n)
+            case("mpmc", t, cap, ops, &|f, n| {
+                (f.exchange)("mpmc", cap, t, t, n)
             });
         }
     }
     for cap in CAPACITIES {
         for &t in cfg.threads.iter().filter(|&&t| t <= MAX_SELECT) {
             let ops = divisible(messages(cfg, cap), t);
-            case("select_rx", t, cap, ops, &|e, n| (e.select_rx)(cap, t, n));
-            case("select_both", t, cap, ops, &|e, n| {
-                (e.select_both)(cap, t, n)
+            case("select_rx", t, cap, ops, &|f, n| (f.select_rx)(cap, t, n));
+            case("select_both", t, cap, ops, &|f, n| {
+                (f.select_both)(cap, t, n)
             });
         }
     }
     let rounds = cfg.ops(PING_PONG_ROUNDS);
     for cap in PING_PONG_CAPACITIES {
-        case("ping_pong", 1, cap, rounds, &|e, n| (e.ping_pong)(cap, n));
+        case("ping_pong", 1, cap, rounds, &|f, n| (f.ping_pong)(cap, n));
     }
     rows
 }
@@ -557,37 +628,39 @@ mod tests {
     use crate::peers::chan::{Crossbeam, Flume, Kanal, Std, Weft};
     use crate::workloads::Size;
 
-    /// A channel that drops every 7th message: the workloads must notice, not hang.
+    /// A channel that drops every 7th message sent: the workloads must notice, not hang.
     struct Leaky;
 
     impl ChanLike for Leaky {
         const NAME: &'static str = "leaky";
-        type Sender = crossbeam_channel::Sender<Msg>;
-        type Receiver = crossbeam_channel::Receiver<Msg>;
+        type Sender<M: Message> = crossbeam_channel::Sender<M>;
+        type Receiver<M: Message> = crossbeam_channel::Receiver<M>;
 
-        fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+        fn bounded<M: Message>(cap: usize) -> (Self::Sender<M>, Self::Receiver<M>) {
             crossbeam_channel::bounded(cap)
         }
 
-        fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+        fn unbounded<M: Message>() -> Option<(Self::Sender<M>, Self::Receiver<M>)> {
             None
         }
 
-        fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+        fn clone_sender<M: Message>(tx: &Self::Sender<M>) -> Self::Sender<M> {
             tx.clone()
         }
 
-        fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+        fn clone_receiver<M: Message>(rx: &Self::Receiver<M>) -> Option<Self::Receiver<M>> {
             Some(rx.clone())
         }
 
-        fn send(tx: &Self::Sender, msg: Msg) {
-            if msg % 7 != 3 {
+        fn send<M: Message>(tx: &Self::Sender<M>, msg: M) {
+            use std::sync::atomic::{AtomicU64, Ordering};
+            static SENT: AtomicU64 = AtomicU64::new(0);
+            if SENT.fetch_add(1, Ordering::Relaxed) % 7 != 3 {
                 tx.send(msg).unwrap();
             }
         }
 
-        fn recv(rx: &Self::Receiver) -> Option<Msg> {
+        fn recv<M: Message>(rx: &Self::Receiver<M>) -> Option<M> {
             rx.recv().ok()
         }
     }
@@ -595,7 +668,13 @@ mod tests {
     #[test]
     #[should_panic(expected = "leaky: mpmc lost or duplicated messages")]
     fn a_channel_that_loses_messages_fails_the_workload() {
-        exchange::<Leaky>("mpmc", Capacity::Bounded(4), 2, 2, 100);
+        exchange::<Leaky, u64>("mpmc", Capacity::Bounded(4), 2, 2, 100);
+    }
+
+    #[test]
+    #[should_panic(expected = "leaky: spsc lost or duplicated messages")]
+    fn lost_empty_messages_are_counted() {
+        exchange::<Leaky, ()>("spsc", Capacity::Bounded(4), 1, 1, 100);
     }
 
     #[test]
@@ -605,19 +684,53 @@ mod tests {
             Capacity::Bounded(1),
             Capacity::Unbounded,
         ] {
-            exchange::<Crossbeam>("mpmc", cap, 3, 3, 300);
-            exchange::<Kanal>("mpmc", cap, 2, 3, 300);
-            exchange::<Std>("mpsc", cap, 3, 1, 300);
-            select_rx::<Flume>(cap, 3, 300);
-            select_both::<Crossbeam>(cap, 3, 300);
-            ping_pong::<Flume>(cap, 50);
+            exchange::<Crossbeam, Line>("mpmc", cap, 3, 3, 300);
+            exchange::<Kanal, ()>("mpmc", cap, 2, 3, 300);
+            exchange::<Kanal, Line>("mpmc", cap, 2, 3, 300);
+            exchange::<Std, u64>("mpsc", cap, 3, 1, 300);
+            select_rx::<Flume, ()>(cap, 3, 300);
+            select_both::<Crossbeam, Line>(cap, 3, 300);
+            ping_pong::<Flume, u64>(cap, 50);
+            exchange::<Weft, ()>("mpmc", cap, 3, 2, 300);
+            exchange::<Weft, Line>("mpmc", cap, 3, 2, 300);
+            select_both::<Weft, ()>(cap, 2, 300);
+            ping_pong::<Weft, Line>(cap, 50);
+            ping_pong::<Weft, ()>(cap, 50);
         }
-        for cap in [Capacity::Bounded(0), Capacity::Bounded(1)] {
-            exchange::<Weft>("mpmc", cap, 3, 2, 300);
-            ping_pong::<Weft>(cap, 50);
+        seq::<Weft, Line>(Capacity::Bounded(100), 100);
+        seq::<Weft, ()>(Capacity::Unbounded, 100);
+        seq::<Std, u64>(Capacity::Unbounded, 100);
+    }
+
+    #[test]
+    fn message_sizes() {
+        let sizes: Vec<usize> = MsgSize::ALL.iter().map(|s| s.bytes()).collect();
+        assert_eq!(sizes, super::super::MSG_BYTES);
+        assert_eq!(MsgSize::from_bytes(64), Some(MsgSize::Line));
+        assert_eq!(MsgSize::from_bytes(16), None);
+    }
+
+    /// Every case runs once per message size asked for, with `msg_bytes` in its parameters.
+    #[test]
+    fn cases_run_for_each_message_size() {
+        let cfg = Config {
+            threads: vec![2],
+            size: Size::Smoke,
+            msg_bytes: Some(vec![0, 64]),
+            implementations: Some(vec!["weft".into()]),
+            ..Config::default()
+        };
+        let rows = run(&cfg);
+        for bytes in [0, 64] {
+            let with = |w: &str| {
+                rows.iter()
+                    .filter(|r| r.workload == w && r.params.extra["msg_bytes"] == bytes)
+                    .count()
+            };
+            assert_eq!(with("ping_pong"), 3, "{bytes}");
+            assert_eq!(with("spsc"), 4, "{bytes}");
         }
-        seq::<Weft>(Capacity::Bounded(100), 100);
-        seq::<Std>(Capacity::Unbounded, 100);
+        assert!(rows.iter().all(|r| r.params.extra["msg_bytes"] != 8));
     }
 
     #[test]
@@ -637,7 +750,9 @@ mod tests {
         };
         let rows = run(&cfg);
         let names = |workload: &str, threads: usize, cap: Capacity| -> Vec<&str> {
-            let params = Params::threads(threads).with("capacity", cap.param());
+            let params = Params::threads(threads)
+                .with("capacity", cap.param())
+                .with("msg_bytes", 8);
             rows.iter()
                 .filter(|r| r.workload == workload && r.params == params)
                 .map(|r| r.implementation.as_str())

@@ -13,16 +13,28 @@
 //!   noisy neighbours) hits all of them alike.
 //! - It checks its result (a final count, a wait that returned too early) and panics if it is
 //!   wrong: a fast wrong answer is a failure, not a result.
+//! - With a pinning [`Placement`], every thread [`run_threads_with`] spawns pins itself to its
+//!   CPU before the start (thread `i` to the `i`-th CPU of the placement's order, wrapping
+//!   around), whatever the implementation; [`measure`] records the map on the rows.
+//! - Within a [`Session`] (which `suites::run` opens), [`measure`] ticks the session's
+//!   progress bar and gives the rows of hand-off workloads their floor (see
+//!   [`crate::floor`]).
 
 pub mod chan;
 pub mod deque;
 pub mod mutex;
 pub mod wait_group;
 
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::floor;
+use crate::machine::Machine;
+use crate::placement::{self, thread_cpus, Placement};
+use crate::progress::Progress;
 use crate::result::{Params, ResultRow};
 
 /// How much work a run does.
@@ -58,12 +70,18 @@ pub struct Config {
     pub samples: Option<usize>,
     /// Implementations to run (by name); `None` for all.
     pub implementations: Option<Vec<String>>,
-    /// Print a line per measured case on stderr.
+    /// Print a line per measured case on stderr (and, in `weft-bench run`, a progress bar).
     pub progress: bool,
+    /// Where threads run: pinned ([`Placement::Compact`], [`Placement::Scatter`]) or not.
+    pub placement: Placement,
+    /// Message sizes in bytes for the channel workloads (0, 8 or 64); `None` for the size's
+    /// default: all three at full size, 8 alone quick and smoke.
+    pub msg_bytes: Option<Vec<usize>>,
 }
 
 impl Default for Config {
-    /// Threads 1, 2, 4 and 8, full size, every implementation, no progress output.
+    /// Threads 1, 2, 4 and 8, full size, every implementation, no progress output, unpinned,
+    /// the size's message sizes.
     fn default() -> Config {
         Config {
             threads: vec![1, 2, 4, 8],
@@ -71,8 +89,28 @@ impl Default for Config {
             samples: None,
             implementations: None,
             progress: false,
+            placement: Placement::None,
+            msg_bytes: None,
         }
     }
+}
+
+/// The message sizes the channel workloads support, in bytes.
+pub const MSG_BYTES: [usize; 3] = [0, 8, 64];
+
+/// The default thread sweep on a machine where the run may use `cpus` CPUs: every count
+/// from 1 to `cpus`, then `2 * cpus` and `4 * cpus` (oversubscribed on purpose: weft must
+/// not collapse there).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(weft_bench::workloads::sweep(2), [1, 2, 4, 8]);
+/// assert_eq!(weft_bench::workloads::sweep(3), [1, 2, 3, 6, 12]);
+/// ```
+pub fn sweep(cpus: usize) -> Vec<usize> {
+    let cpus = cpus.max(1);
+    (1..=cpus).chain([2 * cpus, 4 * cpus]).collect()
 }
 
 impl Config {
@@ -93,6 +131,15 @@ impl Config {
             Size::Quick => ops.quick,
             Size::Smoke => ops.smoke,
         }
+    }
+
+    /// The channel message sizes in bytes: as configured, else 0, 8 and 64 at full size and
+    /// 8 alone at the others.
+    pub fn msg_bytes(&self) -> Vec<usize> {
+        self.msg_bytes.clone().unwrap_or_else(|| match self.size {
+            Size::Full => MSG_BYTES.to_vec(),
+            Size::Quick | Size::Smoke => vec![8],
+        })
     }
 
     /// Whether the implementation filter lets `implementation` run.
@@ -147,19 +194,52 @@ pub fn measure(cfg: &Config, case: &Case, contenders: Vec<Contender<'_>>) -> Vec
     if contenders.is_empty() {
         return Vec::new();
     }
+    let n = contenders.len();
+    let counting = COUNTING.with(|c| match c.get() {
+        Some(k) => {
+            c.set(Some(k + (n * (cfg.samples() + 1)) as u64));
+            true
+        }
+        None => false,
+    });
+    if counting {
+        return Vec::new();
+    }
+    let progress = SESSION.with(|s| s.borrow().progress.clone());
+    let extra: String = case
+        .params
+        .extra
+        .iter()
+        .map(|(k, v)| format!(" {k}={v}"))
+        .collect();
+    let label = format!(
+        "{}/{} threads={}{extra}",
+        case.suite, case.workload, case.params.threads
+    );
+    if let Some(p) = &progress {
+        p.set_message(label.clone());
+    }
+    let tick = || {
+        if let Some(p) = &progress {
+            p.inc(1);
+        }
+    };
+    let _pinning = Pinning::set(placement::order_here(cfg.placement));
     for c in &mut contenders {
         (c.sample)(case.ops); // warm-up: caches, allocator, page faults, frequency
+        tick();
     }
-    let n = contenders.len();
     let mut samples = vec![Vec::with_capacity(cfg.samples()); n];
     for round in 0..cfg.samples() {
         for k in 0..n {
             let i = (round + k) % n;
             let elapsed = (contenders[i].sample)(case.ops);
             samples[i].push(elapsed.as_nanos() as f64 / case.ops as f64);
+            tick();
         }
     }
-    let rows: Vec<ResultRow> = contenders
+    let spawned = LAST_SPAWN.with(Cell::take);
+    let mut rows: Vec<ResultRow> = contenders
         .iter()
         .zip(samples)
         .map(|(c, s)| {
@@ -173,26 +253,123 @@ pub fn measure(cfg: &Config, case: &Case, contenders: Vec<Contender<'_>>) -> Vec
             )
         })
         .collect();
+    let floor = SESSION.with(|s| {
+        let session = s.borrow();
+        let machine = session.machine.as_ref()?;
+        let c2c = machine.core_to_core.as_ref()?;
+        let spawned = spawned.as_ref().filter(|s| s.threads >= 2)?;
+        if !floor::is_handoff(case.suite, case.workload) {
+            return None;
+        }
+        match &spawned.cpus {
+            Some(cpus) => c2c.floor_ns(machine, cpus),
+            None => Some(c2c.median_ns),
+        }
+    });
+    for row in &mut rows {
+        row.cpus = spawned.as_ref().and_then(|s| s.cpus.clone());
+        if let Some(floor_ns) = floor {
+            floor::annotate(row, floor_ns);
+        }
+    }
     if cfg.progress {
         let medians: Vec<String> = rows
             .iter()
-            .map(|r| format!("{} {:.1}", r.implementation, r.median_ns_per_op))
+            .map(|r| {
+                let x = r.x_floor.map_or(String::new(), |x| {
+                    format!(" ({})", floor::format_multiple(x))
+                });
+                format!("{} {:.1}{x}", r.implementation, r.median_ns_per_op)
+            })
             .collect();
-        let extra: String = case
-            .params
-            .extra
-            .iter()
-            .map(|(k, v)| format!(" {k}={v}"))
-            .collect();
-        eprintln!(
-            "{}/{} threads={}{extra}: {} ns/op",
-            case.suite,
-            case.workload,
-            case.params.threads,
-            medians.join(", ")
-        );
+        let line = format!("{label}: {} ns/op", medians.join(", "));
+        match &progress {
+            Some(p) => p.println(&line),
+            None => eprintln!("{line}"),
+        }
     }
     rows
+}
+
+/// What a run sets up around its cases, on the thread that runs them: see
+/// [`Session::enter`].
+#[derive(Debug, Default)]
+pub struct Session {
+    /// The machine, with its measured floor (`core_to_core`): rows of hand-off workloads
+    /// get `floor_ns` and `x_floor` from it.
+    pub machine: Option<Machine>,
+    /// The progress bar, ticked once per sample (warm-ups included).
+    pub progress: Option<Progress>,
+}
+
+thread_local! {
+    /// The session of the run on this thread.
+    static SESSION: RefCell<Session> = RefCell::new(Session::default());
+    /// While [`count_samples`] runs: the samples counted so far.
+    static COUNTING: Cell<Option<u64>> = const { Cell::new(None) };
+    /// The CPU order of the case being measured (empty: unpinned), for [`run_threads_with`].
+    static PIN_ORDER: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// What the latest [`run_threads_with`] on this thread spawned.
+    static LAST_SPAWN: Cell<Option<Spawned>> = const { Cell::new(None) };
+}
+
+/// The threads of one sample.
+#[derive(Debug, Clone, Default)]
+struct Spawned {
+    threads: usize,
+    /// Each thread's CPU, when every one of them was pinned.
+    cpus: Option<Vec<usize>>,
+}
+
+/// The session in force until it is dropped.
+#[derive(Debug)]
+pub struct SessionGuard {
+    previous: Option<Session>,
+}
+
+impl Session {
+    /// Makes this the session of the runs on this thread (measured cases tick its progress
+    /// bar, hand-off rows get their floor) until the guard is dropped, which restores the
+    /// previous one.
+    pub fn enter(self) -> SessionGuard {
+        let previous = SESSION.with(|s| s.replace(self));
+        SessionGuard {
+            previous: Some(previous),
+        }
+    }
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            SESSION.with(|s| s.replace(previous));
+        }
+    }
+}
+
+/// Runs `f` without measuring anything: every case it would measure only counts its samples
+/// (warm-ups included, for the selected implementations). Returns the count, the total of a
+/// run's progress bar.
+pub fn count_samples(f: impl FnOnce()) -> u64 {
+    let outer = COUNTING.with(|c| c.replace(Some(0)));
+    f();
+    COUNTING.with(|c| c.replace(outer)).unwrap_or(0)
+}
+
+/// Sets the CPU order for [`run_threads_with`] on this thread until dropped.
+struct Pinning(Vec<usize>);
+
+impl Pinning {
+    fn set(order: Vec<usize>) -> Pinning {
+        Pinning(PIN_ORDER.with(|o| o.replace(order)))
+    }
+}
+
+impl Drop for Pinning {
+    fn drop(&mut self) {
+        let previous = std::mem::take(&mut self.0);
+        PIN_ORDER.with(|o| o.replace(previous));
+    }
 }
 
 /// A suite's run over its implementations: [`SuiteRun::case`] measures one case for every
@@ -278,14 +455,24 @@ where
     F: Fn(usize, H) -> R + Sync,
 {
     assert!(!handles.is_empty(), "a workload needs at least one thread");
-    let barrier = Barrier::new(handles.len());
+    let threads = handles.len();
+    let cpus = PIN_ORDER.with(|o| thread_cpus(&o.borrow(), threads));
+    let all_pinned = AtomicBool::new(true);
+    let barrier = Barrier::new(threads);
     let spans: Vec<(Instant, Instant, R)> = thread::scope(|s| {
         let threads: Vec<_> = handles
             .into_iter()
             .enumerate()
             .map(|(i, handle)| {
-                let (barrier, body) = (&barrier, &body);
+                let (barrier, body, all_pinned) = (&barrier, &body, &all_pinned);
+                let cpu = cpus.get(i).copied();
                 s.spawn(move || {
+                    if let Some(cpu) = cpu {
+                        if !placement::pin_current(cpu) {
+                            // Read after the scope joins every thread.
+                            all_pinned.store(false, Ordering::Relaxed);
+                        }
+                    }
                     barrier.wait();
                     let start = Instant::now();
                     let result = body(i, handle);
@@ -300,6 +487,13 @@ where
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
             .collect()
+    });
+    let pinned = !cpus.is_empty() && all_pinned.load(Ordering::Relaxed);
+    LAST_SPAWN.with(|l| {
+        l.set(Some(Spawned {
+            threads,
+            cpus: pinned.then_some(cpus),
+        }))
     });
     let start = spans.iter().map(|s| s.0).min().expect("threads > 0");
     let end = spans.iter().map(|s| s.1).max().expect("threads > 0");
@@ -367,6 +561,48 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].implementation, "c");
         assert_eq!(rows[1].samples_ns_per_op, [2.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn the_default_sweep_oversubscribes() {
+        assert_eq!(sweep(1), [1, 2, 4]);
+        assert_eq!(sweep(2), [1, 2, 4, 8]);
+        assert_eq!(sweep(4), [1, 2, 3, 4, 8, 16]);
+        assert_eq!(sweep(0), [1, 2, 4]);
+    }
+
+    #[test]
+    fn message_sizes_by_run_size() {
+        let full = Config::default();
+        assert_eq!(full.msg_bytes(), MSG_BYTES);
+        let quick = Config {
+            size: Size::Quick,
+            ..Config::default()
+        };
+        assert_eq!(quick.msg_bytes(), [8]);
+        let asked = Config {
+            msg_bytes: Some(vec![64]),
+            ..quick
+        };
+        assert_eq!(asked.msg_bytes(), [64]);
+    }
+
+    /// Each thread pins itself to its CPU (wrapping around the order) before the start, and
+    /// the map is recorded.
+    #[test]
+    fn threads_pin_themselves_in_order() {
+        let order: Vec<usize> = placement::allowed_cpus().into_iter().rev().collect();
+        let threads = order.len() + 1;
+        let _pinning = Pinning::set(order.clone());
+        let (_, masks) = run_threads_with(vec![(); threads], |_, ()| placement::allowed_cpus());
+        let want = thread_cpus(&order, threads);
+        assert_eq!(masks, want.iter().map(|&c| vec![c]).collect::<Vec<_>>());
+        let spawned = LAST_SPAWN.with(Cell::take).unwrap();
+        assert_eq!((spawned.threads, spawned.cpus), (threads, Some(want)));
+        drop(_pinning);
+        run_threads(1, |_| {});
+        let spawned = LAST_SPAWN.with(Cell::take).unwrap();
+        assert_eq!((spawned.threads, spawned.cpus), (1, None));
     }
 
     #[test]
