@@ -5,9 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use weft_bench::floor::{self, Effort};
 use weft_bench::go_twin::{self, Availability, Twin};
+use weft_bench::machine::Machine;
+use weft_bench::placement::{self, Placement};
+use weft_bench::progress::Progress;
 use weft_bench::result::ResultFile;
-use weft_bench::workloads::{Config, Size};
+use weft_bench::workloads::{self, Config, Size};
 use weft_bench::{compare, export, site};
 use weft_bench::{report, suites};
 
@@ -29,9 +33,19 @@ enum Command {
         /// Suites to run, comma separated (default: all; see `list`).
         #[arg(long, value_delimiter = ',')]
         suite: Vec<String>,
-        /// Thread counts for the workloads that scale, comma separated.
-        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
-        threads: Vec<usize>,
+        /// Thread counts for the workloads that scale, comma separated (default: every count
+        /// from 1 to the CPUs this process may use, then 2x and 4x that: 1,2,4,8 on 2 CPUs).
+        #[arg(long, value_delimiter = ',')]
+        threads: Option<Vec<usize>>,
+        /// Thread placement: none (the OS places threads), compact (pinned: SMT siblings,
+        /// one L3, one NUMA node first) or scatter (pinned: one per package, L3 and core
+        /// first). Oversubscribed threads wrap around the CPUs.
+        #[arg(long, default_value = "none")]
+        placement: Placement,
+        /// Channel message sizes in bytes, comma separated, among 0, 8 and 64 (default: all
+        /// three; 8 alone with --quick).
+        #[arg(long, value_delimiter = ',')]
+        msg_bytes: Option<Vec<usize>>,
         /// Fewer operations and 5 samples: the default run in well under a minute.
         #[arg(long)]
         quick: bool,
@@ -47,6 +61,24 @@ enum Command {
         /// Do not build or run the Go twin.
         #[arg(long)]
         no_go: bool,
+    },
+    /// Print the machine's topology (packages, cores, SMT siblings, L3 groups, NUMA nodes
+    /// and distances) and the core-to-core round trip of one cache line between every pair
+    /// of CPUs this process may use: the floor under any cross-thread hand-off.
+    Topology {
+        /// Print JSON instead: {"machine": ..., "matrix": {"cpus": [...], "ns": [[...]]}}.
+        #[arg(long)]
+        json: bool,
+        /// Measure at most this many pairs; beyond it, pairs are sampled evenly per relation
+        /// (SMT siblings, one L3, one NUMA node, one package, across packages).
+        #[arg(long, default_value_t = 2016)]
+        max_pairs: usize,
+        /// Round trips per sample.
+        #[arg(long, default_value_t = 2000)]
+        rounds: u64,
+        /// Samples per pair (after a warm-up); a pair's value is their median.
+        #[arg(long, default_value_t = 7)]
+        samples: usize,
     },
     /// Print the markdown table of a result file.
     Table {
@@ -119,15 +151,33 @@ fn main() -> ExitCode {
             implementations,
             out,
             no_go,
+            placement,
+            msg_bytes,
         } => {
+            let cpus = std::thread::available_parallelism().map_or(1, usize::from);
             let cfg = Config {
-                threads,
+                threads: threads.unwrap_or_else(|| workloads::sweep(cpus)),
                 size: if quick { Size::Quick } else { Size::Full },
                 samples,
                 implementations,
                 progress: true,
+                placement,
+                msg_bytes,
             };
             return run(&suite, &cfg, no_go, out);
+        }
+        Command::Topology {
+            json,
+            max_pairs,
+            rounds,
+            samples,
+        } => {
+            let effort = Effort {
+                rounds,
+                samples,
+                max_pairs,
+            };
+            return topology(json, effort);
         }
         Command::Table { file } => match ResultFile::read(&file) {
             Ok(file) => print!("{}", report::markdown(&file)),
@@ -218,7 +268,8 @@ fn run(names: &[String], cfg: &Config, no_go: bool, out: Option<PathBuf>) -> Exi
     if let Some(twin) = &twin {
         eprintln!("Go twin ({}): {}", twin.version(), plan.twin.join(", "));
         match twin.run(&plan.twin, cfg) {
-            Ok(rows) => {
+            Ok(mut rows) => {
+                floor::annotate_unpinned(&file.machine, &file.results, &mut rows);
                 file.results.extend(rows);
                 file.run.go = Some(twin.version().to_owned());
             }
@@ -237,6 +288,50 @@ fn run(names: &[String], cfg: &Config, no_go: bool, out: Option<PathBuf>) -> Exi
         Some(e) => fail(&format!("{e}\n(the results above have no Go rows)")),
         None => ExitCode::SUCCESS,
     }
+}
+
+/// `weft-bench topology`: the machine, then the round trips among the CPUs this process may
+/// use, as text or JSON.
+fn topology(json: bool, effort: Effort) -> ExitCode {
+    if effort.rounds == 0 || effort.samples == 0 || effort.max_pairs == 0 {
+        return fail("--rounds, --samples and --max-pairs must be at least 1");
+    }
+    let mut machine = Machine::detect();
+    let cpus = placement::allowed_cpus();
+    let (pairs, _) = floor::choose_pairs(&machine, &cpus, effort.max_pairs);
+    let progress = Progress::new(pairs.len() as u64, "pairs");
+    progress.set_message("core-to-core round trips".to_owned());
+    machine.core_to_core = floor::measure(&machine, &cpus, effort, || progress.inc(1));
+    progress.finish();
+    if json {
+        /// The `--json` output, fields in this order.
+        #[derive(serde::Serialize)]
+        struct Topology<'a> {
+            machine: &'a Machine,
+            matrix: Option<Matrix<'a>>,
+        }
+        /// Round trips in ns, `ns[i][j]` between `cpus[i]` and `cpus[j]`.
+        #[derive(serde::Serialize)]
+        struct Matrix<'a> {
+            cpus: &'a [usize],
+            ns: Vec<Vec<Option<f64>>>,
+        }
+        let matrix = machine.core_to_core.as_ref().map(|c2c| Matrix {
+            cpus: &c2c.cpus,
+            ns: c2c.matrix(&machine),
+        });
+        let value = Topology {
+            machine: &machine,
+            matrix,
+        };
+        match serde_json::to_string_pretty(&value) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return fail(&e.to_string()),
+        }
+    } else {
+        print!("{}", floor::topology_text(&machine));
+    }
+    ExitCode::SUCCESS
 }
 
 fn fail(message: &str) -> ExitCode {
