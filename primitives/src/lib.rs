@@ -53,7 +53,11 @@ mod primitive;
 
 pub mod chan;
 pub mod deque;
+pub mod sched;
 pub mod sync;
+
+#[cfg(not(weft_loom))]
+pub use sched::go;
 
 /// The README's Rust examples run as doctests, so the first screen never goes stale.
 #[cfg(doctest)]
