@@ -34,7 +34,8 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         suite: Vec<String>,
         /// Thread counts for the workloads that scale, comma separated (default: every count
-        /// from 1 to the CPUs this process may use, then 2x and 4x that: 1,2,4,8 on 2 CPUs).
+        /// from 1 to the CPUs this process may use, then 2x and 4x that: 1,2,4,8 on 2 CPUs;
+        /// with --quick, the powers of two below the CPUs instead of every count).
         #[arg(long, value_delimiter = ',')]
         threads: Option<Vec<usize>>,
         /// Thread placement: none (the OS places threads), compact (pinned: SMT siblings,
@@ -156,7 +157,13 @@ fn main() -> ExitCode {
         } => {
             let cpus = std::thread::available_parallelism().map_or(1, usize::from);
             let cfg = Config {
-                threads: threads.unwrap_or_else(|| workloads::sweep(cpus)),
+                threads: threads.unwrap_or_else(|| {
+                    if quick {
+                        workloads::quick_sweep(cpus)
+                    } else {
+                        workloads::sweep(cpus)
+                    }
+                }),
                 size: if quick { Size::Quick } else { Size::Full },
                 samples,
                 implementations,

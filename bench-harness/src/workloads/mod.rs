@@ -113,6 +113,23 @@ pub fn sweep(cpus: usize) -> Vec<usize> {
     (1..=cpus).chain([2 * cpus, 4 * cpus]).collect()
 }
 
+/// The default thread sweep of a quick run: the powers of two below `cpus`, then `cpus`,
+/// `2 * cpus` and `4 * cpus`; the same as [`sweep`] up to 3 CPUs, far fewer counts on a big
+/// machine (a quick run stays quick).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(weft_bench::workloads::quick_sweep(2), [1, 2, 4, 8]);
+/// assert_eq!(weft_bench::workloads::quick_sweep(6), [1, 2, 4, 6, 12, 24]);
+/// ```
+pub fn quick_sweep(cpus: usize) -> Vec<usize> {
+    let cpus = cpus.max(1);
+    let powers =
+        std::iter::successors(Some(1usize), |n| n.checked_mul(2)).take_while(|&n| n < cpus);
+    powers.chain([cpus, 2 * cpus, 4 * cpus]).collect()
+}
+
 impl Config {
     /// Samples per implementation and case: as configured, else 15 (full), 5 (quick) or 1
     /// (smoke).
@@ -569,6 +586,10 @@ mod tests {
         assert_eq!(sweep(2), [1, 2, 4, 8]);
         assert_eq!(sweep(4), [1, 2, 3, 4, 8, 16]);
         assert_eq!(sweep(0), [1, 2, 4]);
+        for cpus in 1..=3 {
+            assert_eq!(quick_sweep(cpus), sweep(cpus));
+        }
+        assert_eq!(quick_sweep(64), [1, 2, 4, 8, 16, 32, 64, 128, 256]);
     }
 
     #[test]
