@@ -153,7 +153,9 @@ impl ResultRow {
 }
 
 impl ResultFile {
-    /// Reads a result file.
+    /// Reads a result file. Rows of suite `chan` written before `params.msg_bytes` existed
+    /// get `msg_bytes` 8, the word they sent, so that they line up with the 8-byte rows of
+    /// newer files (in `compare`, say).
     ///
     /// # Errors
     ///
@@ -174,7 +176,15 @@ impl ResultFile {
                 )))
             }
         }
-        serde_json::from_value(value).map_err(|e| invalid(format!("{}: {e}", path.display())))
+        let mut file: ResultFile = serde_json::from_value(value)
+            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+        for row in file.results.iter_mut().filter(|r| r.suite == "chan") {
+            row.params
+                .extra
+                .entry("msg_bytes".to_owned())
+                .or_insert_with(|| 8.into());
+        }
+        Ok(file)
     }
 
     /// Writes the file as pretty-printed JSON, creating missing parent directories.
@@ -250,6 +260,13 @@ mod tests {
         .unwrap();
         let err = ResultFile::read(&path).unwrap_err().to_string();
         assert!(err.contains("schema_version Some(99)"), "{err}");
+
+        // An older chan row, without msg_bytes, reads as the 8-byte case.
+        let mut old = file.clone();
+        old.results[0].suite = "chan".to_owned();
+        old.write(&path).unwrap();
+        let read = ResultFile::read(&path).unwrap();
+        assert_eq!(read.results[0].params.extra["msg_bytes"], 8);
         fs::remove_dir_all(dir).unwrap();
     }
 }
