@@ -171,7 +171,9 @@ impl Effort {
 /// number and waits for the next even one, `b` answers each odd number with the next even
 /// one. One warm-up sample, then `samples` samples of `rounds` round trips, timed on `a`.
 /// Returns the median ns per round trip, or `None` if either thread could not be pinned (or
-/// `a == b`, `rounds == 0`, `samples == 0`).
+/// `a == b`, `rounds == 0`, `samples == 0`). The waits are bare reloads, without a spin-loop
+/// hint, which would add its own delay (a `pause` is over 100 cycles on some CPUs) to what
+/// is measured.
 pub fn round_trip_ns(a: usize, b: usize, rounds: u64, samples: usize) -> Option<f64> {
     if a == b || rounds == 0 || samples == 0 {
         return None;

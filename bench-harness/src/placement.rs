@@ -82,7 +82,8 @@ struct Seat {
 }
 
 impl Seat {
-    fn of(machine: &Machine, cpu: usize) -> Seat {
+    /// `cpu`'s seat on `machine`, whose NUMA nodes' CPU lists are `nodes`.
+    fn of(machine: &Machine, nodes: &[Vec<usize>], cpu: usize) -> Seat {
         // Unknown package, node or L3: one shared group (index MAX, after the known ones).
         let group = |groups: &[Vec<usize>]| -> usize {
             groups
@@ -90,7 +91,6 @@ impl Seat {
                 .position(|g| g.contains(&cpu))
                 .unwrap_or(usize::MAX)
         };
-        let nodes: Vec<Vec<usize>> = machine.numa_nodes.iter().map(|n| n.cpus.clone()).collect();
         // Unknown core: a core of its own.
         let core = machine.smt_groups.iter().position(|g| g.contains(&cpu));
         let smt_rank = core.map_or(0, |c| {
@@ -100,7 +100,7 @@ impl Seat {
         Seat {
             levels: [
                 group(&machine.package_groups),
-                group(&nodes),
+                group(nodes),
                 group(&machine.l3_groups),
                 core.unwrap_or(machine.smt_groups.len() + cpu),
             ],
@@ -127,9 +127,10 @@ impl Seat {
 /// assert!(cpu_order(&machine, &[0, 1], Placement::None).is_empty());
 /// ```
 pub fn cpu_order(machine: &Machine, allowed: &[usize], placement: Placement) -> Vec<usize> {
+    let nodes: Vec<Vec<usize>> = machine.numa_nodes.iter().map(|n| n.cpus.clone()).collect();
     let mut seats: Vec<(Seat, usize)> = allowed
         .iter()
-        .map(|&cpu| (Seat::of(machine, cpu), cpu))
+        .map(|&cpu| (Seat::of(machine, &nodes, cpu), cpu))
         .collect();
     seats.sort_unstable();
     seats.dedup_by_key(|&mut (_, cpu)| cpu);
