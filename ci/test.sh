@@ -10,6 +10,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
 
+ci/examples.sh
 ci/loom.sh
 ci/miri.sh
 ci/tsan.sh

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every example in primitives/examples/ (Go idioms written with weft). Each one checks its
+# own result with asserts and exits non-zero on a mismatch; `timeout` turns a hang into a failure.
+set -euxo pipefail
+cd "$(dirname "$0")"/..
+
+for example in worker_pool pipeline prime_sieve timeout bounded_parallelism echo_server; do
+    timeout 120 cargo run --release -p weft --example "$example"
+done
