@@ -387,3 +387,95 @@ fn workers_cpu_time(prefix: &str) -> Duration {
     }
     Duration::from_millis(ticks * 10)
 }
+
+/// On a single worker, a task waiting with `wait_async` must free it for the tasks it waits
+/// for (a blocking `wait` there would deadlock).
+#[test]
+fn wait_async_frees_the_worker() {
+    let s = Scheduler::new(1);
+    let wg = Arc::new(WaitGroup::new());
+    let n = scaled(100);
+    wg.add(n);
+    let waiter = {
+        let wg = Arc::clone(&wg);
+        s.spawn(async move { wg.wait_async().await })
+    };
+    for _ in 0..n {
+        let wg = Arc::clone(&wg);
+        drop(s.spawn(async move {
+            sched::yield_now().await;
+            wg.done();
+        }));
+    }
+    waiter.join().unwrap();
+    assert_eq!(wg.count(), 0);
+}
+
+/// Many async waiters and a thread waiter on one group, over several rounds.
+#[test]
+fn wait_async_many_waiters_many_rounds() {
+    let s = Scheduler::new(2);
+    let wg = Arc::new(WaitGroup::new());
+    for _ in 0..scaled(200) {
+        wg.add(2);
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let wg = Arc::clone(&wg);
+                s.spawn(async move { wg.wait_async().await })
+            })
+            .collect();
+        for _ in 0..2 {
+            let wg = Arc::clone(&wg);
+            drop(s.spawn(async move { wg.done() }));
+        }
+        wg.wait();
+        for w in waiters {
+            w.join().unwrap();
+        }
+    }
+}
+
+/// A dropped `wait_async` future withdraws its waker: nothing is woken later, nothing leaks.
+#[test]
+fn wait_async_dropped_before_zero() {
+    let wg = WaitGroup::new();
+    wg.add(1);
+    let s = Scheduler::new(1);
+    let ready = s.block_on(async {
+        let mut fut = std::pin::pin!(wg.wait_async());
+        std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_ready())).await
+    });
+    assert!(!ready);
+    wg.done();
+    // Zero: a fresh wait completes at once.
+    s.block_on(wg.wait_async());
+}
+
+#[test]
+fn wait_group_go_counts_tasks_including_panics() {
+    let s = Scheduler::new(2);
+    let wg = Arc::new(WaitGroup::new());
+    let sum = Arc::new(AtomicUsize::new(0));
+    let handles = s.block_on(async {
+        (0..scaled(100))
+            .map(|i| {
+                let sum = Arc::clone(&sum);
+                wg.go(async move {
+                    if i == 7 {
+                        panic!("task 7 fails");
+                    }
+                    sum.fetch_add(i, Ordering::Relaxed);
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    wg.wait(); // the panicking task's done() ran too
+    let panics = handles
+        .into_iter()
+        .filter_map(|h| h.join().err())
+        .filter(|e| e.is_panic())
+        .count();
+    assert_eq!(panics, 1);
+    let n = scaled(100);
+    assert_eq!(sum.load(Ordering::Relaxed), (0..n).sum::<usize>() - 7);
+}

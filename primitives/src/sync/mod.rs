@@ -5,7 +5,7 @@ mod mutex;
 mod wait_group;
 
 pub use mutex::{Mutex, MutexGuard, STARVATION_THRESHOLD};
-pub use wait_group::WaitGroup;
+pub use wait_group::{WaitAsync, WaitGroup};
 
 #[cfg(all(test, weft_loom))]
 mod loom_tests;

@@ -18,8 +18,18 @@
 //! value it saw, then sleeps on that value: the CAS and the final `fetch_sub` are ordered on the
 //! same word, so either the `done` sees the flag and wakes, or the CAS fails and the waiter
 //! re-reads a zero counter. No wake-up can be lost.
+//!
+//! Async waiters ([`WaitGroup::wait_async`]) keep their wakers in a small list beside the word
+//! (the only thing a group allocates, and only when a task waits) and announce themselves with
+//! the same `WAITERS` flag, set while holding the list's lock: the `done` that zeroes the
+//! counter with the flag set takes the lock after them and wakes every registered task. Each
+//! such wake-up starts a new *round* of the list, so a woken future knows the counter reached
+//! zero even if a new `add` raised it again before the task ran (as Go's `Wait` returns).
 
 use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use std::time::Instant;
 
@@ -27,6 +37,7 @@ use crate::backoff::spin_then_yield;
 use crate::futex;
 use crate::primitive::const_fn_unless_loom;
 use crate::primitive::sync::atomic::{AtomicU32, Ordering};
+use crate::sync::Mutex;
 
 const WAITERS: u32 = 1 << 31;
 const COUNT: u32 = WAITERS - 1;
@@ -63,6 +74,15 @@ const COUNT: u32 = WAITERS - 1;
 pub struct WaitGroup {
     /// See the state table in the module docs.
     state: AtomicU32,
+    /// The wakers of pending [`WaitAsync`] futures.
+    tasks: Mutex<AsyncWaiters>,
+}
+
+/// Registered async waiters: a slot per pending future, cleared (and `round` bumped) by the
+/// `done` that zeroes the counter.
+struct AsyncWaiters {
+    round: u64,
+    slots: Vec<Option<Waker>>,
 }
 
 impl WaitGroup {
@@ -73,7 +93,10 @@ impl WaitGroup {
         /// A wait group with a zero counter. `const`, so it can initialise a `static`.
         #[inline]
         pub fn new() -> WaitGroup {
-            WaitGroup { state: AtomicU32::new(0) }
+            WaitGroup {
+                state: AtomicU32::new(0),
+                tasks: Mutex::new(AsyncWaiters { round: 0, slots: Vec::new() }),
+            }
         }
     }
 
@@ -169,6 +192,98 @@ impl WaitGroup {
         // round).
         self.state.fetch_and(!WAITERS, Ordering::Relaxed);
         futex::wake_all(&self.state);
+        let woken = {
+            let mut tasks = self.tasks.lock();
+            if tasks.slots.is_empty() {
+                return;
+            }
+            tasks.round = tasks.round.wrapping_add(1);
+            core::mem::take(&mut tasks.slots)
+        };
+        for waker in woken.into_iter().flatten() {
+            waker.wake();
+        }
+    }
+
+    /// A future that completes when the counter is zero: [`wait`](Self::wait) for async code.
+    /// It frees its thread (or its task's worker) while it waits.
+    ///
+    /// Like `wait`, it completes if the counter reached zero at any point after the first
+    /// poll, even if a new round raised it again before the waiting task ran. Every `done`
+    /// that brought the counter to zero happened-before it completes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use weft::sync::WaitGroup;
+    ///
+    /// let sched = weft::sched::Scheduler::new(2);
+    /// let wg = Arc::new(WaitGroup::new());
+    /// for _ in 0..8 {
+    ///     wg.add(1);
+    ///     let wg = Arc::clone(&wg);
+    ///     sched.spawn(async move { wg.done() });
+    /// }
+    /// sched.block_on(wg.wait_async());
+    /// assert_eq!(wg.count(), 0);
+    /// ```
+    pub fn wait_async(&self) -> WaitAsync<'_> {
+        WaitAsync {
+            wg: self,
+            slot: None,
+        }
+    }
+
+    /// Runs `future` as a task (like [`go`](crate::go): on the current scheduler, else the
+    /// global one) counted by this group: `add(1)` now, `done()` when the task ends, also if
+    /// it panics or is cancelled. Go's `WaitGroup.Go`.
+    ///
+    /// Takes the group by `Arc`: the task may outlive any borrow.
+    ///
+    /// # Panics
+    ///
+    /// As [`add`](Self::add), on counter overflow.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use weft::sync::WaitGroup;
+    ///
+    /// let wg = Arc::new(WaitGroup::new());
+    /// let sum = Arc::new(AtomicUsize::new(0));
+    /// for i in 1..=10 {
+    ///     let sum = Arc::clone(&sum);
+    ///     wg.go(async move {
+    ///         sum.fetch_add(i, Ordering::Relaxed);
+    ///     });
+    /// }
+    /// wg.wait();
+    /// assert_eq!(sum.load(Ordering::Relaxed), 55);
+    /// ```
+    #[cfg(not(weft_loom))]
+    #[track_caller]
+    pub fn go<F>(self: &std::sync::Arc<Self>, future: F) -> crate::sched::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        /// Calls `done` when the task's future is dropped: after it returns, when it panics,
+        /// or when its scheduler cancels it.
+        struct Done(std::sync::Arc<WaitGroup>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.done();
+            }
+        }
+        self.add(1);
+        let done = Done(std::sync::Arc::clone(self));
+        crate::go(async move {
+            let _done = done;
+            future.await
+        })
     }
 
     /// Blocks until the counter is zero. Returns at once if it already is.
@@ -293,6 +408,99 @@ impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitGroup")
             .field("count", &self.count())
+            .finish()
+    }
+}
+
+/// The future of [`WaitGroup::wait_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitAsync<'a> {
+    wg: &'a WaitGroup,
+    /// `(round, index)` of our waker in the group's list, once registered.
+    slot: Option<(u64, usize)>,
+}
+
+impl Future for WaitAsync<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let wg = self.wg;
+        if wg.is_zero() {
+            self.unregister();
+            return Poll::Ready(());
+        }
+        let mut tasks = wg.tasks.lock();
+        match self.slot {
+            Some((round, _)) if round != tasks.round => {
+                // The counter reached zero since we registered (that `done` cleared the list
+                // under the lock, after its Release on the counter): done.
+                self.slot = None;
+                return Poll::Ready(());
+            }
+            Some((_, index)) => match &mut tasks.slots[index] {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            },
+            None => {
+                let waker = Some(cx.waker().clone());
+                let index = match tasks.slots.iter().position(Option::is_none) {
+                    Some(free) => {
+                        tasks.slots[free] = waker;
+                        free
+                    }
+                    None => {
+                        tasks.slots.push(waker);
+                        tasks.slots.len() - 1
+                    }
+                };
+                self.slot = Some((tasks.round, index));
+            }
+        }
+        // Announce ourselves while holding the lock: the zeroing `done` takes it after us.
+        loop {
+            // Ordering: Acquire pairs with the Release in `done`, as in `wait`.
+            let s = wg.state.load(Ordering::Acquire);
+            if s & COUNT == 0 {
+                if let Some((_, index)) = self.slot.take() {
+                    tasks.slots[index] = None;
+                }
+                return Poll::Ready(());
+            }
+            // Relaxed, as in `wait_inner`: ordered on this word against the final `done`.
+            if s & WAITERS != 0
+                || wg
+                    .state
+                    .compare_exchange(s, s | WAITERS, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl WaitAsync<'_> {
+    /// Withdraws our waker, if it is still in the current round's list.
+    fn unregister(&mut self) {
+        if let Some((round, index)) = self.slot.take() {
+            let mut tasks = self.wg.tasks.lock();
+            if tasks.round == round {
+                tasks.slots[index] = None;
+            }
+        }
+    }
+}
+
+impl Drop for WaitAsync<'_> {
+    fn drop(&mut self) {
+        self.unregister();
+    }
+}
+
+impl fmt::Debug for WaitAsync<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitAsync")
+            .field("registered", &self.slot.is_some())
             .finish()
     }
 }
