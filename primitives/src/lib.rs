@@ -7,6 +7,9 @@
 //!   (`bounded(n)`), a rendezvous channel (`bounded(0)`) and a lock-free list of blocks
 //!   (`unbounded()`); [`select!`] and [`chan::Select`] wait on several of them at once, with
 //!   Go's `select` semantics.
+//! - [`sched`]: a thin Go-like scheduler built from the above: [`go`], [`sched::Scheduler`],
+//!   `JoinHandle`s that are futures, `block_on`; tasks waiting on channels or a
+//!   [`sync::WaitGroup::wait_async`] free their worker.
 //! - [`deque`]: a Chase-Lev work-stealing deque (growable, LIFO or FIFO owner, single and
 //!   batch steals) whose thieves never read a slot speculatively, so it has no data race at all.
 //!

@@ -213,8 +213,7 @@ impl<T: Task> Shared<T> {
         // idle) and `Local::stop_searching` (after leaving `searching`): the task pushed before
         // this fence is seen by their re-checks, or their counts are seen by the loads below.
         fence(Ordering::SeqCst);
-        if self.searching.load(Ordering::Relaxed) != 0 || self.idle.load(Ordering::Relaxed) == 0
-        {
+        if self.searching.load(Ordering::Relaxed) != 0 || self.idle.load(Ordering::Relaxed) == 0 {
             return;
         }
         // Relaxed: the CAS only elects one notifier; the wake itself goes through the
@@ -479,10 +478,13 @@ impl<T: Task> Local<T> {
                 s.asleep[self.index] = false;
                 s.stack.retain(|&i| i != self.index);
                 shared.idle.fetch_sub(1, Ordering::Relaxed);
-            } else {
-                // A notifier picked us already and counted us as searching.
-                self.searching = true;
+                // Search for it, past the half-of-busy limit (as Go's `findRunnable` does
+                // after its last check): work we can only reach by stealing must not leave
+                // us looping between this re-check and a refused search.
+                shared.searching.fetch_add(1, Ordering::Relaxed);
             }
+            // Else a notifier picked us already and counted us as searching.
+            self.searching = true;
             return !shared.is_shutdown();
         }
         let parker = &shared.remotes[self.index].parker;
