@@ -62,9 +62,9 @@ mod imp {
     use core::future::Future;
     use core::pin::pin;
     use core::task::{Context, Poll, Waker};
-    use std::task::Wake;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, OnceLock};
+    use std::task::Wake;
     use std::thread;
 
     use super::core::{Local, Shared};
@@ -252,7 +252,10 @@ mod imp {
         /// If `n` is zero.
         #[track_caller]
         pub fn workers(mut self, n: usize) -> Self {
-            assert!(n > 0, "a Scheduler needs at least one worker thread (got 0)");
+            assert!(
+                n > 0,
+                "a Scheduler needs at least one worker thread (got 0)"
+            );
             self.workers = n;
             self
         }
