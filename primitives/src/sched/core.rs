@@ -36,6 +36,9 @@
 //! finds work and stops searching, wakes the next (Go's `resetspinning`): wake-ups cascade
 //! only while there is work to take.
 
+// Under loom only the models use this module (the scheduler proper is not built there).
+#![cfg_attr(all(weft_loom, not(test)), allow(dead_code))]
+
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
@@ -94,7 +97,7 @@ struct Sleepers {
 }
 
 /// The state the workers and every spawning thread share.
-pub(crate) struct Shared<T> {
+pub(crate) struct Shared<T: Task> {
     injector_tx: Sender<T>,
     injector_rx: Receiver<T>,
     remotes: Box<[Remote<T>]>,
@@ -104,6 +107,22 @@ pub(crate) struct Shared<T> {
     idle: AtomicUsize,
     sleepers: Mutex<Sleepers>,
     shutdown: AtomicBool,
+}
+
+impl<T: Task> Drop for Shared<T> {
+    fn drop(&mut self) {
+        // The deques and the injector drop their own tasks; a `runnext` slot holds a raw one.
+        // Workers empty their own slot when they stop, so this matters only for a worker that
+        // was never joined.
+        for r in self.remotes.iter() {
+            // Ordering: Acquire, as in `take_runnext`: we take ownership of the task.
+            let p = r.runnext.swap(ptr::null_mut(), Ordering::Acquire);
+            if let Some(p) = NonNull::new(p) {
+                // SAFETY: as in `take_runnext`; `Task` is implemented for every `T` stored.
+                drop(unsafe { T::from_raw(p) });
+            }
+        }
+    }
 }
 
 /// One worker's own state: only the worker's thread touches it.

@@ -211,9 +211,12 @@ mod imp {
 
     /// A set of worker threads running tasks: Go's scheduler, in a library.
     ///
-    /// Dropping it stops the workers once their current polls return, cancels the tasks that
-    /// did not finish (their [`JoinHandle`]s report [`JoinError::is_cancelled`]), and joins
-    /// the threads. [`shutdown`](Self::shutdown) first waits for every task to finish.
+    /// Dropping it stops the workers once their current polls return, cancels the queued
+    /// tasks (their futures are dropped; their [`JoinHandle`]s report
+    /// [`JoinError::is_cancelled`]), and joins the threads. A task that was waiting (on a
+    /// channel, say) is cancelled when it is next woken; one that is never woken again stays
+    /// suspended with what it holds, as a goroutine blocked forever does.
+    /// [`shutdown`](Self::shutdown) first waits for every task to finish.
     ///
     /// # Examples
     ///
