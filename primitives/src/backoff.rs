@@ -17,8 +17,10 @@
 //! `PROBE_EVERY`-th wait spins the full budget again to notice that spinning pays once more.
 //! When the partner thread is not running (threads outnumber cores, external load, or both
 //! pinned to one CPU) spinning fails every time, so waiters stop burning the CPU the partner
-//! needs and go straight to yielding and parking. A thread allowed on one CPU only never
-//! spins.
+//! needs and go straight to yielding and parking. A thread of a process allowed on one CPU
+//! only (`taskset -c N`, a one-CPU cpuset) never spins. A thread pinned to one CPU inside a
+//! process that has several (a benchmark's placement, a thread-per-core runtime) still does:
+//! its partner may well run on another CPU.
 //!
 //! Under loom the budget shrinks to one spin and one yield so the model checker spends its
 //! effort on the parking paths, where lost wake-ups hide.
@@ -146,7 +148,7 @@ mod adaptive {
     const UNSET: u32 = u32::MAX;
 
     thread_local! {
-        /// Current spin length in steps; 0 for a thread confined to one CPU.
+        /// Current spin length in steps; 0 in a process confined to one CPU.
         static STEPS: Cell<u32> = const { Cell::new(UNSET) };
         /// Waits so far, for the periodic probe.
         static WAITS: Cell<u32> = const { Cell::new(0) };
@@ -207,17 +209,22 @@ mod adaptive {
         });
     }
 
-    /// Whether this thread's affinity mask allows a single CPU (`taskset -c N`, cgroup
-    /// cpusets): then the thread it waits for can only run when this one stops.
+    /// Whether the process may run on a single CPU only (`taskset -c N`, a cgroup cpuset):
+    /// then the thread we wait for can only run when this one stops. The process's mask is
+    /// its main thread's (`sched_getaffinity` of the process id): a worker thread that pinned
+    /// itself to one CPU does not count, its partner may run on another.
     fn confined_to_one_cpu() -> bool {
         #[cfg(target_os = "linux")]
         {
             // SAFETY: `cpu_set_t` is plain bits, valid zeroed; `sched_getaffinity` writes at
-            // most `size_of::<cpu_set_t>()` bytes into it.
+            // most `size_of::<cpu_set_t>()` bytes into it; `getpid` cannot fail.
             unsafe {
                 let mut set: libc::cpu_set_t = core::mem::zeroed();
-                if libc::sched_getaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &mut set)
-                    == 0
+                if libc::sched_getaffinity(
+                    libc::getpid(),
+                    core::mem::size_of::<libc::cpu_set_t>(),
+                    &mut set,
+                ) == 0
                 {
                     return libc::CPU_COUNT(&set) == 1;
                 }

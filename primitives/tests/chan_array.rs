@@ -625,14 +625,20 @@ fn zero_and_unbounded_timeouts() {
     // Duration::MAX overflows the deadline: it means "wait forever", not "give up at once".
     tx.send_timeout(3, Duration::MAX).unwrap();
     assert_eq!(rx.recv_timeout(Duration::MAX), Ok(3));
+    // The helper is a receiver too: it may receive only after the main thread took 4 (a
+    // sleep alone would not guarantee that on a loaded machine), hence the signal.
+    let (took_4, wait_took_4) = std::sync::mpsc::channel::<()>();
     thread::scope(|s| {
-        s.spawn(|| {
+        let (tx, rx) = (&tx, &rx);
+        s.spawn(move || {
             thread::sleep(PARK);
             tx.send(4).unwrap();
+            wait_took_4.recv().unwrap();
             thread::sleep(PARK);
             assert_eq!(rx.recv(), Ok(5));
         });
         assert_eq!(rx.recv_timeout(Duration::MAX), Ok(4));
+        took_4.send(()).unwrap();
         tx.send(5).unwrap();
         // The buffer has room again only once the helper receives 5.
         tx.send_timeout(6, Duration::MAX).unwrap();
