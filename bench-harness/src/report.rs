@@ -34,6 +34,9 @@ pub fn markdown(file: &ResultFile) -> String {
         format!(", RUSTFLAGS=\"{}\"", run.rustflags)
     };
     let _ = writeln!(out, "Machine: {}  ", file.machine.summary());
+    if let Some(floor) = crate::floor::summary(&file.machine) {
+        let _ = writeln!(out, "{floor}  ");
+    }
     let go = run
         .go
         .as_deref()
@@ -96,6 +99,14 @@ fn suite_table(out: &mut String, suite: &str, rows: &[&ResultRow]) {
     let ratio_header = format!("{SUBJECT} / best peer");
     if has_subject {
         header.push(&ratio_header);
+    }
+    // The subject's median as a multiple of the physical floor (hand-off rows only).
+    let floor_header = format!("{SUBJECT} x floor");
+    let has_floor = rows
+        .iter()
+        .any(|r| r.implementation == SUBJECT && r.x_floor.is_some());
+    if has_floor {
+        header.push(&floor_header);
     }
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let align: Vec<&str> = header
@@ -161,6 +172,13 @@ fn suite_table(out: &mut String, suite: &str, rows: &[&ResultRow]) {
                 }
                 _ => "—".to_owned(),
             });
+        }
+        if has_floor {
+            cells.push(
+                of(SUBJECT)
+                    .and_then(|r| crate::floor::multiple_cell(r))
+                    .unwrap_or_else(|| "—".to_owned()),
+            );
         }
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
