@@ -626,11 +626,20 @@ fn zero_and_unbounded_timeouts() {
     tx.send_timeout(3, Duration::MAX).unwrap();
     assert_eq!(rx.recv_timeout(Duration::MAX), Ok(3));
     // The helper is a receiver too: it may receive only after the main thread took 4 (a
-    // sleep alone would not guarantee that on a loaded machine), hence the signal.
+    // sleep alone would not guarantee that on a loaded machine), hence the signal. Neither
+    // side can wait forever for the other after a failure: the signal's sender lives in the
+    // main thread's closure (dropped if it panics, failing the helper's wait), and a failing
+    // thread closes the channel (failing the other's unbounded waits).
     let (took_4, wait_took_4) = std::sync::mpsc::channel::<()>();
     thread::scope(|s| {
-        let (tx, rx) = (&tx, &rx);
+        let (tx, rx, took_4) = (&tx, &rx, took_4);
+        let _close = common::on_panic(|| {
+            tx.close();
+        });
         s.spawn(move || {
+            let _close = common::on_panic(|| {
+                tx.close();
+            });
             thread::sleep(PARK);
             tx.send(4).unwrap();
             wait_took_4.recv().unwrap();

@@ -12,9 +12,10 @@
 #[macro_use]
 mod common;
 
+use std::future::Future;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Poll;
 use std::thread;
@@ -636,20 +637,40 @@ fn waker_moves_between_threads() {
     // A future polled on one thread and then on another (as a work-stealing executor does)
     // is woken through the waker of the latest poll.
     for cap in CAPS {
-        let (tx, rx) = bounded(cap);
-        let mut recv = Box::pin(rx.recv_async());
-        let (a, wa) = CountingWaker::new();
-        assert!(poll_once(recv.as_mut(), &wa).is_pending());
-        thread::scope(|s| {
-            s.spawn(|| {
-                let r = block_on_timeout(recv.as_mut(), SLACK);
-                assert_eq!(r, Some(Ok(3)));
-            });
-            thread::sleep(PARK);
-            tx.send_timeout(3, SLACK).unwrap();
-        });
-        assert_eq!(a.wakes(), 0, "cap {cap}: the stale waker is not used");
+        waker_moves_between_threads_on(bounded(cap), &format!("cap {cap}"));
     }
+}
+
+/// A receive polled to `Pending` here with waker A, then polled by another thread (with
+/// `block_on`'s waker) until it completes; the one message, sent from here, must wake the
+/// latest waker and never A.
+///
+/// The send waits for a flag the other thread raises after its first poll: after a mere
+/// sleep, a loaded machine could send before that poll, while A was still the registered
+/// waker, and A's (legitimate) wake-up would fail the test. The sleep after the flag only
+/// makes it likely that the other thread is parked by the time the message comes.
+fn waker_moves_between_threads_on((tx, rx): Chan<u32>, what: &str) {
+    let mut recv = Box::pin(rx.recv_async());
+    let (a, wa) = CountingWaker::new();
+    assert!(poll_once(recv.as_mut(), &wa).is_pending());
+    let polled = AtomicBool::new(false);
+    thread::scope(|s| {
+        s.spawn(|| {
+            let moved = std::future::poll_fn(|cx| {
+                let r = recv.as_mut().poll(cx);
+                polled.store(true, Ordering::Release);
+                r
+            });
+            // Twice SLACK: the main thread may spend up to SLACK waiting for the flag.
+            assert_eq!(block_on_timeout(moved, 2 * SLACK), Some(Ok(3)), "{what}");
+        });
+        wait_for("the other thread's first poll", || {
+            polled.load(Ordering::Acquire)
+        });
+        thread::sleep(PARK);
+        tx.send_timeout(3, SLACK).unwrap();
+    });
+    assert_eq!(a.wakes(), 0, "{what}: the stale waker is not used");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -995,17 +1016,5 @@ fn recv_wakes_the_latest_waker_unbounded() {
 
 #[test]
 fn waker_moves_between_threads_unbounded() {
-    let (tx, rx) = unbounded();
-    let mut recv = Box::pin(rx.recv_async());
-    let (a, wa) = CountingWaker::new();
-    assert!(poll_once(recv.as_mut(), &wa).is_pending());
-    thread::scope(|s| {
-        s.spawn(|| {
-            let r = block_on_timeout(recv.as_mut(), SLACK);
-            assert_eq!(r, Some(Ok(3)));
-        });
-        thread::sleep(PARK);
-        tx.send(3).unwrap();
-    });
-    assert_eq!(a.wakes(), 0, "the stale waker is not used");
+    waker_moves_between_threads_on(unbounded(), "unbounded");
 }

@@ -84,13 +84,16 @@ fn capacity_len_full_empty() {
         // Nothing is ever buffered; "full" because a send cannot complete on its own.
         assert_eq!((len, cap, empty, full), (0, Some(0), true, true));
     }
-    // A blocked sender is not a buffered message.
+    // A blocked sender is not a buffered message. (The sleep makes it likely that the sender
+    // is blocked by then; the check holds either way. It is made after the `recv`, so that a
+    // failure cannot leave the sender waiting forever for a receiver.)
     thread::scope(|s| {
         s.spawn(|| tx.send(1).unwrap());
         thread::sleep(PARK);
-        assert_eq!(rx.len(), 0);
-        assert!(rx.is_empty());
+        let (len, empty) = (rx.len(), rx.is_empty());
         assert_eq!(rx.recv(), Ok(1));
+        assert_eq!(len, 0);
+        assert!(empty);
     });
 }
 
@@ -319,6 +322,11 @@ fn try_send_needs_a_blocked_receiver() {
     let (tx, rx) = bounded(0);
     thread::scope(|s| {
         let r = s.spawn(|| rx.recv());
+        // If no hand-off happens within the deadline, the close fails the receiver too
+        // instead of leaving it blocked forever.
+        let _close = common::on_panic(|| {
+            tx.close();
+        });
         try_send_until_taken(&tx, 5);
         assert_eq!(r.join().unwrap(), Ok(5));
     });
@@ -334,6 +342,10 @@ fn try_recv_takes_from_a_blocked_sender() {
     let (tx, rx) = bounded(0);
     thread::scope(|s| {
         let t = s.spawn(|| tx.send(9));
+        // As above: a failure here must not leave the sender blocked forever.
+        let _close = common::on_panic(|| {
+            rx.close();
+        });
         assert_eq!(try_recv_until_given(&rx), 9);
         assert_eq!(t.join().unwrap(), Ok(()));
     });
@@ -427,6 +439,13 @@ fn try_ops_racing_blocking_ops() {
     let seen: Vec<AtomicUsize> = (0..2 * N).map(|_| AtomicUsize::new(0)).collect();
     let senders_done = AtomicBool::new(false);
     thread::scope(|s| {
+        // Should the main thread fail (e.g. `try_send_until_taken` past its deadline, or the
+        // blocking sender's panic re-raised by `join`), the receivers must still stop: the
+        // try_recv thread runs until `senders_done`, the blocking one until the close.
+        let _stop = common::on_panic(|| {
+            senders_done.store(true, Ordering::Relaxed);
+            tx.close();
+        });
         let receiver = s.spawn(|| {
             while let Ok(v) = rx.recv() {
                 seen[v].fetch_add(1, Ordering::Relaxed);
@@ -591,9 +610,18 @@ fn recv_timeout_succeeds_when_a_sender_arrives_mid_wait() {
 #[test]
 fn unbounded_timeouts() {
     // Duration::MAX overflows the deadline: it means "wait forever", not "give up at once".
+    // The order is fixed by the rendezvous itself (the sleeps only make the waits likely to
+    // park). A failing side closes the channel, so the other cannot wait forever: the very
+    // bug this looks for (`Duration::MAX` giving up at once) must fail the test, not hang it.
     let (tx, rx) = bounded(0);
     thread::scope(|s| {
+        let _close = common::on_panic(|| {
+            tx.close();
+        });
         s.spawn(|| {
+            let _close = common::on_panic(|| {
+                tx.close();
+            });
             thread::sleep(PARK);
             assert_eq!(rx.recv_timeout(Duration::MAX), Ok(1));
             thread::sleep(PARK);

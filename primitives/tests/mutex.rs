@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Barrier};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -515,10 +515,13 @@ fn timed_waiter_gives_up_while_starving() {
     let timeout = first_hold + 2 * slot;
 
     let m = Mutex::new(0u32);
-    let barrier = Barrier::new(2);
+    // Not a `Barrier`: if either side panics (a leaked lock, say), the other must fail rather
+    // than wait at the barrier forever.
+    let (owner_meet, waiter_meet) = meeting();
     let (mut ok, mut timed_out) = (0u32, 0u32);
     thread::scope(|s| {
-        s.spawn(|| {
+        let (m, barrier) = (&m, owner_meet);
+        s.spawn(move || {
             for r in 0..ROUNDS {
                 // From well before the waiter's deadline to well after it.
                 let second_hold = 4 * slot * r / ROUNDS;
@@ -533,6 +536,7 @@ fn timed_waiter_gives_up_while_starving() {
                 barrier.wait();
             }
         });
+        let barrier = waiter_meet;
         for _ in 0..ROUNDS {
             barrier.wait();
             match m.try_lock_for(timeout) {
@@ -547,6 +551,37 @@ fn timed_waiter_gives_up_while_starving() {
     });
     assert_eq!(ok + timed_out, ROUNDS);
     assert_eq!(m.into_inner(), ROUNDS + ok);
+}
+
+/// One side of a two-thread barrier that fails instead of hanging when the other thread is
+/// gone (its side dropped, e.g. by a panic), where `std::sync::Barrier` would wait forever.
+struct Meet {
+    arrived: mpsc::Sender<()>,
+    other_arrived: mpsc::Receiver<()>,
+}
+
+impl Meet {
+    /// Returns once the other side has reached its matching `wait`.
+    fn wait(&self) {
+        self.arrived.send(()).expect("the other side is gone");
+        self.other_arrived.recv().expect("the other side is gone");
+    }
+}
+
+/// Both sides of a [`Meet`].
+fn meeting() -> (Meet, Meet) {
+    let (a_tx, a_rx) = mpsc::channel();
+    let (b_tx, b_rx) = mpsc::channel();
+    (
+        Meet {
+            arrived: a_tx,
+            other_arrived: b_rx,
+        },
+        Meet {
+            arrived: b_tx,
+            other_arrived: a_rx,
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -670,6 +705,9 @@ fn assert_no_starvation(greedy: usize, hold: Duration) {
     let m = Mutex::new(0u64);
     let stop = AtomicBool::new(false);
     let acquired = AtomicUsize::new(0);
+    // Greedy threads that have relocked at least once.
+    let relocked = AtomicUsize::new(0);
+    let greedy_threads = greedy;
     thread::scope(|s| {
         let greedy: Vec<_> = (0..greedy)
             .map(|_| {
@@ -684,6 +722,9 @@ fn assert_no_starvation(greedy: usize, hold: Duration) {
                         drop(g);
                         g = m.lock();
                         rounds += 1;
+                        if rounds == 1 {
+                            relocked.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                     rounds
                 })
@@ -707,6 +748,17 @@ fn assert_no_starvation(greedy: usize, hold: Duration) {
         // One timed sleep, not polling: a watchdog waking every few ms would preempt the
         // greedy threads and hand the waiter chances it should not need.
         let starved = done_rx.recv_timeout(limit).is_err();
+        // The waiter can finish before a greedy thread (kept off the CPU by a loaded machine)
+        // has relocked even once; stopping then would fail the check below for a scheduling
+        // delay. So wait, within the limit again, for each to have relocked (polling is
+        // harmless now that the waiter is done).
+        let since = Instant::now();
+        while !starved
+            && relocked.load(Ordering::Relaxed) < greedy_threads
+            && since.elapsed() < limit
+        {
+            thread::sleep(Duration::from_millis(1));
+        }
         stop.store(true, Ordering::Relaxed);
         waiter.join().unwrap();
         let rounds: Vec<u64> = greedy.into_iter().map(|h| h.join().unwrap()).collect();

@@ -325,6 +325,35 @@ pub fn poll_once<F: Future + ?Sized>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F:
     fut.poll(&mut Context::from_waker(waker))
 }
 
+/// Runs its closure when dropped, unwinding included; see [`on_drop`] and [`on_panic`].
+#[must_use = "the closure runs when the guard drops"]
+pub struct Defer<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Defer<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+/// A guard that runs `f` when dropped, whether the scope ends normally or by a panic: e.g. a
+/// thread announcing "finished" so that threads looping until everyone has finished cannot
+/// loop forever after it panicked.
+pub fn on_drop<F: FnMut()>(f: F) -> Defer<F> {
+    Defer(f)
+}
+
+/// A guard that runs `f` only if dropped while its thread panics. Tests use it to close a
+/// channel when a thread fails: a partner blocked on that channel without a deadline then
+/// fails with `Closed` instead of waiting forever for a thread that is gone (a hang is worse
+/// than a failure).
+pub fn on_panic(mut f: impl FnMut()) -> Defer<impl FnMut()> {
+    Defer(move || {
+        if thread::panicking() {
+            f();
+        }
+    })
+}
+
 /// Spins (yielding) until `cond` holds, failing the test after [`SLACK`].
 pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -383,6 +412,11 @@ pub fn mpmc_exactly_once_on(
             .map(|_| {
                 let (rx, seen) = (rx.clone(), &seen);
                 s.spawn(move || {
+                    // A consumer that fails closes the channel, so producers blocked on a
+                    // full buffer fail too instead of waiting forever.
+                    let _close = on_panic(|| {
+                        rx.close();
+                    });
                     let mut last: Vec<Option<usize>> = vec![None; producers];
                     let mut got = 0;
                     for (p, seq) in &rx {
@@ -1061,10 +1095,17 @@ pub fn send_publishes_plain_memory((tx, rx): Chan<Vec<usize>>, n: usize) {
 
 /// A receiver blocked in `recv_timeout` on the empty channel completes, well before its
 /// deadline, when a message arrives.
+///
+/// The sleep only makes "already asleep when the message comes" likely; the receiver may
+/// equally find the message at its first attempt. If it fails, it closes the channel: on a
+/// rendezvous the main thread's `send` would otherwise wait forever for it.
 pub fn recv_timeout_succeeds_mid_wait((tx, rx): Chan<u32>) {
     let waiting = AtomicBool::new(false);
     thread::scope(|s| {
         s.spawn(|| {
+            let _close = on_panic(|| {
+                rx.close();
+            });
             waiting.store(true, Ordering::Relaxed);
             let start = Instant::now();
             assert_eq!(rx.recv_timeout(2 * SLACK), Ok(7));
@@ -1079,6 +1120,9 @@ pub fn recv_timeout_succeeds_mid_wait((tx, rx): Chan<u32>) {
 /// A sender blocked in `send_timeout` on a full bounded channel (`cap` messages buffered)
 /// completes, well before its deadline, when a receive makes room (for the rendezvous flavour:
 /// takes its message).
+///
+/// As for receivers, the sleep only makes the asleep case likely. A failing sender closes the
+/// channel, so that the main thread's `recv` on a rendezvous cannot wait forever for it.
 pub fn send_timeout_succeeds_mid_wait(cap: usize) {
     let (tx, rx) = bounded(cap);
     for i in 0..cap {
@@ -1087,6 +1131,9 @@ pub fn send_timeout_succeeds_mid_wait(cap: usize) {
     let waiting = AtomicBool::new(false);
     thread::scope(|s| {
         s.spawn(|| {
+            let _close = on_panic(|| {
+                tx.close();
+            });
             waiting.store(true, Ordering::Relaxed);
             let start = Instant::now();
             tx.send_timeout(cap, 2 * SLACK)
@@ -1106,29 +1153,38 @@ pub fn send_timeout_succeeds_mid_wait(cap: usize) {
 /// A receiver that timed out must not stay in the wait list and absorb the notification meant
 /// for a receiver still blocked: one short and one long waiter on the empty channel; after the
 /// short one gives up, a send must wake the long one.
+///
+/// A long waiter that gives up (the failure this looks for) closes the channel, and the send's
+/// result is checked only after the long waiter's: on a rendezvous, the main thread's `send`
+/// would otherwise wait forever for a receiver that is gone, a hang instead of a failure.
 pub fn timed_out_receivers_do_not_swallow_wake_ups((tx, rx): Chan<u32>) {
     thread::scope(|s| {
         let long = s.spawn(|| {
             let start = Instant::now();
             let r = rx.recv_timeout(2 * SLACK);
+            if r.is_err() {
+                rx.close();
+            }
             (r, start.elapsed())
         });
         s.spawn(|| assert_eq!(rx.recv_timeout(TIMEOUT), Err(RecvTimeoutError::Timeout)))
             .join()
             .unwrap();
         thread::sleep(PARK);
-        tx.send(1).unwrap();
+        let sent = tx.send(1);
         let (r, took) = long.join().unwrap();
         assert_eq!(r, Ok(1));
         assert!(
             took < SLACK,
             "the long waiter missed its wake-up ({took:?})"
         );
+        sent.unwrap();
     });
 }
 
 /// The same for senders on a full bounded channel (`cap` messages buffered): after the short
-/// sender gives up, a receive must reach the long one.
+/// sender gives up, a receive must reach the long one. As there, a long sender that gives up
+/// closes the channel, so the main thread's `recv` on a rendezvous cannot wait forever.
 pub fn timed_out_senders_do_not_swallow_wake_ups(cap: usize) {
     let (tx, rx) = bounded(cap);
     for i in 0..cap {
@@ -1138,6 +1194,9 @@ pub fn timed_out_senders_do_not_swallow_wake_ups(cap: usize) {
         let long = s.spawn(|| {
             let start = Instant::now();
             let r = tx.send_timeout(cap, 2 * SLACK);
+            if r.is_err() {
+                tx.close();
+            }
             (r, start.elapsed())
         });
         s.spawn(|| {
@@ -1149,13 +1208,14 @@ pub fn timed_out_senders_do_not_swallow_wake_ups(cap: usize) {
         .join()
         .unwrap();
         thread::sleep(PARK);
-        assert_eq!(rx.recv(), Ok(0));
+        let got = rx.recv();
         let (r, took) = long.join().unwrap();
         assert_eq!(r, Ok(()));
         assert!(
             took < SLACK,
             "the long waiter missed its wake-up ({took:?})"
         );
+        assert_eq!(got, Ok(0));
     });
     // The rest, the long waiter's message last.
     for i in 1..=cap {
@@ -1181,6 +1241,11 @@ pub fn racing_timeouts((tx, rx): Chan<usize>, threads: usize, n: usize) -> usize
         for p in 0..threads {
             let (tx, sent_ok, done) = (&tx, &sent_ok, &done);
             s.spawn(move || {
+                // Counted as done even if this sender fails: the receivers loop until every
+                // sender is, and must not loop forever.
+                let _done = on_drop(|| {
+                    done.fetch_add(1, Ordering::Relaxed);
+                });
                 for i in 0..n {
                     let v = p * n + i;
                     match tx.send_timeout(v, TIMEOUTS[(i + p) % 4]) {
@@ -1191,7 +1256,6 @@ pub fn racing_timeouts((tx, rx): Chan<usize>, threads: usize, n: usize) -> usize
                         }
                     }
                 }
-                done.fetch_add(1, Ordering::Relaxed);
             });
         }
         for c in 0..threads {
