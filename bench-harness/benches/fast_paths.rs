@@ -24,6 +24,13 @@
 //! - `deque`: the owner of a work-stealing deque pushes one item and pops it back (LIFO, no
 //!   thieves): weft's Chase-Lev deque, crossbeam-deque's, and st3's bounded one (capacity 64).
 //!   The deque is built, with its first buffer, in `setup`, so neither push grows it.
+//! - `chan`: one thread sends a message and receives it back, on a bounded(1024) channel and an
+//!   unbounded one: weft, crossbeam-channel, flume, kanal, `std::sync::mpsc`. Nobody waits, so
+//!   this is the cost of the ring-buffer / block-list protocol itself (the unbounded channels'
+//!   blocks are allocated as they fill: 100 messages cross a few block boundaries).
+//! - `select`: a message is sent on the first of two channels, then a biased select with a
+//!   receive arm on each takes it: `weft::select_biased!` and `crossbeam_channel::select_biased!`
+//!   (flume's `Selector` is built per call and kanal has no select).
 
 // gungraun's macros expand to public modules, functions and constants that carry no docs.
 #![allow(missing_docs)]
@@ -253,4 +260,201 @@ library_benchmark_group!(
     benchmarks = [push_pop_weft, push_pop_crossbeam, push_pop_st3]
 );
 
-main!(library_benchmark_groups = mutex, wait_group, deque);
+// ---------------------------------------------------------------------------------------------
+// Channels: send one message and receive it back on the same thread.
+// ---------------------------------------------------------------------------------------------
+
+/// Declares the setup and the benchmark of one channel: `$make` builds `(tx, rx)`; the body
+/// sends then receives `n` times.
+macro_rules! send_recv {
+    ($bench:ident, $setup:ident, $tx:ty, $rx:ty, $make:expr, $send:ident, $recv:ident) => {
+        fn $setup(n: usize) -> ($tx, $rx, usize) {
+            let (tx, rx) = $make;
+            (tx, rx, n)
+        }
+
+        #[library_benchmark]
+        #[bench::single(args = (SINGLE), setup = $setup)]
+        #[bench::x100(args = (X100), setup = $setup)]
+        fn $bench((tx, rx, n): ($tx, $rx, usize)) -> ($tx, $rx) {
+            for i in 0..n as u64 {
+                black_box(&tx).$send(i).unwrap();
+                black_box(black_box(&rx).$recv().unwrap());
+            }
+            (tx, rx)
+        }
+    };
+}
+
+send_recv!(
+    bounded_weft,
+    setup_bounded_weft,
+    weft::chan::Sender<u64>,
+    weft::chan::Receiver<u64>,
+    weft::chan::bounded(1024),
+    send,
+    recv
+);
+send_recv!(
+    bounded_crossbeam,
+    setup_bounded_crossbeam,
+    crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>,
+    crossbeam_channel::bounded(1024),
+    send,
+    recv
+);
+send_recv!(
+    bounded_flume,
+    setup_bounded_flume,
+    flume::Sender<u64>,
+    flume::Receiver<u64>,
+    flume::bounded(1024),
+    send,
+    recv
+);
+send_recv!(
+    bounded_kanal,
+    setup_bounded_kanal,
+    kanal::Sender<u64>,
+    kanal::Receiver<u64>,
+    kanal::bounded(1024),
+    send,
+    recv
+);
+send_recv!(
+    bounded_std,
+    setup_bounded_std,
+    std::sync::mpsc::SyncSender<u64>,
+    std::sync::mpsc::Receiver<u64>,
+    std::sync::mpsc::sync_channel(1024),
+    send,
+    recv
+);
+send_recv!(
+    unbounded_weft,
+    setup_unbounded_weft,
+    weft::chan::Sender<u64>,
+    weft::chan::Receiver<u64>,
+    weft::chan::unbounded(),
+    send,
+    recv
+);
+send_recv!(
+    unbounded_crossbeam,
+    setup_unbounded_crossbeam,
+    crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>,
+    crossbeam_channel::unbounded(),
+    send,
+    recv
+);
+send_recv!(
+    unbounded_flume,
+    setup_unbounded_flume,
+    flume::Sender<u64>,
+    flume::Receiver<u64>,
+    flume::unbounded(),
+    send,
+    recv
+);
+send_recv!(
+    unbounded_kanal,
+    setup_unbounded_kanal,
+    kanal::Sender<u64>,
+    kanal::Receiver<u64>,
+    kanal::unbounded(),
+    send,
+    recv
+);
+send_recv!(
+    unbounded_std,
+    setup_unbounded_std,
+    std::sync::mpsc::Sender<u64>,
+    std::sync::mpsc::Receiver<u64>,
+    std::sync::mpsc::channel(),
+    send,
+    recv
+);
+
+library_benchmark_group!(
+    name = chan,
+    benchmarks = [
+        bounded_weft,
+        bounded_crossbeam,
+        bounded_flume,
+        bounded_kanal,
+        bounded_std,
+        unbounded_weft,
+        unbounded_crossbeam,
+        unbounded_flume,
+        unbounded_kanal,
+        unbounded_std
+    ]
+);
+
+// ---------------------------------------------------------------------------------------------
+// Select: a biased select over two channels, the first ready.
+// ---------------------------------------------------------------------------------------------
+
+type WeftPair = (weft::chan::Sender<u64>, weft::chan::Receiver<u64>);
+type CrossbeamPair = (
+    crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>,
+);
+
+fn setup_select_weft(n: usize) -> (WeftPair, WeftPair, usize) {
+    (weft::chan::bounded(16), weft::chan::bounded(16), n)
+}
+
+fn setup_select_crossbeam(n: usize) -> (CrossbeamPair, CrossbeamPair, usize) {
+    (
+        crossbeam_channel::bounded(16),
+        crossbeam_channel::bounded(16),
+        n,
+    )
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_select_weft)]
+#[bench::x100(args = (X100), setup = setup_select_weft)]
+fn select_weft((a, b, n): (WeftPair, WeftPair, usize)) -> (WeftPair, WeftPair) {
+    for i in 0..n as u64 {
+        black_box(&a.0).send(i).unwrap();
+        let (ra, rb) = (black_box(&a.1), black_box(&b.1));
+        let got = weft::select_biased! {
+            recv(ra) -> v => v.unwrap(),
+            recv(rb) -> v => v.unwrap() + 1,
+        };
+        black_box(got);
+    }
+    (a, b)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_select_crossbeam)]
+#[bench::x100(args = (X100), setup = setup_select_crossbeam)]
+fn select_crossbeam(
+    (a, b, n): (CrossbeamPair, CrossbeamPair, usize),
+) -> (CrossbeamPair, CrossbeamPair) {
+    for i in 0..n as u64 {
+        black_box(&a.0).send(i).unwrap();
+        let (ra, rb) = (black_box(&a.1), black_box(&b.1));
+        let got = crossbeam_channel::select_biased! {
+            recv(ra) -> v => v.unwrap(),
+            recv(rb) -> v => v.unwrap() + 1,
+        };
+        black_box(got);
+    }
+    (a, b)
+}
+
+library_benchmark_group!(name = select, benchmarks = [select_weft, select_crossbeam]);
+
+main!(
+    library_benchmark_groups = mutex,
+    wait_group,
+    deque,
+    chan,
+    select
+);
