@@ -130,6 +130,45 @@ pub const SUITES: &[TwinSuite] = &[
                           its result, n times; op = one spawn and join",
         }],
     },
+    TwinSuite {
+        name: "sched",
+        description: "the Go scheduler: goroutines with GOMAXPROCS = T",
+        workloads: &[
+            Workload {
+                name: "spawn_many",
+                description: "one goroutine spawns n tiny goroutines (each writes its index \
+                              plus one into its result slot), then waits for all on a \
+                              sync.WaitGroup; op = one goroutine spawned and completed",
+            },
+            Workload {
+                name: "chained_spawn",
+                description: "each goroutine spawns the next, n deep; the last signals \
+                              completion on a channel; op = one spawn",
+            },
+            Workload {
+                name: "yield_many",
+                description: "4*T goroutines each call runtime.Gosched() n/(4*T) times; \
+                              op = one yield",
+            },
+            Workload {
+                name: "ping_pong",
+                description: "two goroutines exchange a number over two unbuffered channels; \
+                              op = one round trip",
+            },
+            Workload {
+                name: "skynet",
+                description: "a 10-ary tree of goroutines (depth 6; quick 5), each leaf sends \
+                              its number on its parent's channel, parents sum their children's; \
+                              op = one leaf goroutine",
+            },
+            Workload {
+                name: "fib",
+                description: "fork-join fib(n) (n = 25; quick 22): each call with n >= 2 runs \
+                              fib(n-1) on a new goroutine and fib(n-2) itself, then joins on a \
+                              sync.WaitGroup; op = one call",
+            },
+        ],
+    },
 ];
 
 /// The twin's suite called `name`.
@@ -567,10 +606,21 @@ mod tests {
                 "{row:?}"
             );
             assert!(describe(&row.suite, &row.workload).is_some(), "{row:?}");
+            if row.suite == "sched" {
+                // Each sched case runs under GOMAXPROCS = T.
+                assert_eq!(
+                    row.params.extra["gomaxprocs"].as_u64(),
+                    Some(row.params.threads as u64),
+                    "{row:?}"
+                );
+            }
         }
         for capacity in [0, 1, 1024] {
             for threads in [1, 3] {
-                let case = Params::threads(threads).with("capacity", capacity);
+                // The twin's chan rows carry words: msg_bytes 8 (see `Twin::run`).
+                let case = Params::threads(threads)
+                    .with("capacity", capacity)
+                    .with("msg_bytes", 8);
                 for workload in ["mpsc", "mpmc", "select_rx", "select_both"] {
                     assert!(
                         rows.iter()
