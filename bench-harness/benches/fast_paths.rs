@@ -264,118 +264,254 @@ library_benchmark_group!(
 // Channels: send one message and receive it back on the same thread.
 // ---------------------------------------------------------------------------------------------
 
-/// Declares the setup and the benchmark of one channel: `$make` builds `(tx, rx)`; the body
-/// sends then receives `n` times.
-macro_rules! send_recv {
-    ($bench:ident, $setup:ident, $tx:ty, $rx:ty, $make:expr, $send:ident, $recv:ident) => {
-        fn $setup(n: usize) -> ($tx, $rx, usize) {
-            let (tx, rx) = $make;
-            (tx, rx, n)
-        }
-
-        #[library_benchmark]
-        #[bench::single(args = (SINGLE), setup = $setup)]
-        #[bench::x100(args = (X100), setup = $setup)]
-        fn $bench((tx, rx, n): ($tx, $rx, usize)) -> ($tx, $rx) {
-            for i in 0..n as u64 {
-                black_box(&tx).$send(i).unwrap();
-                black_box(black_box(&rx).$recv().unwrap());
-            }
-            (tx, rx)
-        }
-    };
+/// The measured body of every channel benchmark: `n` times, send a message, then receive it.
+#[inline(always)]
+fn send_then_recv<C>(chan: C, n: usize, send: impl Fn(&C, u64), recv: impl Fn(&C) -> u64) -> C {
+    for i in 0..n as u64 {
+        send(black_box(&chan), i);
+        black_box(recv(black_box(&chan)));
+    }
+    chan
 }
 
-send_recv!(
-    bounded_weft,
-    setup_bounded_weft,
-    weft::chan::Sender<u64>,
-    weft::chan::Receiver<u64>,
-    weft::chan::bounded(1024),
-    send,
-    recv
-);
-send_recv!(
-    bounded_crossbeam,
-    setup_bounded_crossbeam,
+fn setup_bounded_weft(n: usize) -> ((weft::chan::Sender<u64>, weft::chan::Receiver<u64>), usize) {
+    (weft::chan::bounded(1024), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_bounded_weft)]
+#[bench::x100(args = (X100), setup = setup_bounded_weft)]
+fn bounded_weft(
+    (c, n): ((weft::chan::Sender<u64>, weft::chan::Receiver<u64>), usize),
+) -> (weft::chan::Sender<u64>, weft::chan::Receiver<u64>) {
+    send_then_recv(
+        c,
+        n,
+        |(tx, _), i| tx.send(i).unwrap(),
+        |(_, rx)| rx.recv().unwrap(),
+    )
+}
+
+fn setup_bounded_crossbeam(
+    n: usize,
+) -> (
+    (
+        crossbeam_channel::Sender<u64>,
+        crossbeam_channel::Receiver<u64>,
+    ),
+    usize,
+) {
+    (crossbeam_channel::bounded(1024), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_bounded_crossbeam)]
+#[bench::x100(args = (X100), setup = setup_bounded_crossbeam)]
+fn bounded_crossbeam(
+    (c, n): (
+        (
+            crossbeam_channel::Sender<u64>,
+            crossbeam_channel::Receiver<u64>,
+        ),
+        usize,
+    ),
+) -> (
     crossbeam_channel::Sender<u64>,
     crossbeam_channel::Receiver<u64>,
-    crossbeam_channel::bounded(1024),
-    send,
-    recv
-);
-send_recv!(
-    bounded_flume,
-    setup_bounded_flume,
-    flume::Sender<u64>,
-    flume::Receiver<u64>,
-    flume::bounded(1024),
-    send,
-    recv
-);
-send_recv!(
-    bounded_kanal,
-    setup_bounded_kanal,
-    kanal::Sender<u64>,
-    kanal::Receiver<u64>,
-    kanal::bounded(1024),
-    send,
-    recv
-);
-send_recv!(
-    bounded_std,
-    setup_bounded_std,
+) {
+    send_then_recv(
+        c,
+        n,
+        |(tx, _), i| tx.send(i).unwrap(),
+        |(_, rx)| rx.recv().unwrap(),
+    )
+}
+
+fn setup_bounded_flume(n: usize) -> ((flume::Sender<u64>, flume::Receiver<u64>), usize) {
+    (flume::bounded(1024), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_bounded_flume)]
+#[bench::x100(args = (X100), setup = setup_bounded_flume)]
+fn bounded_flume(
+    (c, n): ((flume::Sender<u64>, flume::Receiver<u64>), usize),
+) -> (flume::Sender<u64>, flume::Receiver<u64>) {
+    send_then_recv(
+        c,
+        n,
+        |(tx, _), i| tx.send(i).unwrap(),
+        |(_, rx)| rx.recv().unwrap(),
+    )
+}
+
+fn setup_bounded_kanal(n: usize) -> ((kanal::Sender<u64>, kanal::Receiver<u64>), usize) {
+    (kanal::bounded(1024), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_bounded_kanal)]
+#[bench::x100(args = (X100), setup = setup_bounded_kanal)]
+fn bounded_kanal(
+    (c, n): ((kanal::Sender<u64>, kanal::Receiver<u64>), usize),
+) -> (kanal::Sender<u64>, kanal::Receiver<u64>) {
+    send_then_recv(
+        c,
+        n,
+        |(tx, _), i| tx.send(i).unwrap(),
+        |(_, rx)| rx.recv().unwrap(),
+    )
+}
+
+fn setup_bounded_std(
+    n: usize,
+) -> (
+    (
+        std::sync::mpsc::SyncSender<u64>,
+        std::sync::mpsc::Receiver<u64>,
+    ),
+    usize,
+) {
+    (std::sync::mpsc::sync_channel(1024), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_bounded_std)]
+#[bench::x100(args = (X100), setup = setup_bounded_std)]
+fn bounded_std(
+    (c, n): (
+        (
+            std::sync::mpsc::SyncSender<u64>,
+            std::sync::mpsc::Receiver<u64>,
+        ),
+        usize,
+    ),
+) -> (
     std::sync::mpsc::SyncSender<u64>,
     std::sync::mpsc::Receiver<u64>,
-    std::sync::mpsc::sync_channel(1024),
-    send,
-    recv
-);
-send_recv!(
-    unbounded_weft,
-    setup_unbounded_weft,
-    weft::chan::Sender<u64>,
-    weft::chan::Receiver<u64>,
-    weft::chan::unbounded(),
-    send,
-    recv
-);
-send_recv!(
-    unbounded_crossbeam,
-    setup_unbounded_crossbeam,
+) {
+    send_then_recv(
+        c,
+        n,
+        |(tx, _), i| tx.send(i).unwrap(),
+        |(_, rx)| rx.recv().unwrap(),
+    )
+}
+
+fn setup_unbounded_weft(n: usize) -> ((weft::chan::Sender<u64>, weft::chan::Receiver<u64>), usize) {
+    (weft::chan::unbounded(), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_unbounded_weft)]
+#[bench::x100(args = (X100), setup = setup_unbounded_weft)]
+fn unbounded_weft(
+    (c, n): ((weft::chan::Sender<u64>, weft::chan::Receiver<u64>), usize),
+) -> (weft::chan::Sender<u64>, weft::chan::Receiver<u64>) {
+    send_then_recv(
+        c,
+        n,
+        |(tx, _), i| tx.send(i).unwrap(),
+        |(_, rx)| rx.recv().unwrap(),
+    )
+}
+
+fn setup_unbounded_crossbeam(
+    n: usize,
+) -> (
+    (
+        crossbeam_channel::Sender<u64>,
+        crossbeam_channel::Receiver<u64>,
+    ),
+    usize,
+) {
+    (crossbeam_channel::unbounded(), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_unbounded_crossbeam)]
+#[bench::x100(args = (X100), setup = setup_unbounded_crossbeam)]
+fn unbounded_crossbeam(
+    (c, n): (
+        (
+            crossbeam_channel::Sender<u64>,
+            crossbeam_channel::Receiver<u64>,
+        ),
+        usize,
+    ),
+) -> (
     crossbeam_channel::Sender<u64>,
     crossbeam_channel::Receiver<u64>,
-    crossbeam_channel::unbounded(),
-    send,
-    recv
-);
-send_recv!(
-    unbounded_flume,
-    setup_unbounded_flume,
-    flume::Sender<u64>,
-    flume::Receiver<u64>,
-    flume::unbounded(),
-    send,
-    recv
-);
-send_recv!(
-    unbounded_kanal,
-    setup_unbounded_kanal,
-    kanal::Sender<u64>,
-    kanal::Receiver<u64>,
-    kanal::unbounded(),
-    send,
-    recv
-);
-send_recv!(
-    unbounded_std,
-    setup_unbounded_std,
-    std::sync::mpsc::Sender<u64>,
-    std::sync::mpsc::Receiver<u64>,
-    std::sync::mpsc::channel(),
-    send,
-    recv
-);
+) {
+    send_then_recv(
+        c,
+        n,
+        |(tx, _), i| tx.send(i).unwrap(),
+        |(_, rx)| rx.recv().unwrap(),
+    )
+}
+
+fn setup_unbounded_flume(n: usize) -> ((flume::Sender<u64>, flume::Receiver<u64>), usize) {
+    (flume::unbounded(), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_unbounded_flume)]
+#[bench::x100(args = (X100), setup = setup_unbounded_flume)]
+fn unbounded_flume(
+    (c, n): ((flume::Sender<u64>, flume::Receiver<u64>), usize),
+) -> (flume::Sender<u64>, flume::Receiver<u64>) {
+    send_then_recv(
+        c,
+        n,
+        |(tx, _), i| tx.send(i).unwrap(),
+        |(_, rx)| rx.recv().unwrap(),
+    )
+}
+
+fn setup_unbounded_kanal(n: usize) -> ((kanal::Sender<u64>, kanal::Receiver<u64>), usize) {
+    (kanal::unbounded(), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_unbounded_kanal)]
+#[bench::x100(args = (X100), setup = setup_unbounded_kanal)]
+fn unbounded_kanal(
+    (c, n): ((kanal::Sender<u64>, kanal::Receiver<u64>), usize),
+) -> (kanal::Sender<u64>, kanal::Receiver<u64>) {
+    send_then_recv(
+        c,
+        n,
+        |(tx, _), i| tx.send(i).unwrap(),
+        |(_, rx)| rx.recv().unwrap(),
+    )
+}
+
+fn setup_unbounded_std(
+    n: usize,
+) -> (
+    (std::sync::mpsc::Sender<u64>, std::sync::mpsc::Receiver<u64>),
+    usize,
+) {
+    (std::sync::mpsc::channel(), n)
+}
+
+#[library_benchmark]
+#[bench::single(args = (SINGLE), setup = setup_unbounded_std)]
+#[bench::x100(args = (X100), setup = setup_unbounded_std)]
+fn unbounded_std(
+    (c, n): (
+        (std::sync::mpsc::Sender<u64>, std::sync::mpsc::Receiver<u64>),
+        usize,
+    ),
+) -> (std::sync::mpsc::Sender<u64>, std::sync::mpsc::Receiver<u64>) {
+    send_then_recv(
+        c,
+        n,
+        |(tx, _), i| tx.send(i).unwrap(),
+        |(_, rx)| rx.recv().unwrap(),
+    )
+}
 
 library_benchmark_group!(
     name = chan,
