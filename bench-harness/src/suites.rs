@@ -49,6 +49,7 @@ pub const SUITES: &[Suite] = &[
     workloads::wait_group::SUITE,
     workloads::chan::SUITE,
     workloads::deque::SUITE,
+    workloads::sched::SUITE,
 ];
 
 /// The suite called `name`.
@@ -453,12 +454,17 @@ mod tests {
         assert!(select(&[], &zero).is_err());
     }
 
-    /// A suite only the Go twin runs, while there is one.
-    fn twin_only() -> Option<&'static str> {
+    /// The suites only the Go twin runs, in its order.
+    fn twin_only_suites() -> impl Iterator<Item = &'static str> {
         go_twin::SUITES
             .iter()
             .map(|s| s.name)
-            .find(|n| find(n).is_none())
+            .filter(|n| find(n).is_none())
+    }
+
+    /// A suite only the Go twin runs, while there is one.
+    fn twin_only() -> Option<&'static str> {
+        twin_only_suites().next()
     }
 
     fn ready() -> Availability {
@@ -470,7 +476,13 @@ mod tests {
         let cfg = smoke();
         let plan = plan(&[], &cfg, &ready()).unwrap();
         assert_eq!(plan.rust.len(), SUITES.len());
-        let covered: Vec<&str> = go_twin::SUITES.iter().map(|s| s.name).collect();
+        // The plan's order: the registered suites the twin covers, then the twin-only ones.
+        let covered: Vec<&str> = SUITES
+            .iter()
+            .map(|s| s.name)
+            .filter(|n| go_twin::covers(n))
+            .chain(twin_only_suites())
+            .collect();
         assert_eq!(plan.twin, covered);
         if let Some(only) = twin_only() {
             assert!(

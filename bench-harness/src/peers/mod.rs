@@ -13,9 +13,11 @@
 pub mod chan;
 pub mod deque;
 pub mod mutex;
+pub mod sched;
 pub mod wait_group;
 
 pub use chan::ChanLike;
 pub use deque::DequeLike;
 pub use mutex::MutexLike;
+pub use sched::{AsyncSched, ForkJoinSched};
 pub use wait_group::WaitGroupLike;

@@ -23,6 +23,7 @@
 pub mod chan;
 pub mod deque;
 pub mod mutex;
+pub mod sched;
 pub mod wait_group;
 
 use std::cell::{Cell, RefCell};
