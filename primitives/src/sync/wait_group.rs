@@ -19,17 +19,18 @@
 //! same word, so either the `done` sees the flag and wakes, or the CAS fails and the waiter
 //! re-reads a zero counter. No wake-up can be lost.
 //!
-//! Async waiters ([`WaitGroup::wait_async`]) keep their wakers in a small list beside the word
-//! (the only thing a group allocates, and only when a task waits) and announce themselves with
-//! the same `WAITERS` flag, set while holding the list's lock: the `done` that zeroes the
-//! counter with the flag set takes the lock after them and wakes every registered task. Each
-//! such wake-up starts a new *round* of the list, so a woken future knows the counter reached
-//! zero even if a new `add` raised it again before the task ran (as Go's `Wait` returns).
+//! Async waiters ([`WaitGroup::wait_async`]) keep their wakers in a global table keyed by the
+//! group's address (parking_lot's idea of a shared parking lot), so a group stays one word.
+//! A waiter registers under its bucket's lock and, still holding it, announces itself with the
+//! same `WAITERS` flag: the `done` that zeroes the counter with the flag set takes the bucket's
+//! lock after it and removes and wakes every entry of the group. A woken future whose entry is
+//! gone knows the counter reached zero, even if a new `add` raised it again before its task
+//! ran (as Go's `Wait` returns).
 
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
+use core::task::{Context, Poll};
 use core::time::Duration;
 use std::time::Instant;
 
@@ -37,7 +38,6 @@ use crate::backoff::spin_then_yield;
 use crate::futex;
 use crate::primitive::const_fn_unless_loom;
 use crate::primitive::sync::atomic::{AtomicU32, Ordering};
-use crate::sync::Mutex;
 
 const WAITERS: u32 = 1 << 31;
 const COUNT: u32 = WAITERS - 1;
@@ -74,15 +74,47 @@ const COUNT: u32 = WAITERS - 1;
 pub struct WaitGroup {
     /// See the state table in the module docs.
     state: AtomicU32,
-    /// The wakers of pending [`WaitAsync`] futures.
-    tasks: Mutex<AsyncWaiters>,
 }
 
-/// Registered async waiters: a slot per pending future, cleared (and `round` bumped) by the
-/// `done` that zeroes the counter.
-struct AsyncWaiters {
-    round: u64,
-    slots: Vec<Option<Waker>>,
+/// The wakers of pending [`WaitAsync`] futures of every group, by the group's address.
+///
+/// A `std` mutex per bucket rather than weft's: the table is a `static`, and weft's mutex is
+/// not `const`-constructible under loom. It is only taken on async waits and on the `done`
+/// that wakes waiters, never on a fast path.
+mod lot {
+    use core::task::Waker;
+    use std::sync::{Mutex, MutexGuard};
+
+    pub(super) struct Entry {
+        pub(super) group: usize,
+        pub(super) key: u64,
+        pub(super) waker: Waker,
+    }
+
+    #[derive(Default)]
+    pub(super) struct Bucket {
+        /// The next entry's key (unique within the bucket).
+        pub(super) next_key: u64,
+        pub(super) entries: Vec<Entry>,
+    }
+
+    const BUCKETS: usize = 64;
+
+    static LOT: [Mutex<Bucket>; BUCKETS] = [const {
+        Mutex::new(Bucket {
+            next_key: 0,
+            entries: Vec::new(),
+        })
+    }; BUCKETS];
+
+    /// The locked bucket of the group at `group`.
+    pub(super) fn lock(group: usize) -> MutexGuard<'static, Bucket> {
+        // Fibonacci hashing of the address; groups are at least 4-byte aligned.
+        let i =
+            ((group >> 2).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize)) >> (usize::BITS - 6);
+        // A panic while holding a bucket leaves plain data in a consistent state: go on.
+        LOT[i % BUCKETS].lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl WaitGroup {
@@ -93,10 +125,7 @@ impl WaitGroup {
         /// A wait group with a zero counter. `const`, so it can initialise a `static`.
         #[inline]
         pub fn new() -> WaitGroup {
-            WaitGroup {
-                state: AtomicU32::new(0),
-                tasks: Mutex::new(AsyncWaiters { round: 0, slots: Vec::new() }),
-            }
+            WaitGroup { state: AtomicU32::new(0) }
         }
     }
 
@@ -192,17 +221,26 @@ impl WaitGroup {
         // round).
         self.state.fetch_and(!WAITERS, Ordering::Relaxed);
         futex::wake_all(&self.state);
-        let woken = {
-            let mut tasks = self.tasks.lock();
-            if tasks.slots.is_empty() {
-                return;
-            }
-            tasks.round = tasks.round.wrapping_add(1);
-            core::mem::take(&mut tasks.slots)
-        };
-        for waker in woken.into_iter().flatten() {
+        let mut woken = Vec::new();
+        {
+            let group = self.addr();
+            let mut bucket = lot::lock(group);
+            bucket.entries.retain_mut(|e| {
+                if e.group != group {
+                    return true;
+                }
+                woken.push(e.waker.clone());
+                false
+            });
+        }
+        for waker in woken {
             waker.wake();
         }
+    }
+
+    /// The key of this group in the async waiters' table.
+    fn addr(&self) -> usize {
+        self as *const WaitGroup as usize
     }
 
     /// A future that completes when the counter is zero: [`wait`](Self::wait) for async code.
@@ -231,7 +269,7 @@ impl WaitGroup {
     pub fn wait_async(&self) -> WaitAsync<'_> {
         WaitAsync {
             wg: self,
-            slot: None,
+            key: None,
         }
     }
 
@@ -416,8 +454,8 @@ impl fmt::Debug for WaitGroup {
 #[must_use = "futures do nothing unless polled"]
 pub struct WaitAsync<'a> {
     wg: &'a WaitGroup,
-    /// `(round, index)` of our waker in the group's list, once registered.
-    slot: Option<(u64, usize)>,
+    /// The key of our entry in the group's bucket, once registered.
+    key: Option<u64>,
 }
 
 impl Future for WaitAsync<'_> {
@@ -429,40 +467,40 @@ impl Future for WaitAsync<'_> {
             self.unregister();
             return Poll::Ready(());
         }
-        let mut tasks = wg.tasks.lock();
-        match self.slot {
-            Some((round, _)) if round != tasks.round => {
-                // The counter reached zero since we registered (that `done` cleared the list
-                // under the lock, after its Release on the counter): done.
-                self.slot = None;
-                return Poll::Ready(());
-            }
-            Some((_, index)) => match &mut tasks.slots[index] {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                slot => *slot = Some(cx.waker().clone()),
+        let group = wg.addr();
+        let mut bucket = lot::lock(group);
+        match self.key {
+            Some(key) => match bucket.entries.iter_mut().find(|e| e.key == key) {
+                // Our entry is gone: the `done` that zeroed the counter took it (after its
+                // Release on the counter; the bucket's lock orders us after it).
+                None => {
+                    self.key = None;
+                    return Poll::Ready(());
+                }
+                Some(e) => {
+                    if !e.waker.will_wake(cx.waker()) {
+                        e.waker = cx.waker().clone();
+                    }
+                }
             },
             None => {
-                let waker = Some(cx.waker().clone());
-                let index = match tasks.slots.iter().position(Option::is_none) {
-                    Some(free) => {
-                        tasks.slots[free] = waker;
-                        free
-                    }
-                    None => {
-                        tasks.slots.push(waker);
-                        tasks.slots.len() - 1
-                    }
-                };
-                self.slot = Some((tasks.round, index));
+                let key = bucket.next_key;
+                bucket.next_key = key.wrapping_add(1);
+                bucket.entries.push(lot::Entry {
+                    group,
+                    key,
+                    waker: cx.waker().clone(),
+                });
+                self.key = Some(key);
             }
         }
-        // Announce ourselves while holding the lock: the zeroing `done` takes it after us.
+        // Announce ourselves while holding the bucket: the zeroing `done` takes it after us.
         loop {
             // Ordering: Acquire pairs with the Release in `done`, as in `wait`.
             let s = wg.state.load(Ordering::Acquire);
             if s & COUNT == 0 {
-                if let Some((_, index)) = self.slot.take() {
-                    tasks.slots[index] = None;
+                if let Some(key) = self.key.take() {
+                    bucket.entries.retain(|e| e.key != key);
                 }
                 return Poll::Ready(());
             }
@@ -480,13 +518,10 @@ impl Future for WaitAsync<'_> {
 }
 
 impl WaitAsync<'_> {
-    /// Withdraws our waker, if it is still in the current round's list.
+    /// Withdraws our entry, if it is still registered.
     fn unregister(&mut self) {
-        if let Some((round, index)) = self.slot.take() {
-            let mut tasks = self.wg.tasks.lock();
-            if tasks.round == round {
-                tasks.slots[index] = None;
-            }
+        if let Some(key) = self.key.take() {
+            lot::lock(self.wg.addr()).entries.retain(|e| e.key != key);
         }
     }
 }
@@ -500,7 +535,7 @@ impl Drop for WaitAsync<'_> {
 impl fmt::Debug for WaitAsync<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitAsync")
-            .field("registered", &self.slot.is_some())
+            .field("registered", &self.key.is_some())
             .finish()
     }
 }
