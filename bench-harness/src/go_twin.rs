@@ -122,6 +122,32 @@ pub const SUITES: &[TwinSuite] = &[
         ],
     },
     TwinSuite {
+        name: "achan",
+        description: "Go channels between goroutines, GOMAXPROCS = T",
+        workloads: &[
+            Workload {
+                name: "spsc",
+                description: "one sender and one receiver goroutine under GOMAXPROCS = T; \
+                              op = one message",
+            },
+            Workload {
+                name: "mpsc",
+                description: "T sender goroutines share n messages, one receiver takes them \
+                              all, under GOMAXPROCS = T; op = one message",
+            },
+            Workload {
+                name: "mpmc",
+                description: "T sender and T receiver goroutines share n messages under \
+                              GOMAXPROCS = T; op = one message",
+            },
+            Workload {
+                name: "ping_pong",
+                description: "two goroutines under GOMAXPROCS = T, two channels: one sends, \
+                              the other answers on the second channel; op = one round trip",
+            },
+        ],
+    },
+    TwinSuite {
         name: "spawn",
         description: "goroutines: go f() and a result channel as the join handle",
         workloads: &[Workload {
@@ -166,6 +192,13 @@ pub const SUITES: &[TwinSuite] = &[
                 description: "fork-join fib(n) (n = 25; quick 22): each call with n >= 2 runs \
                               fib(n-1) on a new goroutine and fib(n-2) itself, then joins on a \
                               sync.WaitGroup; op = one call",
+            },
+            Workload {
+                name: "idle_cpu",
+                description: "T goroutines run and finish under GOMAXPROCS = T, then the \
+                              process sits idle: after 20 ms, its CPU time (getrusage) over \
+                              100 ms of wall time; op = one idle ms, value = CPU ns used per \
+                              idle ms (not a latency)",
             },
         ],
     },
@@ -463,7 +496,7 @@ mod tests {
     use super::*;
     use crate::result::Params;
     use crate::suites;
-    use crate::workloads::{chan, mutex, wait_group, Ops};
+    use crate::workloads::{achan, chan, mutex, sched, wait_group, Ops};
 
     /// Two rows as the twin prints them.
     const SAMPLE: &str = r#"{"suite":"mutex","workload":"contended","implementation":"go","params":{"threads":2,"gomaxprocs":2},"ops":500000,"samples_ns_per_op":[37.9,35.1,41.2,36.0,38.3],"median_ns_per_op":37.9,"min_ns_per_op":35.1,"max_ns_per_op":41.2,"spread":0.1609498680738788}
@@ -606,8 +639,8 @@ mod tests {
                 "{row:?}"
             );
             assert!(describe(&row.suite, &row.workload).is_some(), "{row:?}");
-            if row.suite == "sched" {
-                // Each sched case runs under GOMAXPROCS = T.
+            if row.suite == "sched" || row.suite == "achan" {
+                // Each sched and achan case runs under GOMAXPROCS = T.
                 assert_eq!(
                     row.params.extra["gomaxprocs"].as_u64(),
                     Some(row.params.threads as u64),
@@ -644,7 +677,7 @@ mod tests {
             .map(|s| s.name)
             .filter(|name| suites::find(name).is_some())
             .collect();
-        for name in ["mutex", "waitgroup", "chan"] {
+        for name in ["mutex", "waitgroup", "chan", "achan", "sched"] {
             assert!(shared.contains(&name), "{name} is not shared");
         }
         let go_rows = twin.run(&shared, &cfg).unwrap();
@@ -727,6 +760,26 @@ mod tests {
                 Some(chan::BLOCKING_MESSAGES),
             ),
             ("chan", "ping_pong", chan::PING_PONG_ROUNDS, None),
+            (
+                "achan",
+                "spsc",
+                achan::MESSAGES,
+                Some(chan::BLOCKING_MESSAGES),
+            ),
+            (
+                "achan",
+                "mpsc",
+                achan::MESSAGES,
+                Some(chan::BLOCKING_MESSAGES),
+            ),
+            (
+                "achan",
+                "mpmc",
+                achan::MESSAGES,
+                Some(chan::BLOCKING_MESSAGES),
+            ),
+            ("achan", "ping_pong", chan::PING_PONG_ROUNDS, None),
+            ("sched", "idle_cpu", sched::IDLE_MILLIS, None),
         ];
         for (suite, go) in SUITES.iter().zip(listed) {
             assert_eq!(go["suite"], suite.name);

@@ -10,12 +10,14 @@
 //! weft's is shared by reference and reused; the [`wait_group::WaitGroupLike`] trait is shaped
 //! around a round so that both are used as their authors intend.
 
+pub mod achan;
 pub mod chan;
 pub mod deque;
 pub mod mutex;
 pub mod sched;
 pub mod wait_group;
 
+pub use achan::AsyncChan;
 pub use chan::ChanLike;
 pub use deque::DequeLike;
 pub use mutex::MutexLike;

@@ -20,6 +20,7 @@
 //!   progress bar and gives the rows of hand-off workloads their floor (see
 //!   [`crate::floor`]).
 
+pub mod achan;
 pub mod chan;
 pub mod deque;
 pub mod mutex;
