@@ -1,7 +1,8 @@
 package main
 
 // Scheduler workloads: what goroutines themselves cost under the Go scheduler (spawning,
-// chains of spawns, yielding, hand-offs, trees of goroutines, fork-join), the counterpart of
+// chains of spawns, yielding, hand-offs, trees of goroutines, fork-join, and the CPU an idle
+// runtime burns), the counterpart of
 // the Rust side's sched suite (bench-harness/src/workloads/sched.rs) on weft's scheduler and
 // its peers. Every case runs with runtime.GOMAXPROCS(T) for each T of the run, restored
 // afterwards, so params.threads and params.gomaxprocs are both T.
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -28,7 +30,12 @@ var (
 	skynetLeaves = ops{Full: 1_000_000, Quick: 100_000, Smoke: 1_000}
 	// fibCalls is the calls of naive fib(n) for n = 25, 22 and 10 (2*fib(n+1) - 1).
 	fibCalls = ops{Full: 242_785, Quick: 57_313, Smoke: 177}
+	// idleMillis is idle_cpu's window of idle wall time in ms (one op per ms).
+	idleMillis = ops{Full: 100, Quick: 100, Smoke: 10}
 )
+
+// idleSettle is how long idle_cpu lets the runtime settle before it starts measuring.
+const idleSettle = 20 * time.Millisecond
 
 // yieldersPerThread is yield_many's goroutines per GOMAXPROCS.
 const yieldersPerThread = 4
@@ -76,6 +83,13 @@ func schedSuite() suite {
 					"on a new goroutine and fib(n-2) itself, then joins on a sync.WaitGroup; " +
 					"op = one call",
 				Ops: fibCalls,
+			},
+			{
+				Name: "idle_cpu",
+				Description: "T goroutines run and finish under GOMAXPROCS = T, then the process " +
+					"sits idle: after 20 ms, its CPU time (getrusage) over 100 ms of wall time; " +
+					"op = one idle ms, value = CPU ns used per idle ms (not a latency)",
+				Ops: idleMillis,
 			},
 		},
 		run: runSched,
@@ -263,6 +277,48 @@ func fib(calls uint64) time.Duration {
 	return elapsed
 }
 
+// processCPUTime is the CPU time the whole process has used so far (user + system, all
+// threads), from getrusage(RUSAGE_SELF), as on the Rust side.
+func processCPUTime() time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		panic(fmt.Sprintf("getrusage: %v", err))
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+}
+
+// idleCPU runs `goroutines` tiny goroutines and waits for them (so that the scheduler's Ps
+// have woken), sleeps idleSettle, and returns the CPU time the process uses while this
+// goroutine sleeps `millis` ms: divided by millis (the op count), CPU ns per idle ms.
+func idleCPU(goroutines int, millis uint64) time.Duration {
+	slots := make([]uint64, goroutines)
+	var done sync.WaitGroup
+	done.Add(goroutines)
+	for i := 0; i < goroutines; i++ {
+		go func(i int) {
+			slots[i] = uint64(i) + 1
+			done.Done()
+		}(i)
+	}
+	done.Wait()
+	var sum uint64
+	for _, s := range slots {
+		sum += s
+	}
+	if n := uint64(goroutines); sum != n*(n+1)/2 {
+		panic(fmt.Sprintf("go: idle_cpu's goroutines summed to %d", sum))
+	}
+	time.Sleep(idleSettle)
+	window := time.Duration(millis) * time.Millisecond
+	start, before := time.Now(), processCPUTime()
+	time.Sleep(window)
+	used, elapsed := processCPUTime()-before, time.Since(start)
+	if elapsed < window {
+		panic("go: idle_cpu's idle window ended early")
+	}
+	return used
+}
+
 // withGOMAXPROCS runs f with runtime.GOMAXPROCS(threads), then restores the previous value.
 func withGOMAXPROCS(threads int, f func()) {
 	previous := runtime.GOMAXPROCS(threads)
@@ -290,4 +346,5 @@ func runSched(cfg *config, emit func(row)) {
 	run("ping_pong", fixed(schedPingPongRounds), func(_ int, n uint64) time.Duration { return pingPong(0, n) })
 	run("skynet", fixed(skynetLeaves), func(_ int, n uint64) time.Duration { return skynet(n) })
 	run("fib", fixed(fibCalls), func(_ int, n uint64) time.Duration { return fib(n) })
+	run("idle_cpu", fixed(idleMillis), idleCPU)
 }

@@ -1,5 +1,5 @@
 //! Scheduler workloads: spawning many tasks, a chain of spawns, yields, a two-task ping-pong
-//! over channels, the skynet task tree, and fork-join fib.
+//! over channels, the skynet task tree, fork-join fib, and the CPU an idle runtime burns.
 //!
 //! Unlike the other suites, a sample's threads are the runtime's workers, not threads the
 //! harness spawns: each sample starts a fresh runtime with T workers (untimed), runs the
@@ -7,6 +7,9 @@
 //! the body from inside, from its first poll to its return, so that starting, injecting the
 //! root task, and stopping the runtime are not counted. The workers are not pinned (each
 //! runtime starts its own threads), so the rows carry no `cpus`.
+//!
+//! `idle_cpu` is the exception: its value is not a time per operation but the CPU time the
+//! whole process used per millisecond of idle wall time (see [`idle_cpu`]).
 
 use std::future::Future;
 use std::hint::black_box;
@@ -54,6 +57,12 @@ pub const SUITE: Suite = Suite {
             description: "naive fib(n), each call with n >= 2 spawning a task for fib(n-1) and \
                           computing fib(n-2) itself; op = one call",
         },
+        Workload {
+            name: "idle_cpu",
+            description: "a runtime of T workers runs T tiny tasks, then sits idle: after 20 ms, \
+                          the process's CPU time (getrusage) over 100 ms of wall time; op = one \
+                          idle ms, value = CPU ns used per idle ms (not a latency)",
+        },
     ],
     implementations,
     implementations_of,
@@ -87,6 +96,16 @@ pub const ROUND_TRIPS: Ops = Ops {
     quick: 5_000,
     smoke: 100,
 };
+
+/// Milliseconds of idle wall time over which `idle_cpu` measures the process's CPU time.
+pub const IDLE_MILLIS: Ops = Ops {
+    full: 100,
+    quick: 100,
+    smoke: 10,
+};
+
+/// How long `idle_cpu` lets the runtime settle after its tasks before it starts measuring.
+pub const IDLE_SETTLE: Duration = Duration::from_millis(20);
 
 /// Tasks per worker in `yield_many`.
 pub const YIELDERS_PER_WORKER: usize = 4;
@@ -125,7 +144,7 @@ pub fn fib_closed(n: u32) -> u64 {
 
 /// Runs `body` as a root task on a fresh `S` with `workers` workers and returns the time the
 /// body took, measured from inside (the runtime's start and stop are not counted).
-fn timed<S: AsyncSched, F>(workers: usize, body: F) -> Duration
+pub(super) fn timed<S: AsyncSched, F>(workers: usize, body: F) -> Duration
 where
     F: Future<Output = ()> + Send + 'static,
 {
@@ -427,6 +446,88 @@ pub fn fib_fork_join<S: ForkJoinSched>(workers: usize, n: u32) -> Duration {
     })
 }
 
+/// The CPU time the whole process has used so far (user + system, all threads), from
+/// `getrusage(RUSAGE_SELF)` (microsecond resolution).
+///
+/// # Panics
+///
+/// If `getrusage` fails (it cannot, with a valid pointer and `RUSAGE_SELF`).
+pub fn process_cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: `usage` points to writable memory the size of a `rusage`, which `getrusage`
+    // fills completely when it returns 0; it is read only then.
+    let usage = unsafe {
+        let rc = libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        assert_eq!(rc, 0, "getrusage failed");
+        usage.assume_init()
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// Sleeps [`IDLE_SETTLE`], then returns the CPU time the process uses while the calling
+/// thread sleeps `millis` ms.
+///
+/// # Panics
+///
+/// If the sleep ended before `millis` ms of wall time.
+fn idle_window(millis: u64) -> Duration {
+    std::thread::sleep(IDLE_SETTLE);
+    let window = Duration::from_millis(millis);
+    let (start, before) = (Instant::now(), process_cpu_time());
+    std::thread::sleep(window);
+    let (used, elapsed) = (process_cpu_time() - before, start.elapsed());
+    assert!(elapsed >= window, "idle_cpu: the idle window ended early");
+    used
+}
+
+/// `idle_cpu`: starts `S` with `workers` workers, runs a root task that spawns `workers` tiny
+/// tasks and awaits them (so that every worker has woken), waits [`IDLE_SETTLE`], and returns
+/// the CPU time the whole process used over the next `millis` ms of wall time, in which
+/// nothing is asked of the runtime. Divided by `millis` (the op count) it is CPU ns per idle
+/// ms: what the runtime's idle workers (spinning, timers, polling) cost, not a latency. The
+/// sleeping caller and whatever else the process runs (the progress bar's redraw, twice a
+/// second) count too, alike for every implementation.
+///
+/// # Panics
+///
+/// If the tasks' results are wrong, or the idle window ended early.
+pub fn idle_cpu<S: AsyncSched>(workers: usize, millis: u64) -> Duration {
+    let rt = S::new(workers);
+    let woken = rt.run(async move {
+        let handles: Vec<_> = (0..workers as u64)
+            .map(|i| S::spawn(async move { i + 1 }))
+            .collect();
+        let mut sum = 0;
+        for h in handles {
+            sum += h.await;
+        }
+        sum
+    });
+    let n = workers as u64;
+    assert_eq!(woken, n * (n + 1) / 2, "{}: idle_cpu lost a task", S::NAME);
+    let used = idle_window(millis);
+    drop(rt);
+    used
+}
+
+/// `idle_cpu` on a fork-join pool: `workers` tiny jobs in one scope, then the idle window.
+pub fn idle_cpu_fork_join<S: ForkJoinSched>(workers: usize, millis: u64) -> Duration {
+    let pool = S::new(workers);
+    let woken: u64 = pool.run(|| {
+        let mut slots = vec![0u64; workers];
+        S::scope_each(&mut slots, |i, s| *s = i as u64 + 1);
+        slots.iter().sum()
+    });
+    let n = workers as u64;
+    assert_eq!(woken, n * (n + 1) / 2, "{}: idle_cpu lost a job", S::NAME);
+    let used = idle_window(millis);
+    drop(pool);
+    used
+}
+
 /// A workload's sample on `workers` workers with `ops` operations (for `skynet` the leaves,
 /// for `fib` the `n`).
 type Sample = fn(usize, u64) -> Duration;
@@ -440,6 +541,7 @@ struct Entry {
     ping_pong: Option<Sample>,
     skynet: Option<Sample>,
     fib: Option<Sample>,
+    idle_cpu: Option<Sample>,
 }
 
 impl Entry {
@@ -451,6 +553,7 @@ impl Entry {
             "ping_pong" => self.ping_pong,
             "skynet" => self.skynet,
             "fib" => self.fib,
+            "idle_cpu" => self.idle_cpu,
             _ => None,
         }
     }
@@ -466,6 +569,7 @@ impl SchedVisitor for Vec<Entry> {
             ping_pong: Some(ping_pong::<S>),
             skynet: Some(skynet::<S>),
             fib: Some(|w, n| fib::<S>(w, n as u32)),
+            idle_cpu: Some(idle_cpu::<S>),
         });
     }
 
@@ -478,6 +582,7 @@ impl SchedVisitor for Vec<Entry> {
             ping_pong: None,
             skynet: Some(skynet_fork_join::<S>),
             fib: Some(|w, n| fib_fork_join::<S>(w, n as u32)),
+            idle_cpu: Some(idle_cpu_fork_join::<S>),
         });
     }
 }
@@ -534,6 +639,8 @@ fn run(cfg: &Config) -> Vec<ResultRow> {
         case("ping_pong", t, rounds, rounds);
         case("skynet", t, leaves, leaves);
         case("fib", t, fib_calls(n), u64::from(n));
+        let millis = cfg.ops(IDLE_MILLIS);
+        case("idle_cpu", t, millis, millis);
     }
     rows
 }
@@ -563,6 +670,26 @@ mod tests {
         fib::<Scheduler>(2, 12);
     }
 
+    /// The idle window measures the whole process's CPU time: a busy thread beside it shows
+    /// up. (No upper bound is checked: other tests run in this process at the same time.)
+    #[test]
+    fn idle_cpu_counts_the_whole_process() {
+        idle_cpu::<Scheduler>(2, 5);
+        idle_cpu::<tokio::runtime::Runtime>(1, 5);
+        idle_cpu_fork_join::<rayon::ThreadPool>(2, 5);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+            let busy = idle_window(50);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            assert!(busy >= Duration::from_millis(10), "{busy:?}");
+        });
+    }
+
     #[test]
     fn rayon_forms_check_out() {
         spawn_many_fork_join::<rayon::ThreadPool>(2, 1000);
@@ -575,6 +702,7 @@ mod tests {
         assert_eq!(implementations_of("spawn_many"), ["weft", "tokio", "rayon"]);
         assert_eq!(implementations_of("fib"), ["weft", "tokio", "rayon"]);
         assert_eq!(implementations_of("skynet"), ["weft", "tokio", "rayon"]);
+        assert_eq!(implementations_of("idle_cpu"), ["weft", "tokio", "rayon"]);
         for w in ["chained_spawn", "yield_many", "ping_pong"] {
             assert_eq!(implementations_of(w), ["weft", "tokio"], "{w}");
         }
