@@ -57,9 +57,10 @@ pub(crate) struct Channel<T> {
     receivers: WaitList,
 }
 
-// SAFETY: the channel moves `T`s between threads (so `T: Send`), and each slot's message is
-// accessed by exactly one thread at a time, as arbitrated by the stamps (see `try_send` and
+// The channel moves `T`s between threads (so `T: Send`), and each slot's message is accessed
+// by exactly one thread at a time, as arbitrated by the stamps (see `try_send` and
 // `try_recv`); everything else is atomics and `Sync` wait lists.
+// SAFETY: so sending the channel to another thread is sound for `T: Send`.
 unsafe impl<T: Send> Send for Channel<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for Channel<T> {}
@@ -520,11 +521,11 @@ impl<T> Drop for Channel<T> {
         let hix = head & (self.mark_bit - 1);
         for i in 0..self.count_between(head, tail) {
             let index = (hix + i) % self.cap;
-            // SAFETY: positions between head and tail hold messages written by completed
-            // sends and not yet received; each is dropped exactly once here.
-            self.buffer[index]
-                .msg
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+            // Positions between head and tail hold messages written by completed sends and
+            // not yet received; each is dropped exactly once here.
+            let slot = &self.buffer[index].msg;
+            // SAFETY: so the slot is initialised and nothing else reads it again.
+            slot.with_mut(|p| unsafe { (*p).assume_init_drop() });
         }
     }
 }

@@ -187,12 +187,13 @@ impl<T> Block<T> {
             }
         }
         // Model build: mark it reclaimed (`dealloc` leaves it to the channel's `Drop`).
-        // SAFETY: the block is still allocated here, and the write is checked by loom against
-        // every use (`assert_live`).
         #[cfg(weft_loom)]
-        unsafe { &*this }
-            .reclaim
-            .with_mut(|freed| unsafe { *freed = true });
+        {
+            // SAFETY: the block is still allocated here (it is freed just below).
+            let block = unsafe { &*this };
+            // SAFETY: loom checks this write against every use of the block (`assert_live`).
+            block.reclaim.with_mut(|freed| unsafe { *freed = true });
+        }
         // SAFETY: every slot was read (the walk saw each READ with Acquire), so no thread uses
         // the block any more (module docs); it came from `Box::into_raw` in `push` or `new`.
         unsafe { dealloc(this) };

@@ -186,9 +186,9 @@ impl<T> Channel<T> {
         let Some(sel) = inner.receivers.select_first(NOTIFIED, has_packet) else {
             return Err(msg);
         };
-        // SAFETY: receivers register a `Packet<T>` of this channel's `T`; we selected the
-        // receiver, which now waits for `FULL` before touching or freeing its packet, and we
-        // are its writer.
+        // Receivers register a `Packet<T>` of this channel's `T`; we selected the receiver,
+        // which now waits for `FULL` before touching or freeing its packet.
+        // SAFETY: so the packet is live and typed, and we are its only writer.
         unsafe { (*sel.packet.cast::<Packet<T>>()).put(msg) };
         Ok(sel)
     }
@@ -204,9 +204,9 @@ impl<T> Channel<T> {
     fn take_from(sel: Selected) -> T {
         let packet = sel.packet.cast::<Packet<T>>();
         sel.wake();
-        // SAFETY: senders register a `Packet<T>` of this channel's `T`; we selected the
-        // sender, which waits for our `DONE` before reusing or freeing its packet, and we are
-        // its reader.
+        // Senders register a `Packet<T>` of this channel's `T`; we selected the sender, which
+        // waits for our `DONE` before reusing or freeing its packet.
+        // SAFETY: so the packet is live and typed, and we are its only reader.
         unsafe { (*packet).take_full() }
     }
 
@@ -267,9 +267,10 @@ impl<T> Channel<T> {
         };
         let packet = Packet::new(Some(msg));
         let waiter = Waiter::for_thread();
-        // SAFETY: `waiter` and `packet` live on this frame; every path below returns only
-        // after the entry is gone: selected (the selector removed it, and we wait for `DONE`
-        // before `packet` dies) or aborted (we unregister under the lock).
+        // `waiter` and `packet` live on this frame; every path below returns only after the
+        // entry is gone: selected (the selector removed it, and we wait for `DONE` before
+        // `packet` dies) or aborted (we unregister under the lock).
+        // SAFETY: so the registered pointers outlive every use of them.
         unsafe {
             inner
                 .senders

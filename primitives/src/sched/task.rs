@@ -293,9 +293,10 @@ fn complete(task: TaskRef) {
     // SAFETY: `task` holds a reference, so the cell is live.
     let fixed = unsafe { fixed(raw) };
     if prev & JOIN_WAKER != 0 {
-        // SAFETY: JOIN_WAKER was set and we moved the state to COMPLETE: the join handle
-        // writes the cell only while the bit is clear and the task is not complete, so it
-        // never will again, and the Acquire above made its last write visible.
+        // JOIN_WAKER was set and we moved the state to COMPLETE: the join handle writes the
+        // cell only while the bit is clear and the task is not complete, so it never will
+        // again, and the Acquire above made its last write visible.
+        // SAFETY: so this thread alone accesses the cell now.
         let waker = fixed.join_waker.with_mut(|w| unsafe { (*w).take() });
         if let Some(w) = waker {
             w.wake();
@@ -637,9 +638,10 @@ impl<T> JoinHandle<T> {
     /// Moves the output out. The caller saw COMPLETE with Acquire.
     fn take_output(&self) -> Option<Result<T, JoinError>> {
         let mut out: Option<Result<T, JoinError>> = None;
-        // SAFETY: COMPLETE was seen with Acquire: the stage is finished and only this handle
-        // reads it; the vtable's `read_output` is the one of this task's `Cell<F>` with
+        // COMPLETE was seen with Acquire: the stage is finished and only this handle reads
+        // it; the vtable's `read_output` is the one of this task's `Cell<F>` with
         // `F::Output = T`, matching `dst`'s type.
+        // SAFETY: so the read is exclusive and `dst` has the type the function writes.
         unsafe {
             (self.header().vtable.read_output)(
                 self.raw,
