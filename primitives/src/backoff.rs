@@ -1,26 +1,34 @@
 //! The one waiting policy shared by every blocking path: spin briefly with a pause hint, then
-//! yield the CPU a few times, then give up so the caller parks on the futex layer.
+//! yield the CPU for a bounded time, then give up so the caller parks on the futex layer.
 //!
 //! Why all three phases:
 //! - A hand-off between two running threads completes in a few hundred nanoseconds (one
-//!   cache-line round trip); a futex sleep and wake-up costs microseconds. So a waiter first
-//!   spins, with exponentially growing runs of `spin_loop` hints, for roughly the time of a few
-//!   round trips.
+//!   cache-line round trip); a futex sleep and wake-up costs microseconds (~25 us on a KVM
+//!   guest whose idle vCPU halts). So a waiter first spins, with exponentially growing runs of
+//!   `spin_loop` hints, for roughly the time of a few round trips.
 //! - When threads outnumber cores, the thread we wait for may be runnable but not running;
-//!   spinning then only burns its time slice. A few `yield_now` calls hand the CPU over.
+//!   spinning then only burns its time slice. `yield_now` hands the CPU over, and costs little
+//!   when nobody wants it, so a waiter yields for about as long as a park would cost.
 //! - After that the caller must park: nothing in weft spins without bound, so performance does
 //!   not collapse when oversubscribed (the failure mode of spin-only designs).
 //!
 //! The spin phase of a blocking wait ([`spin_then_yield`]) adapts per thread, in the spirit
 //! of glibc's adaptive mutexes: a wait that spinning satisfied lengthens the next spin (up to
-//! the full budget), a spin that ran out shortens it (down to a few pauses), and every
-//! `PROBE_EVERY`-th wait spins the full budget again to notice that spinning pays once more.
-//! When the partner thread is not running (threads outnumber cores, external load, or both
-//! pinned to one CPU) spinning fails every time, so waiters stop burning the CPU the partner
-//! needs and go straight to yielding and parking. A thread of a process allowed on one CPU
-//! only (`taskset -c N`, a one-CPU cpuset) never spins. A thread pinned to one CPU inside a
-//! process that has several (a benchmark's placement, a thread-per-core runtime) still does:
-//! its partner may well run on another CPU.
+//! the full budget); a wait during which a yield ran another thread here shortens it (down
+//! to a few pauses): spinning then steals the CPU that threads we may be waiting for need. A
+//! spin that ran out while nobody else wanted this CPU changes nothing: the partner was slow
+//! or parked, which says nothing about the next wait (growing the spin on it made
+//! oversubscribed hand-offs slower). Every `PROBE_EVERY`-th wait spins the full budget again to notice that
+//! spinning pays once more. A thread of a process allowed on one CPU only (`taskset -c N`, a
+//! one-CPU cpuset) never spins. A thread pinned to one CPU inside a process that has several
+//! (a benchmark's placement, a thread-per-core runtime) still does: its partner may well run
+//! on another CPU.
+//!
+//! Why the yield phase is timed rather than counted: a wait that merely outlasts the spin
+//! (the partner was itself parked and is still waking up) must not end in a park of its own,
+//! or the two threads take turns paying the wake-up latency and a two-thread hand-off runs at
+//! futex speed. Parking after three yields did exactly that: ~2% of waits parked, and on a
+//! KVM guest those parks were most of the run time.
 //!
 //! Under loom the budget shrinks to one spin and one yield so the model checker spends its
 //! effort on the parking paths, where lost wake-ups hide.
@@ -88,9 +96,9 @@ impl Backoff {
     }
 }
 
-/// Polls `ready` with a [`Backoff`] until it yields a value or the budget is spent: spins for
-/// this thread's adaptive number of steps (module docs), then yields
-/// `YIELD_LIMIT - SPIN_LIMIT` times.
+/// Polls `ready` until it yields a value or the budget is spent: spins for this thread's
+/// adaptive number of steps (module docs), then yields the CPU for up to [`YIELD_BUDGET`]
+/// (at most [`MAX_YIELDS`] times).
 ///
 /// This is the "brief spin, then yield" half of every blocking operation; on `None` the caller
 /// parks on the futex layer.
@@ -103,16 +111,48 @@ pub(crate) fn spin_then_yield<T>(mut ready: impl FnMut() -> Option<T>) -> Option
     if let Some(v) = ready() {
         return Some(v);
     }
-    if cfg!(weft_loom) {
-        return None;
+    #[cfg(weft_loom)]
+    {
+        None
     }
+    #[cfg(not(weft_loom))]
     spin_then_yield_slow(ready)
 }
 
+/// How long [`spin_then_yield`] keeps yielding before it gives up and lets its caller park.
+///
+/// Parking is a bet that the wait is long: once parked, the partner must pay a futex wake and
+/// we its latency, a few microseconds on bare metal and ~25 us on this project's KVM guests
+/// (a halted vCPU must be rescheduled by the host). Waiting as long as a park would cost
+/// before parking bounds the loss to twice the best choice (the ski-rental argument of Karlin
+/// et al., "Competitive randomized algorithms for non-uniform problems", 1990). Yielding
+/// rather than spinning for that time leaves the CPU to any thread that wants it.
+#[cfg(not(weft_loom))]
+const YIELD_BUDGET: std::time::Duration = std::time::Duration::from_micros(20);
+
+/// The most yields of one [`spin_then_yield`], whatever the clock says (a coarse clock, Miri).
+#[cfg(not(weft_loom))]
+const MAX_YIELDS: u32 = 64;
+
+/// A `yield_now` that took this long ran another thread on our CPU: threads outnumber the
+/// CPUs (or something else loads this one), so spinning steals the CPU our partner needs.
+/// A yield with nobody else runnable returns in well under a microsecond (0.5 us on a KVM
+/// guest), a switch to another thread and back takes several.
+#[cfg(not(weft_loom))]
+const CONTENDED_YIELD: std::time::Duration = std::time::Duration::from_micros(5);
+
+/// Contended yields after which a wait parks: the CPUs are oversubscribed, and a parked
+/// waiter leaves the runnable threads (among them the one we wait for) the CPU, where a
+/// yielding one keeps taking turns.
+#[cfg(not(weft_loom))]
+const CONTENDED_YIELDS: u32 = 3;
+
 /// The waiting part of [`spin_then_yield`], out of line so the ready-at-once path stays small.
+#[cfg(not(weft_loom))]
 #[cold]
 #[inline(never)]
 fn spin_then_yield_slow<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    use std::time::Instant;
     let limit = adaptive::spin_steps();
     for step in 0..limit {
         for _ in 0..1u32 << step {
@@ -123,14 +163,29 @@ fn spin_then_yield_slow<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
             return Some(v);
         }
     }
-    adaptive::spin_failed();
-    for _ in SPIN_LIMIT..YIELD_LIMIT {
+    // The spin was too short: the partner is slow, parked and waking up, or waiting for a CPU.
+    // Only the last says spin less next time (the spin steals the CPU it needs), and the
+    // yields tell it apart: a slow yield means another thread was queued on this CPU.
+    let start = Instant::now();
+    let mut before = start;
+    let mut found = None;
+    let mut contended_yields = 0;
+    for _ in 0..MAX_YIELDS {
         thread::yield_now();
-        if let Some(v) = ready() {
-            return Some(v);
+        let now = Instant::now();
+        if now - before >= CONTENDED_YIELD {
+            contended_yields += 1;
+        }
+        before = now;
+        found = ready();
+        if found.is_some() || now - start >= YIELD_BUDGET || contended_yields >= CONTENDED_YIELDS {
+            break;
         }
     }
-    None
+    if contended_yields > 0 {
+        adaptive::spin_failed();
+    }
+    found
 }
 
 /// The per-thread spin length of [`spin_then_yield`], in backoff steps.
@@ -199,7 +254,7 @@ mod adaptive {
         STEPS.with(Cell::get)
     }
 
-    /// The whole spin went unrewarded: halve the next one (one step fewer).
+    /// The spin went unrewarded while other threads wanted this CPU: spin one step less.
     #[inline]
     pub(super) fn spin_failed() {
         STEPS.with(|s| {
@@ -269,12 +324,9 @@ mod tests {
             }),
             None
         );
-        // One attempt up front, one per spin step, one per yield.
-        assert!(calls > YIELD_LIMIT - SPIN_LIMIT, "{calls}");
-        assert!(
-            calls <= 1 + (SPIN_LIMIT + 1) + (YIELD_LIMIT - SPIN_LIMIT),
-            "{calls}"
-        );
+        // One attempt up front, one per spin step, one per yield (at least one yield).
+        assert!(calls >= 2, "{calls}");
+        assert!(calls <= 1 + (SPIN_LIMIT + 1) + MAX_YIELDS, "{calls}");
         assert_eq!(spin_then_yield(|| Some(7)), Some(7));
     }
 
@@ -287,23 +339,73 @@ mod tests {
                 return; // confined to one CPU: never spins, nothing to adapt
             }
             assert_eq!(start, SPIN_LIMIT + 1);
-            // Spins that never pay shrink to the floor...
+            // Spins that lose to other threads on this CPU shrink to the floor...
             for _ in 0..2 * SPIN_LIMIT {
-                assert_eq!(spin_then_yield(|| None::<()>), None);
+                adaptive::spin_failed();
             }
             let floor = adaptive::current();
             assert!(floor < SPIN_LIMIT, "did not shrink: {floor}");
-            // ...and spins that pay after a few steps grow again.
+            // ...and spins that pay (here at the floor's second step) grow again.
             for _ in 0..2 * SPIN_LIMIT {
                 let mut calls = 0;
                 spin_then_yield(|| {
                     calls += 1;
-                    (calls > 6).then_some(())
+                    (calls > 2).then_some(())
                 });
             }
             assert!(adaptive::current() > floor, "did not grow back");
         })
         .join()
         .unwrap();
+    }
+
+    /// A wait whose yields run another thread on this CPU shortens the next spin; the busy
+    /// thread shares our CPU because both are pinned to it.
+    #[cfg(all(target_os = "linux", not(miri)))]
+    #[test]
+    fn contended_yields_shrink_the_spin() {
+        use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+        use std::sync::Arc;
+
+        fn pin_to(cpu: usize) -> bool {
+            // SAFETY: `cpu_set_t` is plain bits, valid zeroed; the call reads that many bytes.
+            unsafe {
+                let mut set: libc::cpu_set_t = core::mem::zeroed();
+                libc::CPU_SET(cpu, &mut set);
+                libc::sched_setaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+            }
+        }
+        // SAFETY: `sched_getcpu` has no preconditions.
+        let cpu = usize::try_from(unsafe { libc::sched_getcpu() }).unwrap_or(0);
+        let stop = Arc::new(AtomicBool::new(false));
+        let busy = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                if pin_to(cpu) {
+                    while !stop.load(Relaxed) {
+                        core::hint::spin_loop();
+                    }
+                }
+            })
+        };
+        let shrank = std::thread::spawn(move || {
+            if !pin_to(cpu) || adaptive::spin_steps() == 0 {
+                return None;
+            }
+            for _ in 0..4 * SPIN_LIMIT {
+                assert_eq!(spin_then_yield(|| None::<()>), None);
+            }
+            Some(adaptive::current())
+        })
+        .join()
+        .unwrap();
+        stop.store(true, Relaxed);
+        busy.join().unwrap();
+        if let Some(steps) = shrank {
+            assert!(
+                steps < SPIN_LIMIT,
+                "spin did not shrink under contention: {steps}"
+            );
+        }
     }
 }

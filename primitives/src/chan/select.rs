@@ -567,6 +567,19 @@ fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+/// Withdraws `waiter` from the first `registered` arms after its wait ended with `selected`.
+///
+/// A notifier that claimed the waiter for arm `i` (any kind but `ABORTED`) removed that
+/// arm's entry itself, under the arm's lock, before its claiming CAS could be seen (the
+/// only claiming CAS is in `WaitQueue::select_first`): arm `i` needs no visit, which saves
+/// one lock round trip per blocked select (all of them for a select of one arm).
+fn unregister_all<A: Arms + ?Sized>(arms: &A, registered: usize, waiter: &Waiter, selected: usize) {
+    let claimed_for = (waiters::kind(selected) != ABORTED).then(|| waiters::oper(selected));
+    for i in (0..registered).filter(|&i| Some(i) != claimed_for) {
+        arms.arm(i).unregister(waiter);
+    }
+}
+
 /// Runs a select over `arms`: commits exactly one operation and returns its index and token,
 /// or `None` if `timeout` passed first (at once for `Timeout::Now`).
 fn run<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Option<(usize, Token)> {
@@ -628,9 +641,7 @@ fn run<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Option<(us
         } else {
             waiter.wait(deadline)
         };
-        for i in 0..registered {
-            arms.arm(i).unregister(&waiter);
-        }
+        unregister_all(arms, registered, &waiter, selected);
         if waiters::kind(selected) == ABORTED {
             if ready {
                 continue;
@@ -686,9 +697,7 @@ fn run_ready<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Opti
         } else {
             waiter.wait(deadline)
         };
-        for i in 0..registered {
-            arms.arm(i).unregister(&waiter);
-        }
+        unregister_all(arms, registered, &waiter, selected);
         match waiters::kind(selected) {
             ABORTED if ready => continue,
             ABORTED => return try_all(),
