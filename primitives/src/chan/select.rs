@@ -551,6 +551,12 @@ fn random_below(n: usize) -> usize {
     })
 }
 
+/// `start, start + 1, .., n - 1, 0, .., start - 1`: every arm once, from `start` (no
+/// division per step, which a `% n` would cost on this hot path).
+fn rotated(n: usize, start: usize) -> impl Iterator<Item = usize> {
+    (start..n).chain(0..start)
+}
+
 /// Blocks until `deadline` (forever without one): a select without arms.
 fn sleep_until(deadline: Option<Instant>) {
     loop {
@@ -586,11 +592,7 @@ fn run<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Option<(us
     let n = arms.count();
     let start = first_arm(n, biased);
     let mut token = Token::new();
-    let try_all = |token: &mut Token| {
-        (0..n)
-            .map(|k| (start + k) % n)
-            .find(|&i| arms.arm(i).try_start(token))
-    };
+    let try_all = |token: &mut Token| rotated(n, start).find(|&i| arms.arm(i).try_start(token));
     if let Some(i) = try_all(&mut token) {
         return Some((i, token));
     }
@@ -660,11 +662,7 @@ fn run<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Option<(us
 fn run_ready<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Option<usize> {
     let n = arms.count();
     let start = first_arm(n, biased);
-    let try_all = || {
-        (0..n)
-            .map(|k| (start + k) % n)
-            .find(|&i| arms.arm(i).is_ready())
-    };
+    let try_all = || rotated(n, start).find(|&i| arms.arm(i).is_ready());
     if let Some(i) = try_all() {
         return Some(i);
     }
