@@ -49,7 +49,8 @@ use crate::backoff::spin_then_yield;
 ///
 /// Not public API: `select!` passes it from the selection to the chosen arm's completion.
 /// Dropping one without completing leaves the claimed slot or the partner waiting (the
-/// program stalls; it does not misbehave), and leaks an owned packet.
+/// program stalls; it does not misbehave), and leaks a lent packet (its arm allocates
+/// another).
 #[doc(hidden)]
 pub struct Token {
     /// The slot, the block, or the packet; null when the operation fails (closed).
@@ -59,8 +60,10 @@ pub struct Token {
     /// Which channel, and which direction: a completion checks them against its handle.
     chan: *const (),
     send: bool,
-    /// `ptr` is this select's own packet (from `Box::into_raw`), handed over by its arm.
-    own: bool,
+    /// When `ptr` is this select's own packet (from `Box::into_raw`), lent by its arm: the
+    /// arm's packet cell (a `Cell<*mut Packet<T>>`), where the completion puts it back for
+    /// the next blocking select to reuse. Null otherwise.
+    home: *const (),
 }
 
 impl Token {
@@ -70,7 +73,7 @@ impl Token {
             pos: 0,
             chan: core::ptr::null(),
             send: false,
-            own: false,
+            home: core::ptr::null(),
         }
     }
 }
@@ -141,7 +144,10 @@ fn packet_of<T>(cell: &Cell<*mut Packet<T>>) -> &Packet<T> {
     unsafe { &*cell.get() }
 }
 
-/// Commits a rendezvous arm that a partner selected: its packet moves into the token.
+/// Commits a rendezvous arm that a partner selected: its packet is lent to the token, which
+/// gives it back on completion ([`return_packet`]). The cell is null meanwhile, so a token
+/// that is never completed (a forgotten `SelectedOperation`) keeps the packet, and the
+/// partner that may still write into it, away from the arm's next registration.
 fn accept_own<T>(cell: &Cell<*mut Packet<T>>, token: &mut Token) {
     let packet = cell.replace(core::ptr::null_mut());
     debug_assert!(
@@ -150,7 +156,32 @@ fn accept_own<T>(cell: &Cell<*mut Packet<T>>, token: &mut Token) {
     );
     token.ptr = packet.cast_const().cast();
     token.pos = zero::OWN;
-    token.own = true;
+    token.home = core::ptr::from_ref(cell).cast();
+}
+
+/// Gives a lent packet back to its arm after the exchange on it completed (or frees it, had
+/// the arm allocated another meanwhile, which a completed token's arm never does).
+///
+/// # Safety
+///
+/// `token.home` is non-null: the token was lent the packet of an arm of element type `T`
+/// that is still alive (a `select!`'s arms outlive its completion in the same block; a
+/// `SelectedOperation` borrows its `Select`), on this thread (tokens and arms are not
+/// `Send`), and the exchange on the packet is over.
+unsafe fn return_packet<T>(token: &Token) {
+    // SAFETY: per the contract, `home` is that arm's live `Cell<*mut Packet<T>>`.
+    let cell = unsafe { &*token.home.cast::<Cell<*mut Packet<T>>>() };
+    let packet = token.ptr.cast::<Packet<T>>().cast_mut();
+    let spare = cell.replace(packet);
+    debug_assert!(
+        spare.is_null(),
+        "an arm with a lent packet allocated another"
+    );
+    if !spare.is_null() {
+        // SAFETY: a packet in the cell comes from `Box::into_raw` and, while its arm is not
+        // in a select, is registered nowhere.
+        drop(unsafe { Box::from_raw(spare) });
+    }
 }
 
 fn free_packet<T>(cell: &Cell<*mut Packet<T>>) {
@@ -223,10 +254,11 @@ fn complete_recv<T>(rx: &Receiver<T>, token: Token, index: usize) -> Result<T, R
         Flavor::Zero(s) => {
             // SAFETY: as above.
             let res = unsafe { s.chan.complete_recv(&token) };
-            if token.own {
-                // SAFETY: the arm handed over its packet (`Box::into_raw`); the exchange on
-                // it is over (we took the message after the partner's `FULL`).
-                drop(unsafe { Box::from_raw(token.ptr.cast::<Packet<T>>().cast_mut()) });
+            if !token.home.is_null() {
+                // SAFETY: a receive arm of this `T` lent its packet; the exchange on it is
+                // over (we took the message after the partner's `FULL`, and the partner
+                // touches the packet no more after that store).
+                unsafe { return_packet::<T>(&token) };
             }
             res
         }
@@ -256,10 +288,10 @@ fn complete_send<T>(
         Flavor::Zero(s) => {
             // SAFETY: as above.
             let res = unsafe { s.chan.complete_send(&token, msg) };
-            if token.own {
-                // SAFETY: the arm handed over its packet; `complete_send` waited until the
-                // receiver took the message from it.
-                drop(unsafe { Box::from_raw(token.ptr.cast::<Packet<T>>().cast_mut()) });
+            if !token.home.is_null() {
+                // SAFETY: a send arm of this `T` lent its packet; `complete_send` waited
+                // until the receiver took the message and stored `DONE`, its last touch.
+                unsafe { return_packet::<T>(&token) };
             }
             res
         }
@@ -279,7 +311,7 @@ impl<T> Arm for RecvArm<'_, T> {
     fn try_start(&self, token: &mut Token) -> bool {
         token.chan = chan_id(&self.rx.flavor);
         token.send = false;
-        token.own = false;
+        token.home = core::ptr::null();
         match &self.rx.flavor {
             Flavor::Array(s) => s.chan.start_recv_arm(token),
             Flavor::List(s) => s.chan.start_recv_arm(token),
@@ -353,7 +385,7 @@ impl<T> Arm for SendArm<'_, T> {
     fn try_start(&self, token: &mut Token) -> bool {
         token.chan = chan_id(&self.tx.flavor);
         token.send = true;
-        token.own = false;
+        token.home = core::ptr::null();
         match &self.tx.flavor {
             Flavor::Array(s) => s.chan.start_send_arm(token),
             Flavor::List(s) => s.chan.start_send_arm(token),
