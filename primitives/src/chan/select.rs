@@ -620,14 +620,32 @@ fn unregister_all<A: Arms + ?Sized>(arms: &A, registered: usize, waiter: &Waiter
 
 /// Runs a select over `arms`: commits exactly one operation and returns its index and token,
 /// or `None` if `timeout` passed first (at once for `Timeout::Now`).
+#[inline]
 fn run<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Option<(usize, Token)> {
     let n = arms.count();
     let start = first_arm(n, biased);
     let mut token = Token::new();
-    let try_all = |token: &mut Token| rotated(n, start).find(|&i| arms.arm(i).try_start(token));
-    if let Some(i) = try_all(&mut token) {
+    if let Some(i) = rotated(n, start).find(|&i| arms.arm(i).try_start(&mut token)) {
         return Some((i, token));
     }
+    match timeout {
+        Timeout::Now => None,
+        _ => wait_and_run(arms, start, timeout, token),
+    }
+}
+
+/// The blocking part of [`run`], out of line so that the path where an arm is ready at once
+/// stays small: registers, waits, and commits, or gives up at the deadline.
+#[cold]
+#[inline(never)]
+fn wait_and_run<A: Arms + ?Sized>(
+    arms: &A,
+    start: usize,
+    timeout: Timeout,
+    mut token: Token,
+) -> Option<(usize, Token)> {
+    let n = arms.count();
+    let try_all = |token: &mut Token| rotated(n, start).find(|&i| arms.arm(i).try_start(token));
     let deadline = match timeout {
         Timeout::Now => return None,
         Timeout::Never => None,
