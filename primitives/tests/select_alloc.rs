@@ -1,0 +1,203 @@
+//! Allocation-freedom of `select` (issue #4: "no allocation per select beyond a small fixed
+//! registration per arm, and none on the path where an arm is already ready").
+//!
+//! A counting global allocator counts the allocations of the thread under test only (a
+//! thread-local switch), so a partner thread's allocations do not blur the count.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use weft::chan::{bounded, unbounded, Receiver, Select, Sender};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+// SAFETY: every method forwards to `System` unchanged; the counter has no effect on memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // `try_with`: the thread-local may be gone while a thread shuts down.
+        if COUNTING.try_with(Cell::get).unwrap_or(false) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded from our caller.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded from our caller.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.try_with(Cell::get).unwrap_or(false) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded from our caller.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Makes a channel of one flavour.
+type Make = fn() -> (Sender<u64>, Receiver<u64>);
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by this thread while `f` runs. Tests in this file run one at a time
+/// (`ALLOCATIONS` is shared), see `serial`.
+fn allocations_in(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+/// The tests share the counter, so they take turns.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn rounds() -> u64 {
+    if cfg!(miri) {
+        20
+    } else {
+        2_000
+    }
+}
+
+/// Receives `warm_up + rounds` messages through one reused `Select` over `rxs` and returns
+/// how many allocations this thread made during the last `rounds`.
+///
+/// Before `start` launches the senders, a select that times out registers on every channel,
+/// so each arm's first packet, this thread's parker and every wait queue's first growth are
+/// in place; the warm-up receives cover what remains of first uses.
+fn select_recv_allocations(
+    rxs: &[Receiver<u64>],
+    start: impl FnOnce(),
+    warm_up: u64,
+    rounds: u64,
+) -> usize {
+    let mut sel = Select::new();
+    for rx in rxs {
+        sel.recv(rx);
+    }
+    assert!(sel.select_timeout(Duration::from_millis(1)).is_err());
+    start();
+    let mut recv_one = || {
+        let op = sel.select();
+        let i = op.index();
+        op.recv(&rxs[i]).expect("senders outlive the receives")
+    };
+    for _ in 0..warm_up {
+        recv_one();
+    }
+    allocations_in(|| {
+        for _ in 0..rounds {
+            recv_one();
+        }
+    })
+}
+
+#[test]
+fn a_ready_select_allocates_nothing() {
+    let _turn = serial();
+    let makers: [(&str, Make); 2] = [("bounded(1)", || bounded(1)), ("unbounded", unbounded)];
+    for (name, make) in makers {
+        let (tx, rx) = make();
+        let (_tx2, rx2) = bounded::<u64>(1);
+        // Fewer messages than a list block holds (31): the list allocates a block per 31
+        // sends, on the sending side, which here is this thread.
+        let n = 30;
+        let mut got = 0;
+        let count = allocations_in(|| {
+            for k in 0..n {
+                tx.try_send(k).expect("room for one");
+                got += weft::select! {
+                    recv(rx) -> m => m.expect("sent above"),
+                    recv(rx2) -> m => m.expect("never closed"),
+                };
+            }
+        });
+        assert_eq!(got, (0..n).sum::<u64>());
+        assert_eq!(
+            count, 0,
+            "{name}: select! with a ready arm allocated {count} times"
+        );
+    }
+}
+
+#[test]
+fn a_blocking_select_on_a_rendezvous_channel_reuses_its_packet() {
+    let _turn = serial();
+    let (tx, rx) = bounded::<u64>(0);
+    let n = rounds();
+    let mut sender = None;
+    // Both paths occur: the sender waiting first (a ready arm) and the select waiting first
+    // (a blocking registration whose packet the sender fills).
+    let count = select_recv_allocations(
+        &[rx],
+        || {
+            sender = Some(thread::spawn(move || {
+                for k in 0..n + 10 {
+                    tx.send(k).unwrap();
+                }
+            }));
+        },
+        10,
+        n,
+    );
+    sender.expect("started").join().unwrap();
+    assert_eq!(
+        count, 0,
+        "{n} selects on bounded(0) allocated {count} times"
+    );
+}
+
+#[test]
+fn a_blocking_select_over_several_channels_allocates_nothing_per_call() {
+    let _turn = serial();
+    let n = rounds();
+    let (txs, rxs): (Vec<_>, Vec<_>) = [bounded::<u64>(0), bounded(1), unbounded()]
+        .into_iter()
+        .unzip();
+    let mut senders = Vec::new();
+    let count = select_recv_allocations(
+        &rxs,
+        || {
+            for tx in txs {
+                senders.push(thread::spawn(move || {
+                    for k in 0..n + 10 {
+                        tx.send(k).unwrap();
+                        if k % 7 == 0 {
+                            thread::yield_now(); // let the select block now and then
+                        }
+                    }
+                }));
+            }
+        },
+        30,
+        n,
+    );
+    // Drain what is left (each channel until its sender finishes and closes it), and check
+    // that nothing was lost.
+    let left: u64 = rxs.iter().map(|rx| rx.iter().count() as u64).sum();
+    assert_eq!(left, 3 * (n + 10) - 30 - n);
+    for s in senders {
+        s.join().unwrap();
+    }
+    assert_eq!(
+        count, 0,
+        "{n} selects over three flavours allocated {count} times"
+    );
+}
