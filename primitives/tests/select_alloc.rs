@@ -6,11 +6,12 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use weft::chan::{bounded, unbounded, Receiver, Select, Sender};
+use weft::chan::{bounded, unbounded, Receiver, Select, SendTimeoutError, Sender};
 
 struct Counting;
 
@@ -171,31 +172,39 @@ fn a_blocking_select_over_several_channels_allocates_nothing_per_call() {
     let (txs, rxs): (Vec<_>, Vec<_>) = [bounded::<u64>(0), bounded(1), unbounded()]
         .into_iter()
         .unzip();
+    // Each sender keeps sending until told to stop: a channel that closed early would make
+    // its arm ready with an error in the middle of the count.
+    let stop = Arc::new(AtomicBool::new(false));
     let mut senders = Vec::new();
     let count = select_recv_allocations(
         &rxs,
         || {
             for tx in txs {
+                let stop = Arc::clone(&stop);
                 senders.push(thread::spawn(move || {
-                    for k in 0..n + 10 {
-                        tx.send(k).unwrap();
-                        if k % 7 == 0 {
+                    let mut sent = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        match tx.send_timeout(sent, Duration::from_millis(1)) {
+                            Ok(()) => sent += 1,
+                            Err(SendTimeoutError::Timeout(_)) => {}
+                            Err(SendTimeoutError::Closed(_)) => unreachable!("receiver alive"),
+                        }
+                        if sent % 7 == 0 {
                             thread::yield_now(); // let the select block now and then
                         }
                     }
+                    sent
                 }));
             }
         },
         30,
         n,
     );
-    // Drain what is left (each channel until its sender finishes and closes it), and check
-    // that nothing was lost.
+    stop.store(true, Ordering::Relaxed);
+    // Drain each channel until its sender stops and closes it; nothing may be lost.
     let left: u64 = rxs.iter().map(|rx| rx.iter().count() as u64).sum();
-    assert_eq!(left, 3 * (n + 10) - 30 - n);
-    for s in senders {
-        s.join().unwrap();
-    }
+    let sent: u64 = senders.into_iter().map(|s| s.join().unwrap()).sum();
+    assert_eq!(left + 30 + n, sent);
     assert_eq!(
         count, 0,
         "{n} selects over three flavours allocated {count} times"
