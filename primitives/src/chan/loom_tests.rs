@@ -367,3 +367,43 @@ fn select_send_on_rendezvous_against_plain_recv() {
         assert_eq!(t.join().unwrap(), Ok(5));
     });
 }
+
+/// A reused `Select` lends its rendezvous packet to each completion and gets it back for the
+/// next blocking select: the partner's write into the packet must be over before the packet
+/// is registered again (loom tracks the packet's message cell).
+#[test]
+fn reused_select_recv_reuses_its_packet() {
+    model(2, || {
+        let (tx, rx) = bounded::<usize>(0);
+        let t = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        let mut sel = super::Select::new();
+        sel.recv(&rx);
+        let mut got = [0; 2];
+        for slot in &mut got {
+            let op = sel.select();
+            *slot = op.recv(&rx).unwrap();
+        }
+        assert_eq!(got, [1, 2]);
+        t.join().unwrap();
+    });
+}
+
+/// The send side of [`reused_select_recv_reuses_its_packet`]: the select writes into its own
+/// packet once chosen and must see the receiver's `DONE` before the next registration.
+#[test]
+fn reused_select_send_reuses_its_packet() {
+    model(2, || {
+        let (tx, rx) = bounded::<usize>(0);
+        let t = thread::spawn(move || [rx.recv().unwrap(), rx.recv().unwrap()]);
+        let mut sel = super::Select::new();
+        sel.send(&tx);
+        for v in [1, 2] {
+            let op = sel.select();
+            op.send(&tx, v).unwrap();
+        }
+        assert_eq!(t.join().unwrap(), [1, 2]);
+    });
+}
