@@ -289,16 +289,6 @@ mod adaptive {
     }
 }
 
-/// Under loom, no adaptation: `spin_then_yield` returns before using it.
-#[cfg(weft_loom)]
-mod adaptive {
-    pub(super) fn spin_steps() -> u32 {
-        0
-    }
-    pub(super) fn spin_paid(_: u32) {}
-    pub(super) fn spin_failed() {}
-}
-
 #[cfg(all(test, not(weft_loom)))]
 mod tests {
     use super::*;
