@@ -210,3 +210,39 @@ fn a_blocking_select_over_several_channels_allocates_nothing_per_call() {
         "{n} selects over three flavours allocated {count} times"
     );
 }
+
+#[test]
+fn a_blocking_select_macro_on_a_rendezvous_channel_allocates_nothing_after_warm_up() {
+    let _turn = serial();
+    let n = rounds();
+    let (tx, rx) = bounded::<u64>(0);
+    let (_tx2, rx2) = bounded::<u64>(0);
+    let sender = thread::spawn(move || {
+        for k in 0..n + 10 {
+            tx.send(k).unwrap();
+        }
+    });
+    let recv_one = || {
+        weft::select! {
+            recv(rx) -> m => m.expect("the sender outlives the receives"),
+            recv(rx2) -> _m => unreachable!("nothing is sent on the second channel"),
+        }
+    };
+    let mut sum = 0;
+    for _ in 0..10 {
+        sum += recv_one();
+    }
+    // Each call builds its arms afresh; a blocking one takes its two packets from (and gives
+    // them back to) the thread's packet memory.
+    let count = allocations_in(|| {
+        for _ in 0..n {
+            sum += recv_one();
+        }
+    });
+    sender.join().unwrap();
+    assert_eq!(sum, (0..n + 10).sum::<u64>());
+    assert_eq!(
+        count, 0,
+        "{n} select! calls on bounded(0) allocated {count} times"
+    );
+}

@@ -60,9 +60,9 @@ pub struct Token {
     /// Which channel, and which direction: a completion checks them against its handle.
     chan: *const (),
     send: bool,
-    /// When `ptr` is this select's own packet (from `Box::into_raw`), lent by its arm: the
-    /// arm's packet cell (a `Cell<*mut Packet<T>>`), where the completion puts it back for
-    /// the next blocking select to reuse. Null otherwise.
+    /// When `ptr` is this select's own packet (from `packet_memory::alloc`), lent by its
+    /// arm: the arm's packet cell (a `Cell<*mut Packet<T>>`), where the completion puts it
+    /// back for the next blocking select to reuse. Null otherwise.
     home: *const (),
 }
 
@@ -122,8 +122,8 @@ pub(crate) trait Arm {
 #[doc(hidden)]
 pub struct RecvArm<'a, T> {
     rx: &'a Receiver<T>,
-    /// The packet registered on a rendezvous channel (`Box::into_raw`, or null before the
-    /// first blocking registration). Raw, so that moving the arm never retags it.
+    /// The packet registered on a rendezvous channel (from `packet_memory::alloc`, or null
+    /// before the first blocking registration). Raw, so that moving the arm never retags it.
     packet: Cell<*mut Packet<T>>,
 }
 
@@ -134,14 +134,123 @@ pub struct SendArm<'a, T> {
     packet: Cell<*mut Packet<T>>,
 }
 
-/// The arm's packet, allocated on first use.
+/// The arm's packet, allocated on first use (from [`packet_memory`]).
 fn packet_of<T>(cell: &Cell<*mut Packet<T>>) -> &Packet<T> {
     if cell.get().is_null() {
-        cell.set(Box::into_raw(Box::new(Packet::new(None))));
+        cell.set(packet_memory::alloc());
     }
-    // SAFETY: non-null pointers in the cell come from `Box::into_raw` and are freed only by
-    // the arm's `Drop` (or handed to a token, which resets the cell to null).
+    // SAFETY: non-null pointers in the cell come from `packet_memory::alloc` and are freed
+    // only by the arm's `Drop` (or handed to a token, which resets the cell to null).
     unsafe { &*cell.get() }
+}
+
+/// Memory for select arms' rendezvous packets. A `select!`'s arms live for one call, so each
+/// blocking call on a rendezvous channel would allocate a packet and free it again; freed
+/// packets' memory is kept instead in a small per-thread cache, matched by layout (a packet's
+/// size depends on `T`), and the next call on this thread reuses it.
+#[cfg(not(weft_loom))]
+mod packet_memory {
+    use core::alloc::Layout;
+    use core::cell::Cell;
+    use core::ptr::NonNull;
+
+    use super::Packet;
+
+    /// Blocks kept per thread: one per rendezvous arm of the largest select in a loop.
+    const SLOTS: usize = 4;
+
+    type Slots = [Option<(Layout, NonNull<u8>)>; SLOTS];
+
+    /// The cached blocks, owned by the cache alone; freed when the thread exits.
+    struct Cache(Cell<Slots>);
+
+    impl Drop for Cache {
+        fn drop(&mut self) {
+            for (layout, block) in self.0.get().into_iter().flatten() {
+                // SAFETY: a cached block came from the global allocator with `layout` (see
+                // `free`) and nothing else refers to it.
+                unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
+            }
+        }
+    }
+
+    std::thread_local! {
+        static CACHE: Cache = const { Cache(Cell::new([None; SLOTS])) };
+    }
+
+    /// A fresh `EMPTY` packet, in cached memory if a block of its layout is kept.
+    pub(super) fn alloc<T>() -> *mut Packet<T> {
+        let layout = Layout::new::<Packet<T>>();
+        let cached = CACHE
+            .try_with(|c| {
+                let mut slots = c.0.get();
+                let block = slots
+                    .iter_mut()
+                    .find(|s| matches!(s, Some((l, _)) if *l == layout))
+                    .and_then(Option::take);
+                c.0.set(slots);
+                block
+            })
+            .ok()
+            .flatten();
+        match cached {
+            Some((_, block)) => {
+                let packet = block.as_ptr().cast::<Packet<T>>();
+                // SAFETY: the block was allocated with `Packet<T>`'s layout (size and
+                // alignment) and is unused: writing a packet into it is in bounds, aligned.
+                unsafe { packet.write(Packet::new(None)) };
+                packet
+            }
+            None => Box::into_raw(Box::new(Packet::new(None))),
+        }
+    }
+
+    /// Drops the packet and keeps its memory for the next `alloc` on this thread (or frees it,
+    /// the cache being full).
+    ///
+    /// # Safety
+    ///
+    /// `packet` came from [`alloc`], is registered nowhere, and no one touches it afterwards.
+    pub(super) unsafe fn free<T>(packet: *mut Packet<T>) {
+        // SAFETY: per the contract, the packet is initialised and ours alone. Dropped before
+        // the cache is touched: a message's `Drop` may itself run a select.
+        unsafe { core::ptr::drop_in_place(packet) };
+        let layout = Layout::new::<Packet<T>>();
+        let block = NonNull::new(packet.cast::<u8>()).expect("packets are never null");
+        let kept = CACHE
+            .try_with(|c| {
+                let mut slots = c.0.get();
+                let free = slots.iter_mut().find(|s| s.is_none());
+                let kept = free.map(|s| *s = Some((layout, block))).is_some();
+                c.0.set(slots);
+                kept
+            })
+            .unwrap_or(false);
+        if !kept {
+            // SAFETY: `alloc` obtained the block from the global allocator with `Packet<T>`'s
+            // layout (a `Box`, or a cached block of that layout).
+            unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
+        }
+    }
+}
+
+/// The model build allocates every packet afresh: a thread-local cache would be shared by
+/// loom's threads and outlive each model run.
+#[cfg(weft_loom)]
+mod packet_memory {
+    use super::Packet;
+
+    pub(super) fn alloc<T>() -> *mut Packet<T> {
+        Box::into_raw(Box::new(Packet::new(None)))
+    }
+
+    /// # Safety
+    ///
+    /// `packet` came from [`alloc`], is registered nowhere, and no one touches it afterwards.
+    pub(super) unsafe fn free<T>(packet: *mut Packet<T>) {
+        // SAFETY: per the contract, a live `Box` allocation we own.
+        drop(unsafe { Box::from_raw(packet) });
+    }
 }
 
 /// Commits a rendezvous arm that a partner selected: its packet is lent to the token, which
@@ -178,18 +287,18 @@ unsafe fn return_packet<T>(token: &Token) {
         "an arm with a lent packet allocated another"
     );
     if !spare.is_null() {
-        // SAFETY: a packet in the cell comes from `Box::into_raw` and, while its arm is not
-        // in a select, is registered nowhere.
-        drop(unsafe { Box::from_raw(spare) });
+        // SAFETY: a packet in the cell comes from `packet_memory::alloc` and, while its arm
+        // is not in a select, is registered nowhere.
+        unsafe { packet_memory::free(spare) };
     }
 }
 
 fn free_packet<T>(cell: &Cell<*mut Packet<T>>) {
     let packet = cell.get();
     if !packet.is_null() {
-        // SAFETY: from `Box::into_raw`, unregistered (a select unregisters before it
+        // SAFETY: from `packet_memory::alloc`, unregistered (a select unregisters before it
         // returns), and no token holds it (handing it over nulls the cell).
-        drop(unsafe { Box::from_raw(packet) });
+        unsafe { packet_memory::free(packet) };
     }
 }
 
