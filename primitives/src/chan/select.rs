@@ -695,7 +695,15 @@ fn random_below(n: usize) -> usize {
 /// `start, start + 1, .., n - 1, 0, .., start - 1`: every arm once, from `start` (no
 /// division per step, which a `% n` would cost on this hot path).
 fn rotated(n: usize, start: usize) -> impl Iterator<Item = usize> {
-    (start..n).chain(0..start)
+    let mut i = start;
+    (0..n).map(move |_| {
+        let at = i;
+        i += 1;
+        if i == n {
+            i = 0;
+        }
+        at
+    })
 }
 
 /// Blocks until `deadline` (forever without one): a select without arms.
@@ -1004,7 +1012,7 @@ impl<'a> Select<'a> {
     fn selected(&mut self, timeout: Timeout) -> Option<SelectedOperation<'_>> {
         run(&self.arms[..], self.biased, timeout).map(|(index, token)| SelectedOperation {
             index,
-            token: Some(token),
+            token,
             _select: PhantomData,
         })
     }
@@ -1077,7 +1085,8 @@ impl<'a> Select<'a> {
 #[must_use = "the selected operation must be completed with `recv` or `send`"]
 pub struct SelectedOperation<'s> {
     index: usize,
-    token: Option<Token>,
+    /// Moved out (and `self` forgotten) by the completion; `Drop` runs only without one.
+    token: Token,
     _select: PhantomData<&'s mut ()>,
 }
 
@@ -1104,9 +1113,9 @@ impl SelectedOperation<'_> {
     /// # Panics
     ///
     /// If the selected operation is not a receive on `rx`'s channel.
-    pub fn recv<T>(mut self, rx: &Receiver<T>) -> Result<T, RecvError> {
-        let token = self.token.take().expect("token present until completed");
-        complete_recv(rx, token, self.index)
+    pub fn recv<T>(self, rx: &Receiver<T>) -> Result<T, RecvError> {
+        let (index, token) = self.into_parts();
+        complete_recv(rx, token, index)
     }
 
     /// Completes the selected send with `msg`.
@@ -1118,15 +1127,24 @@ impl SelectedOperation<'_> {
     /// # Panics
     ///
     /// If the selected operation is not a send on `tx`'s channel.
-    pub fn send<T>(mut self, tx: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
-        let token = self.token.take().expect("token present until completed");
-        complete_send(tx, token, msg, self.index)
+    pub fn send<T>(self, tx: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
+        let (index, token) = self.into_parts();
+        complete_send(tx, token, msg, index)
+    }
+
+    /// Takes the operation apart for its completion, disarming the drop check.
+    fn into_parts(self) -> (usize, Token) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // `this` is never dropped and never used after this read, so the token moves out
+        // exactly once; `Token` owns nothing that a copy could free twice.
+        // SAFETY: hence reading it out of the forgotten operation is a move.
+        (this.index, unsafe { core::ptr::read(&this.token) })
     }
 }
 
 impl Drop for SelectedOperation<'_> {
     fn drop(&mut self) {
-        if self.token.is_some() && !std::thread::panicking() {
+        if !std::thread::panicking() {
             panic!(
                 "weft::chan::SelectedOperation dropped without completing operation {}",
                 self.index
