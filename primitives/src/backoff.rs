@@ -18,11 +18,11 @@
 //! to a few pauses): spinning then steals the CPU that threads we may be waiting for need. A
 //! spin that ran out while nobody else wanted this CPU changes nothing: the partner was slow
 //! or parked, which says nothing about the next wait (growing the spin on it made
-//! oversubscribed hand-offs slower). Every `PROBE_EVERY`-th wait spins the full budget again to notice that
-//! spinning pays once more. A thread of a process allowed on one CPU only (`taskset -c N`, a
-//! one-CPU cpuset) never spins. A thread pinned to one CPU inside a process that has several
-//! (a benchmark's placement, a thread-per-core runtime) still does: its partner may well run
-//! on another CPU.
+//! oversubscribed hand-offs slower). Every `PROBE_EVERY`-th wait spins the full budget again
+//! to notice that spinning pays once more. A thread of a process allowed on one CPU only
+//! (`taskset -c N`, a one-CPU cpuset) never spins. A thread pinned to one CPU inside a
+//! process that has several (a benchmark's placement, a thread-per-core runtime) still does:
+//! its partner may well run on another CPU.
 //!
 //! Why the yield phase is timed rather than counted: a wait that merely outlasts the spin
 //! (the partner was itself parked and is still waking up) must not end in a park of its own,
