@@ -724,10 +724,12 @@ fn sleep_until(deadline: Option<Instant>) {
 
 /// Withdraws `waiter` from the first `registered` arms after its wait ended with `selected`.
 ///
-/// A notifier that claimed the waiter for arm `i` (any kind but `ABORTED`) removed that
-/// arm's entry itself, under the arm's lock, before its claiming CAS could be seen (the
-/// only claiming CAS is in `WaitQueue::select_first`): arm `i` needs no visit, which saves
-/// one lock round trip per blocked select (all of them for a select of one arm).
+/// A notifier that claimed the waiter for arm `i` (any kind but `ABORTED`; the only
+/// claiming CAS is in `WaitQueue::select_first`) removes that arm's entry in the same
+/// critical section as its CAS, and touches the waiter no more after the CAS (rule 2 of the
+/// waiters module): once the arm's lock is free again nobody can find the entry, so arm `i`
+/// needs no visit, which saves one lock round trip per blocked select (the only one for a
+/// select of one arm).
 fn unregister_all<A: Arms + ?Sized>(arms: &A, registered: usize, waiter: &Waiter, selected: usize) {
     let claimed_for = (waiters::kind(selected) != ABORTED).then(|| waiters::oper(selected));
     for i in (0..registered).filter(|&i| Some(i) != claimed_for) {
