@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Instruction-count regression check for the uncontended fast paths.
 #
-# Runs bench-harness/benches/fast_paths.rs under gungraun (Callgrind), reads the Callgrind
-# "Instructions" (Ir) of every benchmark from gungraun's summary.json files, prints weft beside
-# its peers, and fails when any benchmark needs more than GUNGRAUN_TOLERANCE_PCT (default 2)
-# percent more instructions than results/instructions/baseline.json records.
+# Runs bench-harness/benches/fast_paths.rs and select_dynamic.rs under gungraun (Callgrind),
+# reads the Callgrind "Instructions" (Ir) of every benchmark from gungraun's summary.json
+# files, prints weft beside its peers, and fails when any benchmark needs more than
+# GUNGRAUN_TOLERANCE_PCT (default 2) percent more instructions than
+# results/instructions/baseline.json records.
 #
 #   ci/gungraun.sh                  check against the committed baseline
 #   ci/gungraun.sh --save-baseline  (re)write the baseline from this run; commit it
@@ -31,7 +32,8 @@ scripts/install-gungraun-runner.sh
 
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-summaries="$target_dir/gungraun/weft-bench/fast_paths"
+# Every gungraun bench binary of weft-bench writes under here, one folder per binary.
+summaries="$target_dir/gungraun/weft-bench"
 
 # gungraun rewrites each benchmark's summary.json on every run; dropping the old ones first
 # means a benchmark that no longer runs cannot pass on a stale file. The previous Callgrind
@@ -40,7 +42,9 @@ if [[ -d "$summaries" ]]; then
     find "$summaries" -name summary.json -delete
 fi
 
-cargo bench -p weft-bench --bench fast_paths -- --save-summary=json
+for bench in fast_paths select_dynamic; do
+    cargo bench -p weft-bench --bench "$bench" -- --save-summary=json
+done
 
 meta_rustc=$(rustc -V)
 meta_valgrind=$(valgrind --version)
@@ -119,7 +123,7 @@ for group in sorted(groups):
 
 meta = {
     "tool": "gungraun/Callgrind, metric Ir (instructions executed in the benchmark function)",
-    "bench": "bench-harness/benches/fast_paths.rs",
+    "bench": "bench-harness/benches/fast_paths.rs, bench-harness/benches/select_dynamic.rs",
     "rustc": rustc,
     "valgrind": valgrind,
     "cpu": cpu,
