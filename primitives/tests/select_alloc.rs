@@ -217,6 +217,15 @@ fn a_blocking_select_macro_on_a_rendezvous_channel_allocates_nothing_after_warm_
     let n = rounds();
     let (tx, rx) = bounded::<u64>(0);
     let (_tx2, rx2) = bounded::<u64>(0);
+    // Before the sender starts, a select that times out blocks on both arms, so the thread's
+    // packet memory holds two packets whatever the warm-up calls below happen to do (they
+    // may all find the sender already waiting and never block).
+    let timed_out = weft::select! {
+        recv(rx) -> _m => false,
+        recv(rx2) -> _m => false,
+        default(Duration::from_millis(1)) => true,
+    };
+    assert!(timed_out, "nothing is sent yet");
     let sender = thread::spawn(move || {
         for k in 0..n + 10 {
             tx.send(k).unwrap();

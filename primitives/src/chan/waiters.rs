@@ -138,11 +138,13 @@ impl Waiter {
 
     /// Withdraws the waiter. `Err(selection)` if a notifier got there first.
     pub(crate) fn try_abort(&self) -> Result<(), usize> {
-        let mut cur = self.selected.load(Ordering::Relaxed);
+        // Ordering: Acquire pairs with the notifier's Release CAS (see `selected`), for the
+        // claimed case below. A load rather than a Relaxed load plus an Acquire fence: the
+        // same on x86, and ThreadSanitizer, which ignores fences, then sees the edge too (a
+        // select that skips unregistering its claimed arm relies on it alone).
+        let mut cur = self.selected.load(Ordering::Acquire);
         loop {
             if !unclaimed(cur) {
-                // Ordering: Acquire pairs with the notifier's Release CAS (see `selected`).
-                fence(Ordering::Acquire);
                 return Err(cur);
             }
             // Ordering: Acquire on failure pairs with the notifier's Release CAS.
@@ -242,9 +244,10 @@ pub(crate) struct WaitQueue {
     entries: Vec<Entry>,
 }
 
-// SAFETY: the raw pointers are only dereferenced by the methods below, which run under the
-// owner's lock while the entry is present, when rule 1 (module docs) guarantees the waiter and
-// its packet are alive; `Waiter` is `Sync` (atomics, and an `Unblock` of `Send + Sync` parts).
+// The raw pointers are only dereferenced by the methods below, which run under the owner's
+// lock while the entry is present, when rule 1 (module docs) guarantees the waiter and its
+// packet are alive; `Waiter` is `Sync` (atomics, and an `Unblock` of `Send + Sync` parts).
+// SAFETY: so the queue may move to (and be used from) another thread.
 unsafe impl Send for WaitQueue {}
 
 impl WaitQueue {
@@ -517,9 +520,10 @@ pub(crate) fn block_on<R>(
             return Some(r);
         }
         let waiter = Waiter::for_thread();
-        // SAFETY: `waiter` lives on this frame until the loop iteration ends, and every exit
-        // below removes it first: unregister after an abort, or the notifier removed it when it
+        // `waiter` lives on this frame until the loop iteration ends, and every exit below
+        // removes it first: unregister after an abort, or the notifier removed it when it
         // selected us.
+        // SAFETY: so it outlives its registration, as `register` requires.
         unsafe { list.register(&waiter) };
         // Ordering: SeqCst fence between registering and re-checking: our half of the
         // store-buffering pair with `WaitList::notify_one`.
