@@ -255,9 +255,10 @@ fn reuse_across_rounds() {
             s.spawn(move || {
                 for r in 0..ROUNDS {
                     go[(r % 2) as usize].wait();
-                    // SAFETY: the coordinator wrote the input before `go.done()`, which
+                    // The coordinator wrote the input before `go.done()`, which
                     // happened-before our `wait` returned; it writes again only after
                     // `finished.wait()`, which our `finished.done()` below precedes.
+                    // SAFETY: so this read races with no write.
                     let x = unsafe { input.read(0) };
                     // SAFETY: slot `w` is ours; the coordinator reads it only after
                     // `finished.wait()`, and we write it again only after the next `go`.

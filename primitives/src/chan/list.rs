@@ -217,9 +217,10 @@ pub(crate) struct Channel<T> {
     first: *mut Block<T>,
 }
 
-// SAFETY: the channel moves `T`s between threads (so `T: Send`); each slot's message is
-// accessed by one sender, then one receiver, ordered by the slot's state bits; blocks are
-// freed by exactly one thread after every access (module docs).
+// The channel moves `T`s between threads (so `T: Send`); each slot's message is accessed by
+// one sender, then one receiver, ordered by the slot's state bits; blocks are freed by
+// exactly one thread after every access (module docs).
+// SAFETY: hence sending the channel to another thread is sound for `T: Send`.
 unsafe impl<T: Send> Send for Channel<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for Channel<T> {}
@@ -289,10 +290,11 @@ impl<T> Channel<T> {
                         // publishing the block pointer stored above. An add, not a store: a
                         // concurrent `close` may have set MARK meanwhile.
                         self.tail.index.fetch_add(ONE, Ordering::Release);
-                        // SAFETY: `block` is live: our slot in it is claimed and unwritten,
-                        // so its receiver cannot have finished, and nobody frees it before.
                         // Ordering: Release pairs with `wait_next`'s Acquire load: the new
                         // block's initialisation is visible to the receiver that follows it.
+                        // `block` is live: our slot in it is claimed and unwritten, so its
+                        // receiver cannot have finished, and nobody frees it before.
+                        // SAFETY: so dereferencing it is sound.
                         unsafe { (*block).next.store(next, Ordering::Release) };
                     }
                     token.ptr = block.cast_const().cast();
@@ -319,9 +321,10 @@ impl<T> Channel<T> {
             return Err(msg);
         }
         let block = token.ptr.cast::<Block<T>>();
-        // SAFETY: the claim gave us slot `pos` of `block`, which is live: our slot in it is
-        // claimed and unwritten, so its receiver cannot have finished, and nobody frees it
-        // before. No other sender has the slot, and its receiver waits for `written`.
+        // The claim gave us slot `pos` of `block`, which is live: our slot in it is claimed
+        // and unwritten, so its receiver cannot have finished, and nobody frees it before.
+        // No other sender has the slot, and its receiver waits for `written`.
+        // SAFETY: so the block may be dereferenced and the slot is ours.
         let slot = unsafe { &(*block).slots[token.pos] };
         // SAFETY: exclusive, as just argued.
         slot.msg.with_mut(|p| unsafe { (*p).write(msg) });
@@ -395,10 +398,11 @@ impl<T> Channel<T> {
                 // SAFETY: `block` is live: our slot in it is unread, so no walk has freed it.
                 let next = unsafe { (*block).wait_next() };
                 let mut next_index = (new_head & !HAS_NEXT) + ONE;
-                // SAFETY: `next` is live: the list's tail is in it or beyond, and it is freed
-                // only after all its slots are read, which needs `head` to move into it first.
                 // Ordering: Relaxed is enough for a hint: a missing HAS_NEXT only makes the
-                // next receiver read `tail`.
+                // next receiver read `tail`. `next` is live: the list's tail is in it or
+                // beyond, and it is freed only after all its slots are read, which needs
+                // `head` to move into it first.
+                // SAFETY: so dereferencing it is sound.
                 if !unsafe { (*next).next.load(Ordering::Relaxed) }.is_null() {
                     next_index |= HAS_NEXT;
                 }
@@ -655,11 +659,12 @@ impl<T> Drop for Channel<T> {
         while head != tail {
             let offset = head % LAP;
             if offset < BLOCK_CAP {
-                // SAFETY: positions between head and tail hold messages written by completed
-                // sends and not yet received; each is dropped exactly once here.
-                unsafe { &(*block).slots[offset] }
-                    .msg
-                    .with_mut(|p| unsafe { (*p).assume_init_drop() });
+                // Positions between head and tail hold messages written by completed sends
+                // and not yet received, in live blocks; each is dropped exactly once here.
+                // SAFETY: so the block may be dereferenced.
+                let slot = unsafe { &(*block).slots[offset] };
+                // SAFETY: and the slot's message is initialised and dropped only here.
+                slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() });
             } else {
                 // SAFETY: every block from head's on is live and reachable only from here.
                 let next = unsafe { (*block).next.load(Ordering::Relaxed) };

@@ -364,9 +364,9 @@ fn complete_recv<T>(rx: &Receiver<T>, token: Token, index: usize) -> Result<T, R
             // SAFETY: as above.
             let res = unsafe { s.chan.complete_recv(&token) };
             if !token.home.is_null() {
-                // SAFETY: a receive arm of this `T` lent its packet; the exchange on it is
-                // over (we took the message after the partner's `FULL`, and the partner
-                // touches the packet no more after that store).
+                // A receive arm of this `T` lent its packet, and the exchange on it is over:
+                // we took the message after the partner's `FULL`, its last touch.
+                // SAFETY: so `return_packet`'s contract holds.
                 unsafe { return_packet::<T>(&token) };
             }
             res
