@@ -25,6 +25,25 @@ type CrossbeamPair = (
     crossbeam_channel::Receiver<u64>,
 );
 
+/// The measured body, shared by both libraries (their `Select`s have the same API): `n` times,
+/// send on `a`, then take the message through a biased `$select` over `a` and `b` built once.
+/// A macro rather than a generic function: the two `Select` types share no trait.
+macro_rules! send_then_select {
+    ($select:path, $a:ident, $b:ident, $n:ident) => {{
+        let rxs = [&$a.1, &$b.1];
+        let mut sel = <$select>::new_biased();
+        for rx in rxs {
+            sel.recv(rx);
+        }
+        for i in 0..$n as u64 {
+            black_box(&$a.0).send(i).unwrap();
+            let op = sel.select();
+            let k = op.index();
+            black_box(op.recv(rxs[k]).unwrap());
+        }
+    }};
+}
+
 fn setup_weft(n: usize) -> (WeftPair, WeftPair, usize) {
     (weft::chan::bounded(16), weft::chan::bounded(16), n)
 }
@@ -40,19 +59,7 @@ fn setup_crossbeam(n: usize) -> (CrossbeamPair, CrossbeamPair, usize) {
 #[library_benchmark]
 #[bench::x100(args = (X100), setup = setup_weft)]
 fn select_dynamic_weft((a, b, n): (WeftPair, WeftPair, usize)) -> (WeftPair, WeftPair) {
-    {
-        let rxs = [&a.1, &b.1];
-        let mut sel = weft::chan::Select::new_biased();
-        for rx in rxs {
-            sel.recv(rx);
-        }
-        for i in 0..n as u64 {
-            black_box(&a.0).send(i).unwrap();
-            let op = sel.select();
-            let k = op.index();
-            black_box(op.recv(rxs[k]).unwrap());
-        }
-    }
+    send_then_select!(weft::chan::Select, a, b, n);
     (a, b)
 }
 
@@ -61,19 +68,7 @@ fn select_dynamic_weft((a, b, n): (WeftPair, WeftPair, usize)) -> (WeftPair, Wef
 fn select_dynamic_crossbeam(
     (a, b, n): (CrossbeamPair, CrossbeamPair, usize),
 ) -> (CrossbeamPair, CrossbeamPair) {
-    {
-        let rxs = [&a.1, &b.1];
-        let mut sel = crossbeam_channel::Select::new_biased();
-        for rx in rxs {
-            sel.recv(rx);
-        }
-        for i in 0..n as u64 {
-            black_box(&a.0).send(i).unwrap();
-            let op = sel.select();
-            let k = op.index();
-            black_box(op.recv(rxs[k]).unwrap());
-        }
-    }
+    send_then_select!(crossbeam_channel::Select, a, b, n);
     (a, b)
 }
 
