@@ -154,7 +154,10 @@ impl<T> Channel<T> {
                 if head.wrapping_add(self.one_lap) == tail {
                     return false;
                 }
-                backoff.spin();
+                // A receiver claimed the slot and is still reading it. It may have been
+                // preempted (threads outnumber CPUs) and be queued on this very CPU, so the
+                // wait spins briefly, then yields, rather than spinning without bound.
+                backoff.snooze();
                 tail = self.tail.load(Ordering::Relaxed);
             } else {
                 // Another sender claimed the slot a lap ahead of our view: reload.
@@ -228,7 +231,9 @@ impl<T> Channel<T> {
                     token.ptr = core::ptr::null();
                     return true;
                 }
-                backoff.spin();
+                // A sender claimed the slot and is still writing it; it may have been
+                // preempted: spin briefly, then yield (as in `start_send`).
+                backoff.snooze();
                 head = self.head.load(Ordering::Relaxed);
             } else {
                 backoff.snooze();
