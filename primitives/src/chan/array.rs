@@ -33,7 +33,7 @@ use super::select::Token;
 use super::waiters::{block_on, AsyncWait, WaitList, Waiter};
 use crate::backoff::Backoff;
 use crate::primitive::cell::UnsafeCell;
-use crate::primitive::sync::atomic::{fence, AtomicUsize, Ordering};
+use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 
 struct Slot<T> {
     /// Whose turn it is on this slot (see the module docs).
@@ -51,6 +51,10 @@ pub(crate) struct Channel<T> {
     cap: usize,
     one_lap: usize,
     mark_bit: usize,
+    /// Set by `close` after the mark bit: a receiver polling without `exact` (see
+    /// `start_send`) sees the close here, in a line nobody writes otherwise, instead of in
+    /// `tail`. Relaxed: it only sends the receiver on to the exact check, which reads `tail`.
+    closed: AtomicBool,
     /// Senders waiting for room.
     senders: WaitList,
     /// Receivers waiting for a message.
@@ -94,6 +98,7 @@ impl<T> Channel<T> {
             cap,
             one_lap,
             mark_bit,
+            closed: AtomicBool::new(false),
             senders: WaitList::new(),
             receivers: WaitList::new(),
         }
@@ -113,7 +118,17 @@ impl<T> Channel<T> {
     /// Claims a slot to send into, without waiting: `true` with the slot in `token` (or a
     /// null slot if the channel is closed), `false` if the buffer is full. A claimed slot must
     /// be filled by [`write`](Self::write): receivers of that position wait for it.
-    fn start_send(&self, token: &mut Token) -> bool {
+    ///
+    /// `exact`: when the slot still holds last lap's message, read `head` to tell a full
+    /// buffer from a receiver that is taking that message (and wait for the latter). Without
+    /// it, both answer `false` at once. A waiting sender polls without `exact` and decides to
+    /// park only after an exact attempt (`block_on`): polling `head` would keep the
+    /// receivers' counter line shared with us, so that every receive's CAS on it first has to
+    /// take it back, a cache-line round trip per message. Likewise `start_recv` and `tail`.
+    /// One sender, one receiver, 2-vCPU KVM guest, 6 interleaved rounds, ns per message
+    /// (exact polling -> inexact): bounded(1) 266 -> 103, bounded(2) 142 -> 52, bounded(16)
+    /// 46 -> 24, bounded(1024) 23 -> 18; two senders on bounded(1) 687 -> 515.
+    fn start_send(&self, token: &mut Token, exact: bool) -> bool {
         let mut backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
@@ -146,6 +161,10 @@ impl<T> Channel<T> {
                     }
                 }
             } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                if !exact {
+                    // Full, or a receiver is mid-read: either way not now.
+                    return false;
+                }
                 // The slot still holds last lap's message: full, unless a receiver is just
                 // taking it. Ordering: SeqCst fence pairs with the receivers' SeqCst CAS on
                 // head, so a stale head cannot make a non-full buffer look full forever.
@@ -193,7 +212,10 @@ impl<T> Channel<T> {
     /// Claims the oldest message, without waiting: `true` with its slot in `token` (or a null
     /// slot if the channel is closed and drained), `false` if the buffer is empty. A claimed
     /// slot must be emptied by [`read`](Self::read).
-    fn start_recv(&self, token: &mut Token) -> bool {
+    ///
+    /// `exact`: as in [`start_send`](Self::start_send), with `tail` (telling an empty buffer
+    /// from a sender mid-write). A close is seen without it too, through `closed`.
+    fn start_recv(&self, token: &mut Token, exact: bool) -> bool {
         let mut backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
@@ -220,6 +242,10 @@ impl<T> Channel<T> {
                     }
                 }
             } else if stamp == head {
+                if !exact && !self.closed.load(Ordering::Relaxed) {
+                    // Empty, or a sender is mid-write: either way not now.
+                    return false;
+                }
                 // No message in the slot: empty, unless a sender is just writing it.
                 // Ordering: SeqCst fence pairs with the senders' SeqCst CAS on tail.
                 fence(Ordering::SeqCst);
@@ -267,9 +293,9 @@ impl<T> Channel<T> {
 
     /// Sends without waiting. Does not notify.
     #[inline]
-    fn push(&self, msg: T) -> Result<(), TrySendError<T>> {
+    fn push(&self, msg: T, exact: bool) -> Result<(), TrySendError<T>> {
         let mut token = Token::new();
-        if !self.start_send(&mut token) {
+        if !self.start_send(&mut token, exact) {
             return Err(TrySendError::Full(msg));
         }
         // SAFETY: a fresh token from a successful `start_send`.
@@ -278,9 +304,9 @@ impl<T> Channel<T> {
 
     /// Receives without waiting. Does not notify.
     #[inline]
-    fn pop(&self) -> Result<T, TryRecvError> {
+    fn pop(&self, exact: bool) -> Result<T, TryRecvError> {
         let mut token = Token::new();
-        if !self.start_recv(&mut token) {
+        if !self.start_recv(&mut token, exact) {
             return Err(TryRecvError::Empty);
         }
         // SAFETY: a fresh token from a successful `start_recv`.
@@ -288,20 +314,30 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        self.push(msg)?;
+        self.send_now(msg, true)
+    }
+
+    /// `try_send`, with `start_send`'s choice of `exact`.
+    fn send_now(&self, msg: T, exact: bool) -> Result<(), TrySendError<T>> {
+        self.push(msg, exact)?;
         self.receivers.notify_one();
         Ok(())
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let msg = self.pop()?;
+        self.recv_now(true)
+    }
+
+    /// `try_recv`, with `start_recv`'s choice of `exact`.
+    fn recv_now(&self, exact: bool) -> Result<T, TryRecvError> {
+        let msg = self.pop(exact)?;
         self.senders.notify_one();
         Ok(msg)
     }
 
     /// One attempt of a blocking send: `None` while full. `msg` is taken on completion.
-    fn attempt_send(&self, msg: &mut Option<T>) -> Option<Result<(), T>> {
-        match self.try_send(msg.take().expect("message present until sent")) {
+    fn attempt_send(&self, msg: &mut Option<T>, exact: bool) -> Option<Result<(), T>> {
+        match self.send_now(msg.take().expect("message present until sent"), exact) {
             Ok(()) => Some(Ok(())),
             Err(TrySendError::Closed(m)) => Some(Err(m)),
             Err(TrySendError::Full(m)) => {
@@ -311,8 +347,8 @@ impl<T> Channel<T> {
         }
     }
 
-    fn attempt_recv(&self) -> Option<Result<T, ()>> {
-        match self.try_recv() {
+    fn attempt_recv(&self, exact: bool) -> Option<Result<T, ()>> {
+        match self.recv_now(exact) {
             Ok(m) => Some(Ok(m)),
             Err(TryRecvError::Closed) => Some(Err(())),
             Err(TryRecvError::Empty) => None,
@@ -325,7 +361,9 @@ impl<T> Channel<T> {
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let mut slot = Some(msg);
-        match block_on(&self.senders, deadline, || self.attempt_send(&mut slot)) {
+        match block_on(&self.senders, deadline, |exact| {
+            self.attempt_send(&mut slot, exact)
+        }) {
             Some(Ok(())) => Ok(()),
             Some(Err(m)) => Err(SendTimeoutError::Closed(m)),
             None => Err(SendTimeoutError::Timeout(
@@ -335,7 +373,7 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        match block_on(&self.receivers, deadline, || self.attempt_recv()) {
+        match block_on(&self.receivers, deadline, |exact| self.attempt_recv(exact)) {
             Some(Ok(m)) => Ok(m),
             Some(Err(())) => Err(RecvTimeoutError::Closed),
             None => Err(RecvTimeoutError::Timeout),
@@ -360,7 +398,7 @@ impl<T> Channel<T> {
         msg: &mut Option<T>,
     ) -> Poll<Result<(), T>> {
         // SAFETY: forwarded from our caller.
-        unsafe { wait.poll(&self.senders, waker, || self.attempt_send(msg)) }
+        unsafe { wait.poll(&self.senders, waker, || self.attempt_send(msg, true)) }
     }
 
     pub(crate) fn finish_send(&self, wait: &mut AsyncWait) {
@@ -376,7 +414,7 @@ impl<T> Channel<T> {
         waker: &Waker,
     ) -> Poll<Result<T, ()>> {
         // SAFETY: forwarded from our caller.
-        unsafe { wait.poll(&self.receivers, waker, || self.attempt_recv()) }
+        unsafe { wait.poll(&self.receivers, waker, || self.attempt_recv(true)) }
     }
 
     pub(crate) fn finish_recv(&self, wait: &mut AsyncWait) {
@@ -386,8 +424,9 @@ impl<T> Channel<T> {
     // The operations of a `select` arm (see `select.rs`): `start_*` claims a slot,
     // `complete_*` moves the message and notifies the other side.
 
-    pub(crate) fn start_send_arm(&self, token: &mut Token) -> bool {
-        self.start_send(token)
+    /// `exact` as in [`start_send`](Self::start_send).
+    pub(crate) fn start_send_arm(&self, token: &mut Token, exact: bool) -> bool {
+        self.start_send(token, exact)
     }
 
     /// # Safety
@@ -400,8 +439,9 @@ impl<T> Channel<T> {
         Ok(())
     }
 
-    pub(crate) fn start_recv_arm(&self, token: &mut Token) -> bool {
-        self.start_recv(token)
+    /// `exact` as in [`start_recv`](Self::start_recv).
+    pub(crate) fn start_recv_arm(&self, token: &mut Token, exact: bool) -> bool {
+        self.start_recv(token, exact)
     }
 
     /// # Safety
@@ -475,6 +515,7 @@ impl<T> Channel<T> {
         if tail & self.mark_bit != 0 {
             return false;
         }
+        self.closed.store(true, Ordering::Relaxed);
         self.senders.notify_all(super::waiters::CLOSED);
         self.receivers.notify_all(super::waiters::CLOSED);
         true

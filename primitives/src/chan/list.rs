@@ -494,7 +494,7 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        match block_on(&self.receivers, deadline, || self.attempt_recv()) {
+        match block_on(&self.receivers, deadline, |_| self.attempt_recv()) {
             Some(Ok(m)) => Ok(m),
             Some(Err(())) => Err(RecvTimeoutError::Closed),
             None => Err(RecvTimeoutError::Timeout),

@@ -93,7 +93,10 @@ fn chan_id<T>(flavor: &Flavor<T>) -> *const () {
 /// One arm of a select, with its element type erased.
 pub(crate) trait Arm {
     /// Tries to commit the operation without blocking (`true`: committed, in `token`).
-    fn try_start(&self, token: &mut Token) -> bool;
+    /// Without `exact`, `false` may also mean "a peer is mid-operation on the slot" (see
+    /// `array::Channel::start_send`): for the polls of a select that will re-check exactly
+    /// before it sleeps.
+    fn try_start(&self, token: &mut Token, exact: bool) -> bool;
     /// Registers `waiter` under index `oper`; returns whether the arm may be ready now.
     ///
     /// # Safety
@@ -425,12 +428,12 @@ fn describe(index: usize) -> String {
 }
 
 impl<T> Arm for RecvArm<'_, T> {
-    fn try_start(&self, token: &mut Token) -> bool {
+    fn try_start(&self, token: &mut Token, exact: bool) -> bool {
         token.chan = chan_id(&self.rx.flavor);
         token.send = false;
         token.home = core::ptr::null();
         match &self.rx.flavor {
-            Flavor::Array(s) => s.chan.start_recv_arm(token),
+            Flavor::Array(s) => s.chan.start_recv_arm(token, exact),
             Flavor::List(s) => s.chan.start_recv_arm(token),
             Flavor::Zero(s) => s.chan.start_recv(token),
         }
@@ -465,7 +468,7 @@ impl<T> Arm for RecvArm<'_, T> {
             accept_own(&self.packet, token);
             return true;
         }
-        self.try_start(token)
+        self.try_start(token, true)
     }
 
     fn needs_registration(&self) -> bool {
@@ -499,12 +502,12 @@ impl<T> Arm for RecvArm<'_, T> {
 }
 
 impl<T> Arm for SendArm<'_, T> {
-    fn try_start(&self, token: &mut Token) -> bool {
+    fn try_start(&self, token: &mut Token, exact: bool) -> bool {
         token.chan = chan_id(&self.tx.flavor);
         token.send = true;
         token.home = core::ptr::null();
         match &self.tx.flavor {
-            Flavor::Array(s) => s.chan.start_send_arm(token),
+            Flavor::Array(s) => s.chan.start_send_arm(token, exact),
             Flavor::List(s) => s.chan.start_send_arm(token),
             Flavor::Zero(s) => s.chan.start_send(token),
         }
@@ -539,7 +542,7 @@ impl<T> Arm for SendArm<'_, T> {
             accept_own(&self.packet, token);
             return true;
         }
-        self.try_start(token)
+        self.try_start(token, true)
     }
 
     fn needs_registration(&self) -> bool {
@@ -576,7 +579,7 @@ impl<T> Arm for SendArm<'_, T> {
 struct Removed;
 
 impl Arm for Removed {
-    fn try_start(&self, _: &mut Token) -> bool {
+    fn try_start(&self, _: &mut Token, _: bool) -> bool {
         false
     }
     unsafe fn register(&self, _: &Waiter, _: usize) -> bool {
@@ -764,7 +767,9 @@ fn run<A: Arms + ?Sized>(
 ) -> Option<usize> {
     let n = arms.count();
     let start = first_arm(n, biased);
-    if let Some(i) = rotated(n, start).find(|&i| arms.arm(i).try_start(token)) {
+    // A select that may wait polls inexactly: it re-checks exactly before it sleeps.
+    let exact = matches!(timeout, Timeout::Now);
+    if let Some(i) = rotated(n, start).find(|&i| arms.arm(i).try_start(token, exact)) {
         return Some(i);
     }
     match timeout {
@@ -784,7 +789,9 @@ fn wait_and_run<A: Arms + ?Sized>(
     token: &mut Token,
 ) -> Option<usize> {
     let n = arms.count();
-    let try_all = |token: &mut Token| rotated(n, start).find(|&i| arms.arm(i).try_start(token));
+    let try_all = |token: &mut Token, exact: bool| {
+        rotated(n, start).find(|&i| arms.arm(i).try_start(token, exact))
+    };
     let deadline = match timeout {
         Timeout::Now => return None,
         Timeout::Never => None,
@@ -806,9 +813,10 @@ fn wait_and_run<A: Arms + ?Sized>(
         let found = if first && register_first {
             None
         } else if first {
-            spin_then_yield(|| try_all(token))
+            // Polls, so inexact: the registration below re-checks each arm exactly.
+            spin_then_yield(|| try_all(token, false))
         } else {
-            try_all(token)
+            try_all(token, true)
         };
         if found.is_some() {
             return found;
@@ -838,7 +846,7 @@ fn wait_and_run<A: Arms + ?Sized>(
                 continue;
             }
             // Timed out: one last look.
-            return try_all(token);
+            return try_all(token, true);
         }
         let i = waiters::oper(selected);
         if arms.arm(i).accept(token, waiters::kind(selected)) {

@@ -507,16 +507,19 @@ impl WaitList {
 
 /// The blocking loop of the lock-free flavours: try, spin briefly, yield, then register in
 /// `list`, re-check, and park until notified; repeat. `attempt` returns `Some` when the
-/// operation completed or failed for good (closed), `None` when it would block.
+/// operation completed or failed for good (closed), `None` when it would block. Its argument
+/// says whether a `None` must be exact: the re-check after registering, which decides to
+/// park, is; the polls before may answer `None` whenever the check would read state the
+/// other side writes on every operation (see `array::Channel::start_send`).
 ///
 /// Returns `None` if `deadline` passed first (after one last attempt).
 pub(crate) fn block_on<R>(
     list: &WaitList,
     deadline: Option<Instant>,
-    mut attempt: impl FnMut() -> Option<R>,
+    mut attempt: impl FnMut(bool) -> Option<R>,
 ) -> Option<R> {
     loop {
-        if let Some(r) = spin_then_yield(&mut attempt) {
+        if let Some(r) = spin_then_yield(|| attempt(false)) {
             return Some(r);
         }
         let waiter = Waiter::for_thread();
@@ -528,14 +531,14 @@ pub(crate) fn block_on<R>(
         // Ordering: SeqCst fence between registering and re-checking: our half of the
         // store-buffering pair with `WaitList::notify_one`.
         fence(Ordering::SeqCst);
-        if let Some(r) = attempt() {
+        if let Some(r) = attempt(true) {
             withdraw(list, &waiter);
             return Some(r);
         }
         if waiter.wait(deadline) == ABORTED {
             // Timed out, and the abort won: nobody will remove our entry but us.
             list.unregister(&waiter);
-            return attempt();
+            return attempt(true);
         }
         // Notified (or closed): try again.
     }
