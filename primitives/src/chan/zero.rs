@@ -74,30 +74,48 @@ impl<T> Packet<T> {
 
     /// Writer side: puts `msg` into the packet and publishes it.
     ///
+    /// A raw pointer, not `&self`: when the packet is its reader's, the reader may free it as
+    /// soon as it sees `FULL`, while this call has not returned yet. A `&Packet` argument
+    /// would still be live (and, to Miri, protected) then, over bytes outside any
+    /// `UnsafeCell` (the padding of a `Packet<()>`); only the `&AtomicUsize` of the final
+    /// store is, as with `Arc`'s count.
+    ///
     /// # Safety
     ///
-    /// The caller is the packet's writer for this exchange (see the type docs), and the
-    /// reader does not touch `msg` before `FULL`.
-    unsafe fn put(&self, msg: T) {
+    /// `this` points at a live packet of which the caller is the writer for this exchange
+    /// (see the type docs); the reader does not touch `msg` before `FULL`.
+    unsafe fn put(this: *const Self, msg: T) {
+        // SAFETY: live per the contract; a reference to the field alone, never to `Self`.
+        let cell = unsafe { &(*this).msg };
         // SAFETY: per the contract, nobody else accesses `msg` until we publish it.
-        self.msg.with_mut(|p| unsafe { *p = Some(msg) });
+        cell.with_mut(|p| unsafe { *p = Some(msg) });
+        // SAFETY: live until the store below publishes the message.
+        let state = unsafe { &(*this).state };
         // Ordering: Release publishes the message to the reader's Acquire in `wait_for`.
-        self.state.store(FULL, Ordering::Release);
+        state.store(FULL, Ordering::Release);
     }
 
     /// Reader side: waits for the message, takes it, and releases the packet to its owner
-    /// (who may free it at once: we touch nothing after the `DONE` store).
+    /// (who may free it at once: we touch nothing after the `DONE` store; a raw pointer for
+    /// the reason given at [`put`](Self::put)).
     ///
     /// # Safety
     ///
-    /// The caller is the packet's reader for this exchange (see the type docs), and the
-    /// packet stays alive until our `DONE` store.
-    unsafe fn take_full(&self) -> T {
-        self.wait_for(FULL);
+    /// `this` points at a packet of which the caller is the reader for this exchange (see
+    /// the type docs), alive until our `DONE` store.
+    unsafe fn take_full(this: *const Self) -> T {
+        // SAFETY: live per the contract; references to single fields, never to `Self`.
+        let (cell, state) = unsafe { (&(*this).msg, &(*this).state) };
+        let mut backoff = Backoff::new();
+        // Ordering: Acquire pairs with the writer's Release store in `put`: its write to
+        // `msg` is visible once we see `FULL`.
+        while state.load(Ordering::Acquire) != FULL {
+            backoff.snooze();
+        }
         // SAFETY: `FULL` seen with Acquire: the writer is done and touches `msg` no more.
-        let msg = self.msg.with_mut(|p| unsafe { (*p).take() });
+        let msg = cell.with_mut(|p| unsafe { (*p).take() });
         // Ordering: Release: our take is done before the owner reuses or frees the packet.
-        self.state.store(DONE, Ordering::Release);
+        state.store(DONE, Ordering::Release);
         msg.expect("a FULL packet holds a message")
     }
 
@@ -189,7 +207,7 @@ impl<T> Channel<T> {
         // Receivers register a `Packet<T>` of this channel's `T`; we selected the receiver,
         // which now waits for `FULL` before touching or freeing its packet.
         // SAFETY: so the packet is live and typed, and we are its only writer.
-        unsafe { (*sel.packet.cast::<Packet<T>>()).put(msg) };
+        unsafe { Packet::put(sel.packet.cast::<Packet<T>>(), msg) };
         Ok(sel)
     }
 
@@ -207,7 +225,7 @@ impl<T> Channel<T> {
         // Senders register a `Packet<T>` of this channel's `T`; we selected the sender, which
         // waits for our `DONE` before reusing or freeing its packet.
         // SAFETY: so the packet is live and typed, and we are its only reader.
-        unsafe { (*packet).take_full() }
+        unsafe { Packet::take_full(packet) }
     }
 
     /// Wakes one registration without a packet (an async receiver, or a `Select::ready`
@@ -401,7 +419,7 @@ impl<T> Channel<T> {
                 Err(msg) => msg,
             };
             // SAFETY: the packet is unregistered, so only this future touches it.
-            unsafe { st.packet.put(msg) };
+            unsafe { Packet::put(&st.packet, msg) };
             let waiter = st.waiter.insert(Waiter::for_task(waker));
             // SAFETY: the waiter and packet live in the pinned future; `finish_send` (run by
             // its `Drop`) removes the entry or waits out the exchange first.
@@ -549,7 +567,7 @@ impl<T> Channel<T> {
         let packet = token.ptr.cast::<Packet<T>>();
         // SAFETY: a selected packet of this channel's `T`, alive until its owner sees our
         // `FULL` (a partner's) or our `DONE` wait returns (our own); we are its writer.
-        unsafe { (*packet).put(msg) };
+        unsafe { Packet::put(packet, msg) };
         if token.pos == OWN {
             // Our own packet: the receiver that selected us takes the message; wait for it
             // before the packet can be reused or freed.
@@ -589,7 +607,7 @@ impl<T> Channel<T> {
         }
         // SAFETY: a selected packet of this channel's `T`, alive until our `DONE` store (a
         // partner's packet) or for as long as the arm (our own); we are its reader.
-        Ok(unsafe { (*token.ptr.cast::<Packet<T>>()).take_full() })
+        Ok(unsafe { Packet::take_full(token.ptr.cast::<Packet<T>>()) })
     }
 
     /// Registers a blocked `select`'s send arm (`send`) or receive arm, with `packet`
