@@ -64,12 +64,7 @@ impl<T> Packet<T> {
     /// Waits until the other party has moved `state` to `want`. Brief: the other party has
     /// selected us (or we it) and does not block before storing it.
     fn wait_for(&self, want: usize) {
-        let mut backoff = Backoff::new();
-        // Ordering: Acquire pairs with the Release stores of `state` in `put` and `take_full`:
-        // the partner's write to (or take from) `msg` is visible once we see its state.
-        while self.state.load(Ordering::Acquire) != want {
-            backoff.snooze();
-        }
+        wait_state(&self.state, want);
     }
 
     /// Writer side: puts `msg` into the packet and publishes it.
@@ -106,12 +101,7 @@ impl<T> Packet<T> {
     unsafe fn take_full(this: *const Self) -> T {
         // SAFETY: live per the contract; references to single fields, never to `Self`.
         let (cell, state) = unsafe { (&(*this).msg, &(*this).state) };
-        let mut backoff = Backoff::new();
-        // Ordering: Acquire pairs with the writer's Release store in `put`: its write to
-        // `msg` is visible once we see `FULL`.
-        while state.load(Ordering::Acquire) != FULL {
-            backoff.snooze();
-        }
+        wait_state(state, FULL);
         // SAFETY: `FULL` seen with Acquire: the writer is done and touches `msg` no more.
         let msg = cell.with_mut(|p| unsafe { (*p).take() });
         // Ordering: Release: our take is done before the owner reuses or frees the packet.
@@ -132,6 +122,17 @@ impl<T> Packet<T> {
         // Relaxed: the packet is unregistered, so nobody else reads `state`; the lock taken
         // to register it publishes the store.
         self.state.store(EMPTY, Ordering::Relaxed);
+    }
+}
+
+/// [`Packet::wait_for`] on the state word alone (for [`Packet::take_full`], which holds no
+/// `&Packet`).
+fn wait_state(state: &AtomicUsize, want: usize) {
+    let mut backoff = Backoff::new();
+    // Ordering: Acquire pairs with the Release stores of `state` in `put` and `take_full`:
+    // the partner's write to (or take from) `msg` is visible once we see its state.
+    while state.load(Ordering::Acquire) != want {
+        backoff.snooze();
     }
 }
 
