@@ -30,6 +30,19 @@
 //! futex speed. Parking after three yields did exactly that: ~2% of waits parked, and on a
 //! KVM guest those parks were most of the run time.
 //!
+//! Why a channel wait sometimes skips the yield phase ([`spin_then_yield_or_park`]): yielding
+//! hands the CPU over but never moves a thread, so two partners that the kernel queued on
+//! the same CPU stay there, taking turns at a context switch per message, while the other
+//! CPU runs a third thread alone. Only a sleep lets the kernel place them anew: a CPU that
+//! goes idle pulls queued threads over, and a woken thread goes to an idle CPU if there is
+//! one. So a thread whose last [`PARK_AFTER`] channel waits each ended right after a yield
+//! that ran another thread here (its partner, most likely, shares its CPU) parks on its next
+//! wait instead of yielding. Three threads on two CPUs (two senders, one receiver on
+//! `bounded(1)`) went from ~1.1-2 us to ~70-110 ns per message with it: the kernel had paired
+//! the receiver with a sender and left the other sender alone on the second CPU, and
+//! stopped doing so once they slept. Waits outside channels (a WaitGroup's fan-in, where
+//! every wake-up is a `wake_all`) keep yielding: parking cost them ~10% there.
+//!
 //! Under loom the budget shrinks to one spin and one yield so the model checker spends its
 //! effort on the parking paths, where lost wake-ups hide.
 
@@ -116,8 +129,41 @@ pub(crate) fn spin_then_yield<T>(mut ready: impl FnMut() -> Option<T>) -> Option
         None
     }
     #[cfg(not(weft_loom))]
-    spin_then_yield_slow(ready)
+    spin_then_yield_slow(ready, false)
 }
+
+/// [`spin_then_yield`] for the waits of channel operations, which also watches where the
+/// partner runs (module docs): after [`PARK_AFTER`] waits in a row that a yield to another
+/// thread on this CPU ended, it skips the yield phase (returns `None` after the spin, so the
+/// caller parks) until this thread has parked once ([`parked`]).
+#[inline]
+pub(crate) fn spin_then_yield_or_park<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    if let Some(v) = ready() {
+        return Some(v);
+    }
+    #[cfg(weft_loom)]
+    {
+        None
+    }
+    #[cfg(not(weft_loom))]
+    spin_then_yield_slow(ready, true)
+}
+
+/// The calling thread is about to sleep on its parker: the kernel will place it anew when it
+/// wakes, so the streak that [`spin_then_yield_or_park`] counts starts over.
+#[inline]
+pub(crate) fn parked() {
+    #[cfg(not(weft_loom))]
+    adaptive::parked();
+}
+
+/// Channel waits in a row, each ended by a yield that ran another thread on this CPU, after
+/// which [`spin_then_yield_or_park`] parks instead of yielding. Measured on the 2-CPU
+/// suite (12 interleaved runs of `chan`, weft alone): 4 cured every oversubscribed
+/// `bounded(0)`/`bounded(1)` row it helps at all; 2 parked often enough to pay wake-ups on
+/// rows that did not need it, 8 left several rows in the paired placement.
+#[cfg(not(weft_loom))]
+const PARK_AFTER: u32 = 4;
 
 /// How long [`spin_then_yield`] keeps yielding before it gives up and lets its caller park.
 ///
@@ -151,9 +197,11 @@ const CONTENDED_YIELDS: u32 = 3;
 #[cfg(not(weft_loom))]
 #[cold]
 #[inline(never)]
-fn spin_then_yield_slow<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+fn spin_then_yield_slow<T>(mut ready: impl FnMut() -> Option<T>, or_park: bool) -> Option<T> {
     use std::time::Instant;
     let limit = adaptive::spin_steps();
+    // Read before the spin: a wait that the spin satisfies leaves the streak as it is.
+    let skip_yields = or_park && adaptive::sharing_cpu();
     for step in 0..limit {
         for _ in 0..1u32 << step {
             hint::spin_loop();
@@ -162,6 +210,9 @@ fn spin_then_yield_slow<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
             adaptive::spin_paid(step + 1);
             return Some(v);
         }
+    }
+    if skip_yields {
+        return None;
     }
     // The spin was too short: the partner is slow, parked and waking up, or waiting for a CPU.
     // Only the last says spin less next time (the spin steals the CPU it needs), and the
@@ -185,6 +236,9 @@ fn spin_then_yield_slow<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
     if contended_yields > 0 {
         adaptive::spin_failed();
     }
+    if or_park {
+        adaptive::handed_over(found.is_some() && contended_yields > 0);
+    }
     found
 }
 
@@ -207,6 +261,34 @@ mod adaptive {
         static STEPS: Cell<u32> = const { Cell::new(UNSET) };
         /// Waits so far, for the periodic probe.
         static WAITS: Cell<u32> = const { Cell::new(0) };
+        /// Channel waits in a row that a contended yield ended (see `PARK_AFTER`).
+        static STREAK: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Whether this thread's recent waits say its partner shares its CPU: then park rather
+    /// than yield (module docs).
+    #[inline]
+    pub(super) fn sharing_cpu() -> bool {
+        STREAK.with(Cell::get) >= super::PARK_AFTER
+    }
+
+    /// A channel wait went through the yield phase: `served_here` if it ended right after a
+    /// yield that ran another thread on this CPU.
+    #[inline]
+    pub(super) fn handed_over(served_here: bool) {
+        STREAK.with(|s| {
+            s.set(if served_here {
+                s.get().saturating_add(1)
+            } else {
+                0
+            })
+        });
+    }
+
+    /// The thread parks: its next placement is the kernel's fresh choice.
+    #[inline]
+    pub(super) fn parked() {
+        STREAK.with(|s| s.set(0));
     }
 
     /// How many steps the wait starting now should spin.
@@ -344,6 +426,40 @@ mod tests {
                 });
             }
             assert!(adaptive::current() > floor, "did not grow back");
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn channel_waits_park_after_a_streak_of_hand_overs_here() {
+        // A fresh thread, so the thread-local streak starts empty.
+        std::thread::spawn(|| {
+            assert!(!adaptive::sharing_cpu());
+            for _ in 0..PARK_AFTER - 1 {
+                adaptive::handed_over(true);
+            }
+            assert!(!adaptive::sharing_cpu());
+            // A wait that yielded without meeting another thread breaks the streak.
+            adaptive::handed_over(false);
+            for _ in 0..PARK_AFTER {
+                adaptive::handed_over(true);
+            }
+            assert!(adaptive::sharing_cpu());
+            // Sharing: the wait gives up after its spin, without yielding, and stays in that
+            // mode (the caller's next wait too) until the thread has parked.
+            let mut calls = 0;
+            let got = spin_then_yield_or_park(|| {
+                calls += 1;
+                None::<()>
+            });
+            assert_eq!(got, None);
+            assert!(calls <= 1 + SPIN_LIMIT + 1, "{calls}");
+            assert!(adaptive::sharing_cpu());
+            // Waits outside channels ignore the streak.
+            assert_eq!(spin_then_yield(|| Some(1)), Some(1));
+            parked();
+            assert!(!adaptive::sharing_cpu());
         })
         .join()
         .unwrap();

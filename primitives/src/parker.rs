@@ -62,6 +62,7 @@ impl Parker {
         if self.state.fetch_sub(1, Ordering::Acquire) == NOTIFIED {
             return true;
         }
+        crate::backoff::parked();
         loop {
             let woke = match deadline {
                 None => {

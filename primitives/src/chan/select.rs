@@ -41,7 +41,7 @@ use std::time::Instant;
 use super::waiters::{self, Waiter, ABORTED, NOTIFIED};
 use super::zero::{self, Packet};
 use super::{deadline_after, Flavor, Receiver, RecvError, SendError, Sender};
-use crate::backoff::spin_then_yield;
+use crate::backoff::spin_then_yield_or_park;
 
 /// A committed operation of a select: which slot (ring buffer, list) or packet (rendezvous)
 /// its completion moves the message through, and which arm it belongs to.
@@ -814,7 +814,7 @@ fn wait_and_run<A: Arms + ?Sized>(
             None
         } else if first {
             // Polls, so inexact: the registration below re-checks each arm exactly.
-            spin_then_yield(|| try_all(token, false))
+            spin_then_yield_or_park(|| try_all(token, false))
         } else {
             try_all(token, true)
         };
@@ -873,7 +873,7 @@ fn run_ready<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Opti
         return None;
     }
     loop {
-        if let Some(i) = spin_then_yield(try_all) {
+        if let Some(i) = spin_then_yield_or_park(try_all) {
             return Some(i);
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {

@@ -24,7 +24,7 @@
 use core::task::Waker;
 use std::time::Instant;
 
-use crate::backoff::spin_then_yield;
+use crate::backoff::spin_then_yield_or_park;
 use crate::parker::Parker;
 use crate::primitive::cell::UnsafeCell;
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
@@ -163,7 +163,7 @@ impl Waiter {
     /// selection (`ABORTED` if the abort won).
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> usize {
         let selected = || Some(self.selected()).filter(|&s| s != WAITING);
-        if let Some(s) = spin_then_yield(selected) {
+        if let Some(s) = spin_then_yield_or_park(selected) {
             return s;
         }
         let parker = self.unblock.with(|u| {
@@ -519,7 +519,7 @@ pub(crate) fn block_on<R>(
     mut attempt: impl FnMut(bool) -> Option<R>,
 ) -> Option<R> {
     loop {
-        if let Some(r) = spin_then_yield(|| attempt(false)) {
+        if let Some(r) = spin_then_yield_or_park(|| attempt(false)) {
             return Some(r);
         }
         let waiter = Waiter::for_thread();
