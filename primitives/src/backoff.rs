@@ -120,16 +120,8 @@ impl Backoff {
 /// preemption budget run out before a waiter ever parks, hiding the parking paths where lost
 /// wake-ups live.
 #[inline]
-pub(crate) fn spin_then_yield<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
-    if let Some(v) = ready() {
-        return Some(v);
-    }
-    #[cfg(weft_loom)]
-    {
-        None
-    }
-    #[cfg(not(weft_loom))]
-    spin_then_yield_slow(ready, false)
+pub(crate) fn spin_then_yield<T>(ready: impl FnMut() -> Option<T>) -> Option<T> {
+    poll_then_wait(ready, false)
 }
 
 /// [`spin_then_yield`] for the waits of channel operations, which also watches where the
@@ -137,16 +129,24 @@ pub(crate) fn spin_then_yield<T>(mut ready: impl FnMut() -> Option<T>) -> Option
 /// thread on this CPU ended, it skips the yield phase (returns `None` after the spin, so the
 /// caller parks) until this thread has parked once ([`parked`]).
 #[inline]
-pub(crate) fn spin_then_yield_or_park<T>(mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn spin_then_yield_or_park<T>(ready: impl FnMut() -> Option<T>) -> Option<T> {
+    poll_then_wait(ready, true)
+}
+
+/// The one body of [`spin_then_yield`] and [`spin_then_yield_or_park`]: an attempt inline,
+/// the waiting out of line (`or_park` selects the channel waits' rule).
+#[inline]
+fn poll_then_wait<T>(mut ready: impl FnMut() -> Option<T>, or_park: bool) -> Option<T> {
     if let Some(v) = ready() {
         return Some(v);
     }
     #[cfg(weft_loom)]
     {
+        let _ = or_park;
         None
     }
     #[cfg(not(weft_loom))]
-    spin_then_yield_slow(ready, true)
+    spin_then_yield_slow(ready, or_park)
 }
 
 /// The calling thread is about to sleep on its parker: the kernel will place it anew when it
