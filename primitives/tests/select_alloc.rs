@@ -77,12 +77,46 @@ fn rounds() -> u64 {
     }
 }
 
+/// Blocks once in a select over `rxs` and, last, one more rendezvous channel, on which a
+/// helper thread sends only once the select waits there: a `try_send` on a rendezvous
+/// channel succeeds only when a receiver is registered, and a select registers its arms in
+/// written order, stopping early only at a ready one (nothing is sent on `rxs` yet). So on
+/// return every arm has registered once (each channel's wait list has its first capacity),
+/// this thread has its parker, and the thread's packet memory keeps a packet for each
+/// rendezvous arm.
+///
+/// A select that merely times out does not guarantee this: it gives up without registering
+/// when its deadline has passed before it gets there, which Miri's clock made happen (seed 7
+/// of the macro test: the parker and a wait list's first growth fell into the count).
+fn block_once_on(rxs: &[&Receiver<u64>]) {
+    let (wake_tx, wake_rx) = bounded::<u64>(0);
+    let helper = thread::spawn(move || {
+        while wake_tx.try_send(0).is_err() {
+            thread::yield_now();
+        }
+    });
+    let mut sel = Select::new();
+    for rx in rxs {
+        sel.recv(rx);
+    }
+    let last = sel.recv(&wake_rx);
+    let op = sel.select();
+    assert_eq!(
+        op.index(),
+        last,
+        "nothing is sent on the channels under test yet"
+    );
+    op.recv(&wake_rx)
+        .expect("the helper sends before it leaves");
+    helper.join().unwrap();
+}
+
 /// Receives `warm_up + rounds` messages through one reused `Select` over `rxs` and returns
 /// how many allocations this thread made during the last `rounds`.
 ///
-/// Before `start` launches the senders, a select that times out registers on every channel,
-/// so each arm's first packet, this thread's parker and every wait queue's first growth are
-/// in place; the warm-up receives cover what remains of first uses.
+/// Before `start` launches the senders, [`block_once_on`] puts this thread's parker, every
+/// wait list's first growth and the rendezvous packets in place; the warm-up receives cover
+/// what remains of first uses.
 fn select_recv_allocations(
     rxs: &[Receiver<u64>],
     start: impl FnOnce(),
@@ -93,7 +127,7 @@ fn select_recv_allocations(
     for rx in rxs {
         sel.recv(rx);
     }
-    assert!(sel.select_timeout(Duration::from_millis(1)).is_err());
+    block_once_on(&rxs.iter().collect::<Vec<_>>());
     start();
     let mut recv_one = || {
         let op = sel.select();
@@ -217,15 +251,10 @@ fn a_blocking_select_macro_on_a_rendezvous_channel_allocates_nothing_after_warm_
     let n = rounds();
     let (tx, rx) = bounded::<u64>(0);
     let (_tx2, rx2) = bounded::<u64>(0);
-    // Before the sender starts, a select that times out blocks on both arms, so the thread's
-    // packet memory holds two packets whatever the warm-up calls below happen to do (they
-    // may all find the sender already waiting and never block).
-    let timed_out = weft::select! {
-        recv(rx) -> _m => false,
-        recv(rx2) -> _m => false,
-        default(Duration::from_millis(1)) => true,
-    };
-    assert!(timed_out, "nothing is sent yet");
+    // Before the sender starts, this thread blocks once on both channels (see
+    // `block_once_on`), so its packet memory holds two packets whatever the warm-up calls
+    // below happen to do (they may all find the sender already waiting and never block).
+    block_once_on(&[&rx, &rx2]);
     let sender = thread::spawn(move || {
         for k in 0..n + 10 {
             tx.send(k).unwrap();
