@@ -6,7 +6,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use weft::chan::{
-    bounded, unbounded, Receiver, RecvError, Select, SendError, Sender, TrySelectError,
+    bounded, unbounded, Receiver, RecvError, Select, SelectTimeoutError, SendError, Sender,
+    TrySelectError,
 };
 
 /// Makes a channel of one flavour.
@@ -462,6 +463,38 @@ fn try_select_and_select_timeout() {
     tx.send(3).unwrap();
     let oper = sel.select_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(oper.recv(&rx), Ok(3));
+}
+
+#[test]
+fn select_deadline_waits_until_the_instant_and_a_past_one_still_takes_a_ready_arm() {
+    for (name, make) in flavours::<i32>() {
+        let (tx, rx) = make();
+        let mut sel = Select::new();
+        sel.recv(&rx);
+        let deadline = Instant::now() + Duration::from_millis(10);
+        assert!(sel.select_deadline(deadline).is_err(), "{name}");
+        assert!(
+            Instant::now() >= deadline,
+            "{name}: returned before its deadline"
+        );
+        assert_eq!(
+            sel.ready_deadline(Instant::now()),
+            Err(SelectTimeoutError),
+            "{name}"
+        );
+
+        // A ready arm is taken even with the deadline behind us (on a rendezvous channel,
+        // `ready` first makes sure the sender is already waiting).
+        let t = thread::spawn(move || tx.send(5).unwrap());
+        assert_eq!(
+            sel.ready_deadline(Instant::now() + Duration::from_secs(10)),
+            Ok(0)
+        );
+        let past = Instant::now(); // behind us by the time the select looks at it
+        let oper = sel.select_deadline(past).expect("an arm is ready");
+        assert_eq!(oper.recv(&rx), Ok(5), "{name}");
+        t.join().unwrap();
+    }
 }
 
 #[test]

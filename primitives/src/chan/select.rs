@@ -821,10 +821,12 @@ fn wait_and_run<A: Arms + ?Sized>(
         if found.is_some() {
             return found;
         }
-        first = false;
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            return None;
+            // Out of time before registering: one exact look (the polls above may have
+            // missed a ready arm, or not looked at all), as `Timeout::Now` would take.
+            return if first { try_all(token, true) } else { None };
         }
+        first = false;
         let waiter = Waiter::for_thread();
         let mut registered = 0;
         let mut ready = false;
@@ -983,7 +985,8 @@ impl Default for Select<'_> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrySelectError;
 
-/// [`Select::select_timeout`] (or `ready_timeout`) timed out.
+/// [`Select::select_timeout`] (or `ready_timeout`, `select_deadline`, `ready_deadline`) ran out
+/// of time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SelectTimeoutError;
 
@@ -1091,6 +1094,42 @@ impl<'a> Select<'a> {
             .ok_or(SelectTimeoutError)
     }
 
+    /// As [`select`](Self::select), waiting until `deadline` at most: for a loop whose
+    /// selects share one deadline, without recomputing what is left of it each time. A
+    /// deadline already past still commits an operation that can proceed now.
+    ///
+    /// # Errors
+    ///
+    /// [`SelectTimeoutError`] if no operation could proceed before `deadline`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use weft::chan::{bounded, Select};
+    ///
+    /// let (tx, rx) = bounded::<u32>(4);
+    /// let deadline = Instant::now() + Duration::from_millis(20);
+    /// tx.send(1).unwrap();
+    /// let mut got = Vec::new();
+    /// let mut sel = Select::new();
+    /// sel.recv(&rx);
+    /// // One message, then nothing until the shared deadline passes.
+    /// while let Ok(op) = sel.select_deadline(deadline) {
+    ///     got.push(op.recv(&rx).unwrap());
+    /// }
+    /// assert_eq!(got, [1]);
+    /// assert!(Instant::now() >= deadline);
+    /// ```
+    #[inline]
+    pub fn select_deadline(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<SelectedOperation<'_>, SelectTimeoutError> {
+        self.selected(Timeout::At(deadline))
+            .ok_or(SelectTimeoutError)
+    }
+
     /// Waits until an operation may be able to proceed and returns its index, without
     /// performing it. Another thread may take the chance first: the operation itself (e.g. a
     /// `try_recv`) can still find nothing.
@@ -1115,6 +1154,15 @@ impl<'a> Select<'a> {
     /// [`SelectTimeoutError`] if no operation became ready in time.
     pub fn ready_timeout(&mut self, timeout: Duration) -> Result<usize, SelectTimeoutError> {
         run_ready(&self.arms[..], self.biased, Timeout::after(timeout)).ok_or(SelectTimeoutError)
+    }
+
+    /// As [`ready`](Self::ready), waiting until `deadline` at most.
+    ///
+    /// # Errors
+    ///
+    /// [`SelectTimeoutError`] if no operation became ready before `deadline`.
+    pub fn ready_deadline(&mut self, deadline: Instant) -> Result<usize, SelectTimeoutError> {
+        run_ready(&self.arms[..], self.biased, Timeout::At(deadline)).ok_or(SelectTimeoutError)
     }
 }
 
