@@ -8,6 +8,8 @@
 use super::mutex::loom_probe;
 use super::{Mutex, WaitGroup};
 use crate::primitive::cell::UnsafeCell;
+use core::future::Future;
+use core::task::Poll;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
@@ -285,5 +287,96 @@ fn wait_group_add_races_negative_done() {
         wg.add(1);
         t.join().unwrap();
         assert!(wg.count() <= 1);
+    });
+}
+
+/// An async waiter (`wait_async`, driven by loom's `block_on`, which parks the thread until
+/// the future's waker runs: a lost wake-up is a loom deadlock) completes once the `done`s
+/// happened, sees their work, and leaves no registration behind; a blocking waiter beside it
+/// is woken by the same `done`.
+#[test]
+fn wait_group_async_waiter_is_woken() {
+    model(3, || {
+        let wg = Arc::new(WaitGroup::new());
+        let data = Arc::new(AtomicUsize::new(0));
+        wg.add(2);
+        let workers: Vec<_> = (1..=2)
+            .map(|i| {
+                let (wg, data) = (wg.clone(), data.clone());
+                thread::spawn(move || {
+                    data.fetch_add(i, Ordering::Relaxed);
+                    wg.done();
+                })
+            })
+            .collect();
+        loom::future::block_on(wg.wait_async());
+        assert_eq!(data.load(Ordering::Relaxed), 3);
+        assert_eq!(wg.async_waiters(), 0);
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+}
+
+/// Two async waiters of one group and a blocking one: the zeroing `done` wakes all three
+/// (the futex and the table are both swept), with the work visible to each.
+#[test]
+fn wait_group_async_and_blocking_waiters() {
+    model(2, || {
+        let wg = Arc::new(WaitGroup::new());
+        let data = Arc::new(AtomicUsize::new(0));
+        wg.add(1);
+        let waiters: Vec<_> = (0..2)
+            .map(|k| {
+                let (wg, data) = (wg.clone(), data.clone());
+                thread::spawn(move || {
+                    if k == 0 {
+                        loom::future::block_on(wg.wait_async());
+                    } else {
+                        wg.wait();
+                    }
+                    assert_eq!(data.load(Ordering::Relaxed), 7);
+                })
+            })
+            .collect();
+        loom::future::block_on(async {
+            // A second async waiter on this thread, registered before the `done` below.
+            let mut pending = core::pin::pin!(wg.wait_async());
+            let first = core::future::poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx))).await;
+            data.store(7, Ordering::Relaxed);
+            wg.done();
+            if first.is_pending() {
+                pending.await;
+            }
+        });
+        assert_eq!(data.load(Ordering::Relaxed), 7);
+        for w in waiters {
+            w.join().unwrap();
+        }
+        assert_eq!(wg.async_waiters(), 0);
+    });
+}
+
+/// A `wait_async` future dropped while the final `done` races it (registered or not, woken
+/// or not): its registration is withdrawn or taken exactly once, and nothing dangles (the
+/// table holds no entry of the group afterwards; a waker left behind would be woken later
+/// with its future gone).
+#[test]
+fn wait_group_async_waiter_dropped_while_done_races() {
+    model(3, || {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let wg2 = wg.clone();
+        let t = thread::spawn(move || wg2.done());
+        {
+            // Polled once (registering, unless the counter is already zero), then dropped.
+            let mut fut = core::pin::pin!(wg.wait_async());
+            let _ = loom::future::block_on(core::future::poll_fn(|cx| {
+                Poll::Ready(fut.as_mut().poll(cx))
+            }));
+        }
+        t.join().unwrap();
+        assert_eq!(wg.async_waiters(), 0);
+        assert_eq!(wg.count(), 0);
     });
 }

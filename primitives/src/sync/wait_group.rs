@@ -80,9 +80,15 @@ pub struct WaitGroup {
 ///
 /// A `std` mutex per bucket rather than weft's: the table is a `static`, and weft's mutex is
 /// not `const`-constructible under loom. It is only taken on async waits and on the `done`
-/// that wakes waiters, never on a fast path.
+/// that wakes waiters, never on a fast path. The model build uses loom's mutex in a table
+/// made afresh for each execution (`loom::lazy_static!`), so loom explores the interleavings
+/// around it too (`sync::loom_tests`).
 mod lot {
     use core::task::Waker;
+
+    #[cfg(weft_loom)]
+    use loom::sync::{Mutex, MutexGuard};
+    #[cfg(not(weft_loom))]
     use std::sync::{Mutex, MutexGuard};
 
     pub(super) struct Entry {
@@ -98,8 +104,10 @@ mod lot {
         pub(super) entries: Vec<Entry>,
     }
 
-    const BUCKETS: usize = 64;
+    /// One bucket in the model build: every group shares it, which models the collisions.
+    const BUCKETS: usize = if cfg!(weft_loom) { 1 } else { 64 };
 
+    #[cfg(not(weft_loom))]
     static LOT: [Mutex<Bucket>; BUCKETS] = [const {
         Mutex::new(Bucket {
             next_key: 0,
@@ -107,13 +115,29 @@ mod lot {
         })
     }; BUCKETS];
 
+    #[cfg(weft_loom)]
+    loom::lazy_static! {
+        static ref LOT: [Mutex<Bucket>; BUCKETS] = [Mutex::new(Bucket::default())];
+    }
+
     /// The locked bucket of the group at `group`.
     pub(super) fn lock(group: usize) -> MutexGuard<'static, Bucket> {
         // Fibonacci hashing of the address; groups are at least 4-byte aligned.
         let i =
             ((group >> 2).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize)) >> (usize::BITS - 6);
         // A panic while holding a bucket leaves plain data in a consistent state: go on.
+        #[cfg_attr(weft_loom, allow(clippy::modulo_one))] // one bucket in the model build
         LOT[i % BUCKETS].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many futures of the group at `group` are registered (for the models).
+    #[cfg(all(test, weft_loom))]
+    pub(super) fn registered(group: usize) -> usize {
+        lock(group)
+            .entries
+            .iter()
+            .filter(|e| e.group == group)
+            .count()
     }
 }
 
@@ -236,6 +260,12 @@ impl WaitGroup {
         for waker in woken {
             waker.wake();
         }
+    }
+
+    /// How many [`WaitAsync`] futures of this group are registered (for the models).
+    #[cfg(all(test, weft_loom))]
+    pub(crate) fn async_waiters(&self) -> usize {
+        lot::registered(self.addr())
     }
 
     /// The key of this group in the async waiters' table.
@@ -475,6 +505,15 @@ impl Future for WaitAsync<'_> {
                 // Release on the counter; the bucket's lock orders us after it).
                 None => {
                     self.key = None;
+                    // The lock orders us after the zeroing `done` only, not after the round's
+                    // other `done`s (their CASes are Release, not Acquire, so they do not pass
+                    // each other's work along). An Acquire load of the counter does: the value
+                    // it reads (the zeroing `done`'s or a later one, by coherence, since the
+                    // lock ordered us after that write) is in the release sequence of every
+                    // `done` of the round, all later writes to the word being read-modify-
+                    // writes. Found by the loom model `wait_group_async_waiter_is_woken`.
+                    // Ordering: Acquire pairs with the Release CAS of every `done`.
+                    let _ = wg.state.load(Ordering::Acquire);
                     return Poll::Ready(());
                 }
                 Some(e) => {
