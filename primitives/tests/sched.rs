@@ -58,6 +58,38 @@ fn join_handle_is_a_future() {
     assert_eq!(out, 3);
 }
 
+/// A join handle polled over and over (as combinators and spurious wake-ups do) while its
+/// task yields on another thread: every poll before the end is `Pending`, and the output
+/// comes once. Each poll stores a waker, and the next clears it, so polls keep meeting the
+/// task's polls starting and ending: a handle that took such a meeting for the completion
+/// read the output of a task still running (found by a loom model, fixed in `task.rs`).
+#[test]
+fn join_handle_polled_repeatedly_while_its_task_runs() {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    let s = Scheduler::new(1);
+    let yields = scaled(200_000);
+    let mut handle = s.spawn(async move {
+        for _ in 0..yields {
+            sched::yield_now().await;
+        }
+        String::from("done")
+    });
+    let waker = std::task::Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let mut polls = 0u64;
+    let out = loop {
+        polls += 1;
+        if let Poll::Ready(out) = Pin::new(&mut handle).poll(&mut cx) {
+            break out;
+        }
+    };
+    assert_eq!(out.unwrap(), "done");
+    assert!(polls > 1);
+}
+
 #[test]
 fn many_tiny_tasks() {
     let s = Scheduler::new(2);

@@ -50,9 +50,10 @@ fn start(
                     }
                     done.done();
                 }
-                for _job in local.drain(&shared) {
-                    panic!("a job was left queued after every job finished");
-                }
+                assert!(
+                    local.drain(&shared).into_iter().next().is_none(),
+                    "a job was left queued after every job finished"
+                );
             })
         })
         .collect()

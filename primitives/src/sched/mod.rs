@@ -45,7 +45,8 @@
 //! a long computation) holds its worker meanwhile; a task it woke just before may wait for that
 //! worker until another worker steals it. Use the async forms inside tasks.
 
-#[cfg(not(weft_loom))]
+// Also in the model build's tests, where `model_imp` stands in for the scheduler.
+#[cfg(any(not(weft_loom), test))]
 mod task;
 
 pub(crate) mod core;
@@ -54,6 +55,74 @@ pub(crate) mod core;
 pub use self::imp::*;
 #[cfg(not(weft_loom))]
 pub use task::{JoinError, JoinHandle};
+
+#[cfg(all(weft_loom, test))]
+use self::model_imp::{schedule, Inner};
+
+/// The model build's stand-in for the scheduler behind tasks: `task.rs` needs only "queue
+/// this task" (`schedule`) and "a task finished" (`Inner::task_finished`). A run queue under
+/// loom's mutex, which the task models (`task_loom_tests.rs`) drain by hand, so loom explores
+/// the task state machine (wakes during a poll, completion against the join handle) without
+/// the workers around it (those have their own models, `loom_tests.rs`).
+#[cfg(all(weft_loom, test))]
+mod model_imp {
+    use super::task::{sched_of, TaskRef};
+    use crate::primitive::sync::atomic::{AtomicUsize, Ordering};
+    use crate::primitive::sync::Arc;
+
+    pub(crate) struct Inner {
+        queue: loom::sync::Mutex<Vec<TaskRef>>,
+        finished: AtomicUsize,
+    }
+
+    impl Inner {
+        pub(super) fn new() -> Arc<Self> {
+            Arc::new(Self {
+                queue: loom::sync::Mutex::new(Vec::new()),
+                finished: AtomicUsize::new(0),
+            })
+        }
+
+        pub(super) fn task_finished(&self) {
+            self.finished.fetch_add(1, Ordering::Relaxed);
+        }
+
+        /// Tasks completed so far.
+        pub(super) fn finished(&self) -> usize {
+            self.finished.load(Ordering::Relaxed)
+        }
+
+        /// Runs queued tasks (also those queued meanwhile) until the queue is empty.
+        pub(super) fn run_queued(&self) {
+            loop {
+                let next = self.queue.lock().unwrap().pop();
+                match next {
+                    Some(task) => task.run(),
+                    None => return,
+                }
+            }
+        }
+
+        /// Cancels the queued tasks, as a scheduler's shutdown does.
+        pub(super) fn cancel_queued(&self) {
+            loop {
+                let next = self.queue.lock().unwrap().pop();
+                match next {
+                    Some(task) => task.cancel(),
+                    None => return,
+                }
+            }
+        }
+    }
+
+    pub(super) fn schedule(task: TaskRef, _next: bool) {
+        let inner = Arc::clone(sched_of(&task));
+        inner.queue.lock().unwrap().push(task);
+    }
+}
+
+#[cfg(all(test, weft_loom))]
+mod task_loom_tests;
 
 #[cfg(not(weft_loom))]
 mod imp {

@@ -113,6 +113,8 @@ enum Repr {
     Panic(Box<dyn Any + Send + 'static>),
 }
 
+// The model build's tests reach the type only through the task models.
+#[cfg_attr(weft_loom, allow(dead_code))]
 impl JoinError {
     /// True if the task panicked.
     pub fn is_panic(&self) -> bool {
@@ -667,11 +669,16 @@ impl<T> Future for JoinHandle<T> {
                     .expect("JoinHandle polled after completion"),
             );
         }
-        if s & JOIN_WAKER != 0 {
-            // SAFETY: with the bit set the worker may take the waker at any moment, but only
-            // after setting COMPLETE; until then it is only read here (`will_wake` borrows).
-            // A shared borrow concurrent with the completer's `take` would race, so we do not
-            // look: clear the bit first and own the cell again.
+        // With the bit set the worker may take the waker at any moment, but only after setting
+        // COMPLETE; until then it is only read here (`will_wake` borrows). A shared borrow
+        // concurrent with the completer's `take` would race, so we do not look: clear the bit
+        // first and own the cell again. Only this handle clears the bit, so the loop ends
+        // when the CAS succeeds or the task completes; a failure for any other reason is the
+        // task's lifecycle moving on while it runs (a poll starting or ending), not its
+        // completion: then the output is not there yet, and reading it would race the worker
+        // that polls the future (found by the loom model `awaited_join_handle_races_completion`,
+        // where a re-poll of the handle met the task's first poll ending).
+        while s & JOIN_WAKER != 0 {
             // Ordering: Acquire for the COMPLETE case of a failure, as above.
             match header.state.compare_exchange(
                 s,
@@ -680,13 +687,13 @@ impl<T> Future for JoinHandle<T> {
                 Ordering::Acquire,
             ) {
                 Ok(_) => s &= !JOIN_WAKER,
-                Err(now) => {
-                    debug_assert_eq!(now & LIFECYCLE, COMPLETE);
+                Err(now) if now & LIFECYCLE == COMPLETE => {
                     return Poll::Ready(
                         self.take_output()
                             .expect("JoinHandle polled after completion"),
                     );
                 }
+                Err(now) => s = now,
             }
         }
         // JOIN_WAKER is clear and the task not complete: the cell is ours.
