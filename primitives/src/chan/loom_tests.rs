@@ -4,6 +4,7 @@
 
 use super::{bounded, unbounded, RecvError, SendError, TryRecvError};
 use crate::primitive::sync::Arc;
+use core::future::Future;
 use loom::thread;
 
 fn model(preemption_bound: usize, f: impl Fn() + Sync + Send + 'static) {
@@ -151,6 +152,80 @@ fn async_send_races_recv() {
         });
         loom::future::block_on(tx.send_async(2)).unwrap();
         t.join().unwrap();
+    });
+}
+
+/// An async sender on a rendezvous channel (its packet lives in the pinned future) racing a
+/// blocking receiver: the message moves once, and neither side is left asleep.
+#[test]
+fn async_send_on_rendezvous_races_recv() {
+    model(2, || {
+        let (tx, rx) = bounded::<usize>(0);
+        let t = thread::spawn(move || assert_eq!(rx.recv(), Ok(2)));
+        loom::future::block_on(tx.send_async(2)).unwrap();
+        t.join().unwrap();
+    });
+}
+
+/// A `send_async` future on a rendezvous channel, polled once (so registered, unless the
+/// receiver already waits) and dropped while a receiver arrives: the message is received or
+/// dropped with the future, exactly once (an `Arc`, so loom's leak check sees a loss), and
+/// the receiver never reads a packet after its future is gone. The receiver then sees the
+/// channel closed (the only sender went with the future's owner).
+#[test]
+fn dropped_async_send_on_rendezvous_loses_nothing() {
+    model(2, || {
+        let (tx, rx) = bounded::<Arc<usize>>(0);
+        let msg = Arc::new(9usize);
+        let receiver = thread::spawn(move || rx.recv().ok().map(|m| *m));
+        {
+            let mut fut = core::pin::pin!(tx.send_async(Arc::clone(&msg)));
+            let sent = loom::future::block_on(core::future::poll_fn(|cx| {
+                core::task::Poll::Ready(fut.as_mut().poll(cx))
+            }));
+            assert!(
+                !matches!(sent, core::task::Poll::Ready(Err(_))),
+                "never closed here"
+            );
+        }
+        drop(tx);
+        let got = receiver.join().unwrap();
+        assert!(got.is_none() || got == Some(9));
+        assert_eq!(
+            Arc::strong_count(&msg),
+            1,
+            "the message was kept alive somewhere"
+        );
+    });
+}
+
+/// Two async senders on a full one-slot ring buffer, while a receiver takes two messages; one
+/// sender's future is polled once (registering, unless it finds room) and dropped. A
+/// notification meant for the dropped future must reach the other sender (a lost wake-up is
+/// a loom deadlock), and every message sent arrives once, in a valid order.
+#[test]
+fn dropped_async_sender_passes_its_wake_up_on() {
+    model(2, || {
+        let (tx, rx) = bounded::<usize>(1);
+        tx.send(1).unwrap();
+        let tx2 = tx.clone();
+        let survivor = thread::spawn(move || loom::future::block_on(tx2.send_async(2)).unwrap());
+        let rx2 = rx.clone();
+        let receiver = thread::spawn(move || [rx2.recv().unwrap(), rx2.recv().unwrap()]);
+        let sent = {
+            let mut fut = core::pin::pin!(tx.send_async(3));
+            let first = loom::future::block_on(core::future::poll_fn(|cx| {
+                core::task::Poll::Ready(fut.as_mut().poll(cx))
+            }));
+            matches!(first, core::task::Poll::Ready(Ok(())))
+        };
+        survivor.join().unwrap();
+        let got = receiver.join().unwrap();
+        assert_eq!(got[0], 1, "the first message sent is received first");
+        let mut all: Vec<usize> = got.into_iter().chain(rx.try_iter()).collect();
+        all.sort_unstable();
+        let expected: &[usize] = if sent { &[1, 2, 3] } else { &[1, 2] };
+        assert_eq!(all, expected);
     });
 }
 
