@@ -229,6 +229,46 @@ fn dropped_async_sender_passes_its_wake_up_on() {
     });
 }
 
+/// Two async receivers on an empty channel, of each flavour; one future is polled once
+/// (registering) and dropped while a sender sends one message. A notification meant for the
+/// dropped future must reach the other receiver, which gets the message (a lost wake-up is a
+/// loom deadlock); the dropped future never takes it.
+#[test]
+fn dropped_async_receiver_passes_its_wake_up_on() {
+    for cap in [Some(0), Some(1), None] {
+        model(2, move || {
+            let (tx, rx) = match cap {
+                Some(cap) => bounded::<usize>(cap),
+                None => unbounded(),
+            };
+            let rx2 = rx.clone();
+            let survivor = thread::spawn(move || loom::future::block_on(rx2.recv_async()));
+            let sender = thread::spawn(move || tx.send(4).unwrap());
+            let taken = {
+                let mut fut = core::pin::pin!(rx.recv_async());
+                let first = loom::future::block_on(core::future::poll_fn(|cx| {
+                    core::task::Poll::Ready(fut.as_mut().poll(cx))
+                }));
+                match first {
+                    core::task::Poll::Ready(m) => Some(m),
+                    core::task::Poll::Pending => None,
+                }
+            };
+            sender.join().unwrap();
+            // Exactly one of the two gets the message; the other sees the channel closed (its
+            // only sender is gone), or was dropped pending.
+            let survived = survivor.join().unwrap();
+            match taken {
+                Some(Ok(m)) => {
+                    assert_eq!(m, 4);
+                    assert_eq!(survived, Err(RecvError));
+                }
+                Some(Err(RecvError)) | None => assert_eq!(survived, Ok(4)),
+            }
+        });
+    }
+}
+
 // The list flavour runs with two slots per block under loom, so three messages cross a block
 // boundary: the next block's installation, the head's move into it, and the reclamation of
 // the consumed block all happen inside the models. A block used after its reclamation trips
