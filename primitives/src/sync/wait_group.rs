@@ -125,9 +125,10 @@ mod lot {
         // Fibonacci hashing of the address; groups are at least 4-byte aligned.
         let i =
             ((group >> 2).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize)) >> (usize::BITS - 6);
-        // A panic while holding a bucket leaves plain data in a consistent state: go on.
         #[cfg_attr(weft_loom, allow(clippy::modulo_one))] // one bucket in the model build
-        LOT[i % BUCKETS].lock().unwrap_or_else(|e| e.into_inner())
+        let bucket = &LOT[i % BUCKETS];
+        // A panic while holding a bucket leaves plain data in a consistent state: go on.
+        bucket.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// How many futures of the group at `group` are registered (for the models).
