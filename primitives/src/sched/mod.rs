@@ -94,21 +94,21 @@ mod model_imp {
 
         /// Runs queued tasks (also those queued meanwhile) until the queue is empty.
         pub(super) fn run_queued(&self) {
-            loop {
-                let next = self.queue.lock().unwrap().pop();
-                match next {
-                    Some(task) => task.run(),
-                    None => return,
-                }
-            }
+            self.drain_with(TaskRef::run);
         }
 
         /// Cancels the queued tasks, as a scheduler's shutdown does.
         pub(super) fn cancel_queued(&self) {
+            self.drain_with(TaskRef::cancel);
+        }
+
+        /// Pops tasks one at a time (the lock released before `act`, which may queue more)
+        /// until the queue is empty.
+        fn drain_with(&self, act: fn(TaskRef)) {
             loop {
                 let next = self.queue.lock().unwrap().pop();
                 match next {
-                    Some(task) => task.cancel(),
+                    Some(task) => act(task),
                     None => return,
                 }
             }
