@@ -7,6 +7,14 @@ use crate::primitive::sync::Arc;
 use core::future::Future;
 use loom::thread;
 
+/// Polls `fut` once, on this loom thread, with a waker that unparks it.
+fn poll_once<F: Future>(fut: core::pin::Pin<&mut F>) -> core::task::Poll<F::Output> {
+    let mut fut = Some(fut);
+    loom::future::block_on(core::future::poll_fn(move |cx| {
+        core::task::Poll::Ready(fut.take().expect("polled once").poll(cx))
+    }))
+}
+
 fn model(preemption_bound: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(preemption_bound);
@@ -180,9 +188,7 @@ fn dropped_async_send_on_rendezvous_loses_nothing() {
         let receiver = thread::spawn(move || rx.recv().ok().map(|m| *m));
         {
             let mut fut = core::pin::pin!(tx.send_async(Arc::clone(&msg)));
-            let sent = loom::future::block_on(core::future::poll_fn(|cx| {
-                core::task::Poll::Ready(fut.as_mut().poll(cx))
-            }));
+            let sent = poll_once(fut.as_mut());
             assert!(
                 !matches!(sent, core::task::Poll::Ready(Err(_))),
                 "never closed here"
@@ -214,9 +220,7 @@ fn dropped_async_sender_passes_its_wake_up_on() {
         let receiver = thread::spawn(move || [rx2.recv().unwrap(), rx2.recv().unwrap()]);
         let sent = {
             let mut fut = core::pin::pin!(tx.send_async(3));
-            let first = loom::future::block_on(core::future::poll_fn(|cx| {
-                core::task::Poll::Ready(fut.as_mut().poll(cx))
-            }));
+            let first = poll_once(fut.as_mut());
             matches!(first, core::task::Poll::Ready(Ok(())))
         };
         survivor.join().unwrap();
@@ -246,9 +250,7 @@ fn dropped_async_receiver_passes_its_wake_up_on() {
             let sender = thread::spawn(move || tx.send(4).unwrap());
             let taken = {
                 let mut fut = core::pin::pin!(rx.recv_async());
-                let first = loom::future::block_on(core::future::poll_fn(|cx| {
-                    core::task::Poll::Ready(fut.as_mut().poll(cx))
-                }));
+                let first = poll_once(fut.as_mut());
                 match first {
                     core::task::Poll::Ready(m) => Some(m),
                     core::task::Poll::Pending => None,
