@@ -524,3 +524,44 @@ fn reused_select_send_reuses_its_packet() {
         assert_eq!(t.join().unwrap(), [1, 2]);
     });
 }
+
+/// Two receivers wait with `Select::ready` (a watcher registration: notified, it commits
+/// nothing) on each flavour while one message is sent. One of them walks away after its
+/// `ready` returns, without receiving; the other loops on `ready` and `try_recv`. A
+/// notification that went to the one walking away must be passed on (`Arm::pass_on`), or the
+/// other sleeps beside a waiting message: a loom deadlock.
+#[test]
+fn ready_watcher_walking_away_passes_its_wake_up_on() {
+    for cap in [Some(0), Some(1), None] {
+        model(2, move || {
+            let (tx, rx) = match cap {
+                Some(cap) => bounded::<usize>(cap),
+                None => unbounded(),
+            };
+            let rx2 = rx.clone();
+            let walker = thread::spawn(move || {
+                let mut sel = super::Select::new();
+                sel.recv(&rx2);
+                assert_eq!(sel.ready(), 0);
+            });
+            let taker = thread::spawn(move || {
+                let mut sel = super::Select::new();
+                sel.recv(&rx);
+                loop {
+                    assert_eq!(sel.ready(), 0);
+                    match rx.try_recv() {
+                        Ok(m) => return m,
+                        Err(TryRecvError::Empty) => {} // woken early: wait again
+                        Err(e) => panic!("{e:?}: the sender is alive"),
+                    }
+                }
+            });
+            tx.send(1).unwrap();
+            assert_eq!(taker.join().unwrap(), 1);
+            // The walker may not have been woken at all (the taker was first): the close
+            // makes its arm ready.
+            drop(tx);
+            walker.join().unwrap();
+        });
+    }
+}
