@@ -7,6 +7,14 @@ use crate::primitive::sync::Arc;
 use core::future::Future;
 use loom::thread;
 
+/// A channel of `usize` of each flavour: `bounded(cap)`, or unbounded for `None`.
+fn channel(cap: Option<usize>) -> (super::Sender<usize>, super::Receiver<usize>) {
+    match cap {
+        Some(cap) => bounded(cap),
+        None => unbounded(),
+    }
+}
+
 /// Polls `fut` once, on this loom thread, with a waker that unparks it.
 fn poll_once<F: Future>(fut: core::pin::Pin<&mut F>) -> core::task::Poll<F::Output> {
     let mut fut = Some(fut);
@@ -137,10 +145,7 @@ fn zero_close_races_blocked_sender() {
 fn async_recv_registration_races_send() {
     for cap in [Some(0), Some(1), None] {
         model(2, move || {
-            let (tx, rx) = match cap {
-                Some(cap) => bounded::<usize>(cap),
-                None => unbounded(),
-            };
+            let (tx, rx) = channel(cap);
             let t = thread::spawn(move || tx.send(3).unwrap());
             assert_eq!(loom::future::block_on(rx.recv_async()), Ok(3));
             t.join().unwrap();
@@ -241,10 +246,7 @@ fn dropped_async_sender_passes_its_wake_up_on() {
 fn dropped_async_receiver_passes_its_wake_up_on() {
     for cap in [Some(0), Some(1), None] {
         model(2, move || {
-            let (tx, rx) = match cap {
-                Some(cap) => bounded::<usize>(cap),
-                None => unbounded(),
-            };
+            let (tx, rx) = channel(cap);
             let rx2 = rx.clone();
             let survivor = thread::spawn(move || loom::future::block_on(rx2.recv_async()));
             let sender = thread::spawn(move || tx.send(4).unwrap());
@@ -534,10 +536,7 @@ fn reused_select_send_reuses_its_packet() {
 fn ready_watcher_walking_away_passes_its_wake_up_on() {
     for cap in [Some(0), Some(1), None] {
         model(2, move || {
-            let (tx, rx) = match cap {
-                Some(cap) => bounded::<usize>(cap),
-                None => unbounded(),
-            };
+            let (tx, rx) = channel(cap);
             let rx2 = rx.clone();
             let walker = thread::spawn(move || {
                 let mut sel = super::Select::new();

@@ -11,7 +11,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use super::task::new_task;
+use super::task::{new_task, JoinHandle};
 use super::{schedule, Inner};
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::{Arc, Mutex};
@@ -63,6 +63,22 @@ impl<T: Unpin> Future for GateFuture<T> {
     }
 }
 
+/// A task on a fresh stand-in scheduler, queued, that completes with `value` once its gate
+/// opens: the scheduler, the gate and the join handle.
+fn spawn_gated<T: Send + Unpin + 'static>(value: T) -> (Arc<Inner>, Arc<Gate>, JoinHandle<T>) {
+    let inner = Inner::new();
+    let gate = Arc::new(Gate::default());
+    let (task, handle) = new_task(
+        GateFuture {
+            gate: Arc::clone(&gate),
+            value: Some(value),
+        },
+        Arc::clone(&inner),
+    );
+    schedule(task, false);
+    (inner, gate, handle)
+}
+
 /// Opens `gate` on another thread.
 fn open_from_another_thread(gate: &Arc<Gate>) -> thread::JoinHandle<()> {
     let gate = Arc::clone(gate);
@@ -75,17 +91,8 @@ fn open_from_another_thread(gate: &Arc<Gate>) -> thread::JoinHandle<()> {
 #[test]
 fn task_woken_around_its_poll_completes_and_join_gets_the_output() {
     model(2, || {
-        let inner = Inner::new();
-        let gate = Arc::new(Gate::default());
         let output = Arc::new(7usize);
-        let (task, handle) = new_task(
-            GateFuture {
-                gate: Arc::clone(&gate),
-                value: Some(Arc::clone(&output)),
-            },
-            Arc::clone(&inner),
-        );
-        schedule(task, false);
+        let (inner, gate, handle) = spawn_gated(Arc::clone(&output));
         let opener = open_from_another_thread(&gate);
         let joiner = thread::spawn(move || *handle.join().expect("the task returns"));
         inner.run_queued();
@@ -108,16 +115,7 @@ fn task_woken_around_its_poll_completes_and_join_gets_the_output() {
 #[test]
 fn awaited_join_handle_races_completion() {
     model(2, || {
-        let inner = Inner::new();
-        let gate = Arc::new(Gate::default());
-        let (task, handle) = new_task(
-            GateFuture {
-                gate: Arc::clone(&gate),
-                value: Some(5usize),
-            },
-            Arc::clone(&inner),
-        );
-        schedule(task, false);
+        let (inner, gate, handle) = spawn_gated(5usize);
         let joiner = thread::spawn(move || loom::future::block_on(handle).expect("returns"));
         let opener = open_from_another_thread(&gate);
         inner.run_queued();
@@ -152,17 +150,8 @@ fn join_handle_dropped_while_the_task_completes() {
 #[test]
 fn wake_races_cancellation() {
     model(2, || {
-        let inner = Inner::new();
-        let gate = Arc::new(Gate::default());
         let payload = Arc::new(3usize);
-        let (task, handle) = new_task(
-            GateFuture {
-                gate: Arc::clone(&gate),
-                value: Some(Arc::clone(&payload)),
-            },
-            Arc::clone(&inner),
-        );
-        schedule(task, false);
+        let (inner, gate, handle) = spawn_gated(Arc::clone(&payload));
         inner.run_queued(); // first poll: pending, the waker is at the gate
         let opener = open_from_another_thread(&gate);
         inner.cancel_queued();
