@@ -53,6 +53,7 @@ mod backoff;
 mod futex;
 mod parker;
 mod primitive;
+mod unwind;
 
 pub mod chan;
 pub mod deque;

@@ -119,6 +119,7 @@ use super::Steal;
 use crate::primitive::cell::UnsafeCell;
 use crate::primitive::sync::atomic::{fence, AtomicIsize, AtomicPtr, Ordering};
 use crate::primitive::sync::Arc;
+use crate::unwind::FirstPanic;
 
 /// The smallest (and initial) buffer capacity.
 #[cfg(not(weft_loom))]
@@ -348,11 +349,16 @@ impl<T> Drop for Inner<T> {
         let t = self.top.load(Ordering::Relaxed);
         let b = self.back.bottom.load(Ordering::Relaxed);
         let buffer = self.back.buffer.load(Ordering::Relaxed);
+        // Every item is dropped and every buffer freed even if an item's `Drop` panics; the
+        // first panic is resumed at the end (as `Vec` does).
+        let mut panicked = FirstPanic::default();
         let mut i = t;
         while i.wrapping_sub(b) < 0 {
             // SAFETY: the current buffer holds every item of `[t, b)` (each pushed into it or
-            // copied on by a resize) and nothing else owns them; each is read once.
-            drop(unsafe { (*buffer).read(i) });
+            // copied on by a resize) and nothing else owns them; each is read once (`i` moves
+            // on whether or not its drop panics).
+            let item = unsafe { (*buffer).read(i) };
+            panicked.run(move || drop(item));
             i = i.wrapping_add(1);
         }
         // SAFETY: then the buffer, allocated by `Buffer::alloc` and never retired, is freed
@@ -369,6 +375,7 @@ impl<T> Drop for Inner<T> {
             // no handle left nobody can still read them.
             drop(unsafe { Box::from_raw(retired) });
         }
+        panicked.resume();
     }
 }
 

@@ -149,7 +149,9 @@ impl<T> Steal<T> {
 ///
 /// One thread owns it (it is `Send` but not `Sync`): it pushes, and pops from the end its
 /// flavour says. Any number of [`Stealer`]s, from [`Worker::stealer`], take from the other end.
-/// Items still in the deque when the worker and all its stealers are gone are dropped.
+/// Items still in the deque when the worker and all its stealers are gone are dropped; if one
+/// item's `Drop` panics, the others are still dropped, then the first panic propagates (as
+/// `Vec` does).
 ///
 /// # Examples
 ///

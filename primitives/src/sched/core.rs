@@ -48,6 +48,7 @@ use crate::parker::Parker;
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use crate::primitive::sync::Arc;
 use crate::sync::Mutex;
+use crate::unwind::FirstPanic;
 
 /// Consecutive `runnext` picks before the deque gets a turn.
 const RUNNEXT_STREAK: u32 = 3;
@@ -113,15 +114,20 @@ impl<T: Task> Drop for Shared<T> {
     fn drop(&mut self) {
         // The deques and the injector drop their own tasks; a `runnext` slot holds a raw one.
         // Workers empty their own slot when they stop, so this matters only for a worker that
-        // was never joined.
+        // was never joined. Every slot is emptied even if a task's drop panics, and the first
+        // panic is resumed after, as `Vec` does (the scheduler's own tasks never unwind from a
+        // drop anyway: see `task.rs`).
+        let mut panicked = FirstPanic::default();
         for r in self.remotes.iter() {
             // Ordering: Acquire, as in `take_runnext`: we take ownership of the task.
             let p = r.runnext.swap(ptr::null_mut(), Ordering::Acquire);
             if let Some(p) = NonNull::new(p) {
                 // SAFETY: as in `take_runnext`; `Task` is implemented for every `T` stored.
-                drop(unsafe { T::from_raw(p) });
+                let task = unsafe { T::from_raw(p) };
+                panicked.run(move || drop(task));
             }
         }
+        panicked.resume();
     }
 }
 
