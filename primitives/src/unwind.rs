@@ -1,9 +1,15 @@
 //! Panics of user code (a `Drop`, a waker) that weft catches where unwinding would do harm.
 //!
-//! A **drop loop** (a container dropping what it still holds) drops every element, even after
-//! one of them panicked, and then resumes the first panic, as `Vec` does: the caller that
-//! dropped the container sees the panic, and nothing is leaked. [`FirstPanic`] collects it;
-//! unlike `Vec`, a second panicking element does not abort the process.
+//! Two policies, one per situation:
+//!
+//! - A **drop loop** (a container dropping what it still holds) drops every element, even
+//!   after one of them panicked, and then resumes the first panic, as `Vec` does: the caller
+//!   that dropped the container sees the panic, and nothing is leaked. [`FirstPanic`] collects
+//!   it; unlike `Vec`, a second panicking element does not abort the process.
+//! - Where no caller is left to hand a panic to (a detached task's output dropped on a worker,
+//!   a waker called by a worker), the panic is **reported and absorbed**: the panic hook has
+//!   already printed it, as std reports a thread's panic ("thread '...' panicked at ..."), and
+//!   [`absorb`] only makes sure the thread goes on.
 //!
 //! With `panic = "abort"` none of this runs: the process ends at the panic.
 
@@ -20,6 +26,14 @@ pub(crate) type Payload = Box<dyn Any + Send + 'static>;
 pub(crate) fn discard(payload: Payload) {
     if let Err(nested) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
         mem::forget(nested);
+    }
+}
+
+/// Runs `f`, absorbing a panic from it (reported by the panic hook, then discarded). For user
+/// code whose panic has nobody to go to.
+pub(crate) fn absorb(f: impl FnOnce()) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
+        discard(payload);
     }
 }
 

@@ -129,6 +129,7 @@ mod imp {
     use core::cell::{Cell, RefCell};
     use core::fmt;
     use core::future::Future;
+    use core::marker::PhantomData;
     use core::pin::pin;
     use core::task::{Context, Poll, Waker};
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -170,7 +171,8 @@ mod imp {
             handle
         }
 
-        /// Cancels every task left in the injector (at shutdown).
+        /// Cancels every task left in the injector (at shutdown). `cancel` never unwinds, so
+        /// a panicking future or waker cannot cut the drain short.
         fn drain_injector(&self) {
             while let Some(task) = self.core.pop_injector() {
                 task.cancel();
@@ -258,23 +260,44 @@ mod imp {
         }
     }
 
+    /// Points `WORKER` at a worker's context while it lives; clears it when dropped, also
+    /// while unwinding, so the pointer never outlives the context on the stack.
+    struct WorkerGuard<'a>(PhantomData<&'a WorkerCtx>);
+
+    impl<'a> WorkerGuard<'a> {
+        fn set(ctx: &'a WorkerCtx) -> Self {
+            WORKER.with(|w| w.set(ctx));
+            WorkerGuard(PhantomData)
+        }
+    }
+
+    impl Drop for WorkerGuard<'_> {
+        fn drop(&mut self) {
+            WORKER.with(|w| w.set(core::ptr::null()));
+        }
+    }
+
     fn worker_main(inner: Arc<Inner>, local: Local<TaskRef>) {
         let ctx = WorkerCtx {
             inner,
             local: RefCell::new(local),
         };
-        WORKER.with(|w| w.set(&ctx));
+        // Declared after `ctx`, so dropped (the pointer cleared) before it, on every path.
+        let guard = WorkerGuard::set(&ctx);
         loop {
             let task = ctx.local.borrow_mut().next_task(&ctx.inner.core);
             match task {
+                // Never unwinds: a panic of user code inside is caught there (task.rs).
                 Some(task) => task.run(),
                 None => break,
             }
         }
         let left = ctx.local.borrow_mut().drain(&ctx.inner.core);
-        WORKER.with(|w| w.set(core::ptr::null()));
+        // No longer a worker: what the cancelled futures wake goes to the injector, which
+        // `Scheduler::drop` drains, not to the local queue just emptied.
+        drop(guard);
         for task in left {
-            task.cancel();
+            task.cancel(); // never unwinds either, so every task is cancelled
         }
     }
 
@@ -388,7 +411,10 @@ mod imp {
 
         /// Runs `future` as a task on the workers.
         ///
-        /// A panic inside the task is caught; its handle returns it as a [`JoinError`].
+        /// A panic inside the task (its `poll`, or its future's `Drop`) is caught; its handle
+        /// returns it as a [`JoinError`]. No panic of a task kills a worker: one that has no
+        /// handle to go to (in a detached task, its output's `Drop`, a join handle's waker) is
+        /// reported by the panic hook, as std reports a thread's panic, and the worker goes on.
         pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
         where
             F: Future + Send + 'static,

@@ -20,6 +20,16 @@
 //!
 //! A spawn makes two: the join handle's and the queued one ([`TaskRef`]). Each waker clone
 //! holds one. The cell is freed (future or output dropped with it) when the count reaches zero.
+//!
+//! # Panics of user code
+//!
+//! A task runs user code in its future's `poll` and `Drop`, its output's `Drop` and the join
+//! handle's waker (woken, then dropped). None of it may unwind into a worker (it would die,
+//! and its queued tasks with it) or into whoever drops the last reference (a channel holding
+//! the task's waker, possibly under its lock). So [`TaskRef::run`] and [`TaskRef::cancel`]
+//! never unwind, and neither does freeing a cell: a panic of the future (polled or dropped) is
+//! stored as the task's [`JoinError`]; any other is reported by the panic hook and absorbed
+//! (`crate::unwind::absorb`), since no handle is left to receive it.
 
 use core::any::Any;
 use core::fmt;
@@ -28,7 +38,7 @@ use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::panic::AssertUnwindSafe;
 use core::pin::Pin;
-use core::ptr::NonNull;
+use core::ptr::{self, NonNull};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::panic;
 
@@ -39,6 +49,7 @@ use crate::futex;
 use crate::primitive::cell::UnsafeCell;
 use crate::primitive::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use crate::primitive::sync::Arc;
+use crate::unwind;
 
 const LIFECYCLE: u32 = 0b111;
 const IDLE: u32 = 0;
@@ -116,7 +127,8 @@ enum Repr {
 // The model build's tests reach the type only through the task models.
 #[cfg_attr(weft_loom, allow(dead_code))]
 impl JoinError {
-    /// True if the task panicked.
+    /// True if the task panicked: its future's `poll`, or its future's `Drop` (when it
+    /// finished, or when it was cancelled).
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
@@ -213,7 +225,7 @@ impl Drop for TaskRef {
 
 impl TaskRef {
     /// Polls the task once, then completes it, re-queues it (woken while running) or leaves
-    /// it to its wakers.
+    /// it to its wakers. Never unwinds (see the module docs).
     pub(crate) fn run(self) {
         let raw = self.raw;
         // SAFETY: `raw` is live while `self` holds its reference.
@@ -261,7 +273,8 @@ impl TaskRef {
     }
 
     /// Drops the future of a queued task that will never run (its scheduler shut down) and
-    /// completes it with a cancellation.
+    /// completes it with a cancellation (or with the panic of the future's `Drop`). Never
+    /// unwinds (see the module docs).
     pub(crate) fn cancel(self) {
         let raw = self.raw;
         // SAFETY: as in `run`.
@@ -301,7 +314,9 @@ fn complete(task: TaskRef) {
         // SAFETY: so this thread alone accesses the cell now.
         let waker = fixed.join_waker.with_mut(|w| unsafe { (*w).take() });
         if let Some(w) = waker {
-            w.wake();
+            // The handle's waker is user code: its panic must not stop the bookkeeping below
+            // (the parked joiner, the live count) nor reach the worker.
+            unwind::absorb(|| w.wake());
         }
     }
     if prev & JOIN_PARKED != 0 {
@@ -515,15 +530,46 @@ unsafe fn poll<F: Future>(raw: NonNull<Header>) -> Polled {
     })
 }
 
-/// Drops the future in place (catching a panic from its destructor) and stores `result`.
+/// Drops the future in place and stores `result`, or the panic of the future's `Drop`: that
+/// replaces an output (dropped here, its own panic absorbed) or a cancellation, not a panic of
+/// the poll (the drop's is absorbed then: the hook reported both).
 fn finish<F: Future>(stage: &mut Stage<F>, result: Result<F::Output, JoinError>) {
-    let dropped = panic::catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+    // SAFETY: a `&mut` is valid, initialised and exclusive.
+    let dropped = unsafe { clear_stage(stage) };
     *stage = Stage::Finished(match (result, dropped) {
-        (Ok(_), Err(payload)) => Err(JoinError {
-            repr: Repr::Panic(payload),
-        }),
-        (result, _) => result,
+        (result, Ok(())) => result,
+        (
+            result @ Err(JoinError {
+                repr: Repr::Panic(_),
+            }),
+            Err(payload),
+        ) => {
+            unwind::discard(payload);
+            result
+        }
+        (result, Err(payload)) => {
+            unwind::absorb(move || drop(result));
+            Err(JoinError {
+                repr: Repr::Panic(payload),
+            })
+        }
     });
+}
+
+/// Drops the stage in place (an unfinished future is pinned there) and leaves `Consumed` in
+/// it, also when the drop panics; returns that panic.
+///
+/// # Safety
+///
+/// `stage` is valid for reads and writes, initialised, and the caller's alone.
+unsafe fn clear_stage<F: Future>(stage: *mut Stage<F>) -> Result<(), unwind::Payload> {
+    // SAFETY: per the caller, the stage is initialised and ours; it is dropped once, here.
+    let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(stage) }));
+    // A panicking drop still dropped what it could (drop glue goes on while unwinding), and
+    // the old value counts as dropped either way: overwrite it without another drop.
+    // SAFETY: valid for writes per the caller; the old value is gone.
+    unsafe { ptr::write(stage, Stage::Consumed) };
+    dropped
 }
 
 unsafe fn cancel<F: Future>(raw: NonNull<Header>) {
@@ -561,12 +607,25 @@ unsafe fn read_output<F: Future>(raw: NonNull<Header>, dst: *mut ()) {
 unsafe fn dealloc<F: Future>(raw: NonNull<Header>) {
     // SAFETY: the count reached zero, so this is the last access; the cell came from
     // `Box::into_raw` of a `Box<Cell<F>>` in `new_task`.
-    drop(unsafe { Box::from_raw(raw.cast::<Cell<F>>().as_ptr()) });
+    let cell = unsafe { Box::from_raw(raw.cast::<Cell<F>>().as_ptr()) };
+    // The user's parts first, each on its own so that one's panic neither skips the other nor
+    // unwinds into the thread that dropped the last reference (see the module docs).
+    // SAFETY: the last reference: nobody else can reach the cell.
+    let waker = cell.fixed.join_waker.with_mut(|w| unsafe { (*w).take() });
+    unwind::absorb(move || drop(waker));
+    // SAFETY: the last reference gives sole access to the initialised stage.
+    if let Err(payload) = cell.stage.with_mut(|stage| unsafe { clear_stage(stage) }) {
+        unwind::discard(payload);
+    }
+    drop(cell); // no user code is left in it
 }
 
 /// A handle to a spawned task: a future of its output, or a blocking [`join`](Self::join).
 ///
 /// Dropping the handle detaches the task: it runs to completion and its output is dropped.
+/// A panic in a detached task (its future's or its output's `Drop` included) is reported by
+/// the panic hook and goes no further, whichever thread drops the task's last reference: the
+/// workers go on.
 pub struct JoinHandle<T> {
     raw: NonNull<Header>,
     _output: PhantomData<T>,
