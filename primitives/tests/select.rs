@@ -263,24 +263,40 @@ fn close_wakes_a_blocked_select() {
 }
 
 #[test]
-fn a_send_arm_not_chosen_keeps_its_value() {
-    // The value expression of an arm that is not chosen is never evaluated.
-    let evaluated = AtomicUsize::new(0);
-    let make = |v: i32| {
-        evaluated.fetch_add(1, Ordering::Relaxed);
+fn send_values_are_evaluated_on_entering_in_source_order() {
+    // Go's order: every channel operand and send value once, in source order, before any
+    // operation is attempted; the values of the arms not chosen drop when the select returns.
+    let order = std::sync::Mutex::new(Vec::new());
+    let note = |what: &'static str| order.lock().unwrap().push(what);
+    let make = |v: i32, what: &'static str| {
+        note(what);
         v
     };
     let (tx_full, _rx_full) = bounded::<i32>(1);
     tx_full.send(0).unwrap();
     let (tx_ok, rx_ok) = bounded::<i32>(1);
-    let kept = String::from("still mine");
-    let (tx_s, _rx_s) = bounded::<String>(0);
-    weft::select! {
-        send(tx_full, make(1)) -> _r => panic!("full"),
-        send(tx_s, kept) -> _r => panic!("no receiver"),
-        send(tx_ok, make(2)) -> r => r.unwrap(),
+    let dropped = AtomicUsize::new(0);
+    struct Counted<'a>(&'a AtomicUsize);
+    impl Drop for Counted<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
     }
-    assert_eq!(evaluated.load(Ordering::Relaxed), 1);
+    let (tx_s, _rx_s) = bounded::<Counted<'_>>(0);
+    weft::select! {
+        send(*{ note("chan 1"); &tx_full }, make(1, "value 1")) -> _r => panic!("full"),
+        send(*{ note("chan 2"); &tx_s }, Counted(&dropped)) -> _r => panic!("no receiver"),
+        send(*{ note("chan 3"); &tx_ok }, make(2, "value 3")) -> r => r.unwrap(),
+    }
+    assert_eq!(
+        *order.lock().unwrap(),
+        ["chan 1", "value 1", "chan 2", "chan 3", "value 3"]
+    );
+    assert_eq!(
+        dropped.load(Ordering::Relaxed),
+        1,
+        "the unchosen value drops once"
+    );
     assert_eq!(rx_ok.try_recv(), Ok(2));
 }
 
@@ -550,13 +566,15 @@ fn completing_with_another_handle_panics() {
 }
 
 #[test]
-#[should_panic(expected = "dropped without completing operation 0")]
-fn dropping_a_selected_operation_panics() {
+fn dropping_a_selected_operation_gives_it_back() {
     let (tx, rx) = bounded::<i32>(1);
     tx.send(1).unwrap();
     let mut sel = Select::new();
     sel.recv(&rx);
     drop(sel.select());
+    drop(sel);
+    assert_eq!(rx.len(), 1);
+    assert_eq!(rx.try_recv(), Ok(1));
 }
 
 #[test]

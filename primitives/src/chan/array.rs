@@ -34,6 +34,7 @@ use super::waiters::{block_on, AsyncWait, WaitList, Waiter};
 use crate::backoff::Backoff;
 use crate::primitive::cell::UnsafeCell;
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use crate::unwind::FirstPanic;
 
 struct Slot<T> {
     /// Whose turn it is on this slot (see the module docs).
@@ -59,6 +60,11 @@ pub(crate) struct Channel<T> {
     senders: WaitList,
     /// Receivers waiting for a message.
     receivers: WaitList,
+    /// Slots claimed by a send that was given back and not written (a `SelectedOperation`
+    /// dropped uncompleted), not yet passed by a receiver: each carries the stamp
+    /// `(pos + 1) | mark_bit` (a *hole*), which receivers skip. Counted so that `len` stays
+    /// exact. Relaxed: a count for snapshots, not a synchronisation.
+    holes: AtomicUsize,
 }
 
 // The channel moves `T`s between threads (so `T: Send`), and each slot's message is accessed
@@ -101,6 +107,7 @@ impl<T> Channel<T> {
             closed: AtomicBool::new(false),
             senders: WaitList::new(),
             receivers: WaitList::new(),
+            holes: AtomicUsize::new(0),
         }
     }
 
@@ -160,7 +167,8 @@ impl<T> Channel<T> {
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+            } else if (stamp & !self.mark_bit).wrapping_add(self.one_lap) == tail + 1 {
+                // (A hole of last lap, `mark_bit` set, occupies its slot as a message does.)
                 if !exact {
                     // Full, or a receiver is mid-read: either way not now.
                     return false;
@@ -235,6 +243,28 @@ impl<T> Channel<T> {
                         token.ptr = (slot as *const Slot<T>).cast();
                         token.pos = head.wrapping_add(self.one_lap);
                         return true;
+                    }
+                    Err(now) => {
+                        head = now;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp == (head + 1) | self.mark_bit {
+                // A hole (a send given back): claim it as a message, and pass it by.
+                // Ordering: SeqCst on success, as for a message.
+                match self.head.compare_exchange_weak(
+                    head,
+                    self.next(head),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        self.holes.fetch_sub(1, Ordering::Relaxed);
+                        // Ordering: Release pairs with the next lap's sender's Acquire stamp
+                        // load, as in `read`.
+                        slot.stamp
+                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                        head = self.head.load(Ordering::Relaxed);
                     }
                     Err(now) => {
                         head = now;
@@ -454,6 +484,70 @@ impl<T> Channel<T> {
         Ok(msg)
     }
 
+    /// Gives back a send claim that was never written (a `SelectedOperation` dropped or
+    /// completed with the wrong handle): if no sender claimed a later slot meanwhile, `tail`
+    /// moves back and the slot is free again, exactly as before; otherwise the slot becomes a
+    /// hole that receivers pass by (see `holes`), taking its place in the capacity until then.
+    ///
+    /// # Safety
+    ///
+    /// `token` comes from a `start_send_arm` on this channel that returned `true`; used once,
+    /// instead of `complete_send`.
+    pub(crate) unsafe fn give_back_send(&self, token: &Token) {
+        if token.ptr.is_null() {
+            return;
+        }
+        let pos = token.pos - 1;
+        // Ordering: SeqCst, as the claiming CAS in `start_send`. Positions never repeat, so
+        // finding `tail` at the position after ours means nobody claimed past it; receivers
+        // of `pos` see stamp `pos` (no message) either way.
+        if self
+            .tail
+            .compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        {
+            return;
+        }
+        self.holes.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the claim made this slot of our buffer ours for this lap (as in `write`).
+        let slot = unsafe { &*token.ptr.cast::<Slot<T>>() };
+        // Ordering: Release, as `write`'s stamp store: receivers of `pos` read it with
+        // Acquire; the slot holds nothing to publish, but the store ends our use of it.
+        slot.stamp
+            .store(token.pos | self.mark_bit, Ordering::Release);
+        // A receiver may wait on this slot (a later one was written): let it pass.
+        self.receivers.notify_one();
+    }
+
+    /// Gives back a receive claim that was never read: if no receiver claimed a later slot
+    /// meanwhile, `head` moves back and the message is first in line again, exactly as
+    /// before (`None`); otherwise it is read and returned, for the caller to keep (the
+    /// `Select` arm delivers it on its next selection).
+    ///
+    /// # Safety
+    ///
+    /// `token` comes from a `start_recv_arm` on this channel that returned `true`; used once,
+    /// instead of `complete_recv`.
+    pub(crate) unsafe fn give_back_recv(&self, token: &Token) -> Option<T> {
+        if token.ptr.is_null() {
+            return None;
+        }
+        let pos = token.pos.wrapping_sub(self.one_lap);
+        // Ordering: SeqCst, as the claiming CAS in `start_recv` (positions never repeat: see
+        // `give_back_send`).
+        if self
+            .head
+            .compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        {
+            // The message is receivable again: a receiver may have parked meanwhile.
+            self.receivers.notify_one();
+            return None;
+        }
+        // SAFETY: forwarded from our caller.
+        unsafe { self.complete_recv(token) }.ok()
+    }
+
     /// Registers a blocked `select`'s send arm; returns whether room (or the close) may be
     /// there now.
     ///
@@ -490,7 +584,8 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn send_ready(&self) -> bool {
-        self.len() < self.cap || self.is_closed()
+        // Holes take room until a receiver passes them: count them as messages here.
+        self.occupied() < self.cap || self.is_closed()
     }
 
     pub(crate) fn recv_ready(&self) -> bool {
@@ -532,6 +627,12 @@ impl<T> Channel<T> {
 
     /// Messages buffered now (a snapshot).
     pub(crate) fn len(&self) -> usize {
+        self.occupied()
+            .saturating_sub(self.holes.load(Ordering::Relaxed))
+    }
+
+    /// Slots between `head` and `tail`: messages and holes (a snapshot).
+    fn occupied(&self) -> usize {
         loop {
             // Ordering: SeqCst loads give a consistent (head, tail) pair when tail is
             // unchanged across the head load.
@@ -564,14 +665,20 @@ impl<T> Drop for Channel<T> {
         // handle's drop happened-before this, through the `Arc` that owns the channel).
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Relaxed) & !self.mark_bit;
-        let hix = head & (self.mark_bit - 1);
-        for i in 0..self.count_between(head, tail) {
-            let index = (hix + i) % self.cap;
-            // Positions between head and tail hold messages written by completed sends and
-            // not yet received; each is dropped exactly once here.
-            let slot = &self.buffer[index].msg;
-            // SAFETY: so the slot is initialised and nothing else reads it again.
-            slot.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        let mut pos = head;
+        let mut panic = FirstPanic::default();
+        for _ in 0..self.count_between(head, tail) {
+            let slot = &self.buffer[pos & (self.mark_bit - 1)];
+            // A position between head and tail holds a message exactly when its stamp says
+            // so: not for a hole, nor for a claim whose `SelectedOperation` was forgotten.
+            if slot.stamp.load(Ordering::Relaxed) == pos + 1 {
+                // Stamp `pos + 1`: written by a completed send and not received; dropped once,
+                // here. A panicking `Drop` does not stop the others (as `Vec`).
+                // SAFETY: so the slot is initialised and nothing else reads it again.
+                panic.run(|| slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() }));
+            }
+            pos = self.next(pos);
         }
+        panic.resume();
     }
 }

@@ -64,6 +64,7 @@ use crate::primitive::cell::UnsafeCell;
 use crate::primitive::sync::atomic::{
     fence, AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering,
 };
+use crate::unwind::FirstPanic;
 
 /// Slots per block. Under loom, two: the models then cross block boundaries in a few steps.
 #[cfg(not(weft_loom))]
@@ -84,12 +85,15 @@ const ONE: usize = 1 << SHIFT;
 /// publication is a store, not a read-modify-write.
 const READ: u32 = 1;
 const DESTROY: u32 = 2;
+/// Set by a send that was given back (a `SelectedOperation` dropped uncompleted) before it
+/// sets `written`: the slot holds no message, and its receiver passes it by.
+const HOLE: u32 = 4;
 
 struct Slot<T> {
     msg: UnsafeCell<MaybeUninit<T>>,
-    /// Set by the sender once `msg` is written.
+    /// Set by the sender once `msg` is written (or, with `HOLE`, once it gave the slot up).
     written: AtomicBool,
-    /// `READ` and `DESTROY`.
+    /// `READ`, `DESTROY` and `HOLE`.
     state: AtomicU32,
 }
 
@@ -212,6 +216,9 @@ pub(crate) struct Channel<T> {
     tail: CachePadded<Position<T>>,
     /// Receivers waiting for a message. Senders never wait.
     receivers: WaitList,
+    /// Slots given up by their sender (`HOLE`) and not yet passed by a receiver, so that
+    /// `len` stays exact. Relaxed: a count for snapshots.
+    holes: AtomicUsize,
     /// Model build only: the first block, from which `Drop` frees every block.
     #[cfg(weft_loom)]
     first: *mut Block<T>,
@@ -238,6 +245,7 @@ impl<T> Channel<T> {
                 block: AtomicPtr::new(first),
             }),
             receivers: WaitList::new(),
+            holes: AtomicUsize::new(0),
             #[cfg(weft_loom)]
             first,
         }
@@ -413,6 +421,17 @@ impl<T> Channel<T> {
                 // at the transient offset.
                 self.head.index.store(next_index, Ordering::Release);
             }
+            // SAFETY: `block` is live: our slot in it is claimed and not yet marked READ.
+            let slot = unsafe { &(*block).slots[offset] };
+            slot.wait_write();
+            if slot.state.load(Ordering::Relaxed) & HOLE != 0 {
+                // A hole (its sender gave it up before `written`, which we saw with Acquire):
+                // pass it by, doing a reader's part in the block's reclamation.
+                self.holes.fetch_sub(1, Ordering::Relaxed);
+                // SAFETY: our claimed slot, unread, and we touch the block no more.
+                unsafe { Self::release(block, offset) };
+                continue;
+            }
             token.ptr = block.cast_const().cast();
             token.pos = offset;
             return true;
@@ -434,10 +453,22 @@ impl<T> Channel<T> {
         let offset = token.pos;
         // SAFETY: `block` is live (our slot is unread) and slot `offset` is ours.
         let slot = unsafe { &(*block).slots[offset] };
-        slot.wait_write();
-        // SAFETY: `written` was seen with Acquire: the message is initialised, and the CAS
-        // made us its only reader.
+        // SAFETY: `start_recv` saw `written` with Acquire and no `HOLE`: the message is
+        // initialised, and the CAS made us its only reader.
         let msg = slot.msg.with(|p| unsafe { (*p).assume_init_read() });
+        // SAFETY: our claimed slot, now read; we touch the block no more.
+        unsafe { Self::release(block, offset) };
+        Ok(msg)
+    }
+
+    /// A reader's last step on its claimed slot (read, or a hole passed by): its part in the
+    /// block's reclamation walk (module docs).
+    ///
+    /// # Safety
+    ///
+    /// `block` is live and slot `offset` of it was claimed by the caller and not yet
+    /// released; the caller touches the block no more.
+    unsafe fn release(block: *mut Block<T>, offset: usize) {
         // SAFETY: live: our slot is claimed and not yet marked READ.
         unsafe { &*block }.assert_live();
         if offset + 1 == BLOCK_CAP {
@@ -445,6 +476,8 @@ impl<T> Channel<T> {
             // walk starts with us.
             unsafe { Block::destroy(block, 0) };
         } else {
+            // SAFETY: live, as above (our slot is not yet marked READ).
+            let slot = unsafe { &(*block).slots[offset] };
             // Ordering: AcqRel: Release so a walker that sees READ (Acquire) knows our
             // read is done; Acquire so that, if a walker set DESTROY, its view of the
             // earlier slots carries over to us as we continue the walk.
@@ -453,7 +486,6 @@ impl<T> Channel<T> {
                 unsafe { Block::destroy(block, offset + 1) };
             }
         }
-        Ok(msg)
     }
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
@@ -555,8 +587,73 @@ impl<T> Channel<T> {
         Ok(())
     }
 
+    /// Gives back a send claim that was never written (a `SelectedOperation` dropped or
+    /// completed with the wrong handle): the slot becomes a hole, which its receiver passes
+    /// by (the list has no capacity to give back, and its slot order cannot be undone).
+    ///
+    /// # Safety
+    ///
+    /// `token` comes from `start_send_arm` on this channel; used once, instead of
+    /// `complete_send`.
+    pub(crate) unsafe fn give_back_send(&self, token: &Token) {
+        if token.ptr.is_null() {
+            return;
+        }
+        let block = token.ptr.cast::<Block<T>>();
+        self.holes.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: live and ours, as in `write`.
+        let slot = unsafe { &(*block).slots[token.pos] };
+        slot.state.fetch_or(HOLE, Ordering::Relaxed);
+        // SAFETY: live, as argued in `write`; the model build checks it.
+        unsafe { &*block }.assert_live();
+        // Ordering: Release publishes `HOLE` (and the count) to `wait_write`'s Acquire load,
+        // as `write` publishes a message. Our last access to the block.
+        slot.written.store(true, Ordering::Release);
+        self.receivers.notify_one();
+    }
+
     pub(crate) fn start_recv_arm(&self, token: &mut Token) -> bool {
         self.start_recv(token)
+    }
+
+    /// Gives back a receive claim that was never read: if `head` is still just past the
+    /// slot (no receiver claimed after us) and within its block, it moves back and the
+    /// message is first in line again (`None`); otherwise the message is read and returned
+    /// for the caller to keep (the `Select` arm delivers it on its next selection).
+    ///
+    /// # Safety
+    ///
+    /// `token` comes from a `start_recv_arm` on this channel that returned `true`; used once,
+    /// instead of `complete_recv`.
+    pub(crate) unsafe fn give_back_recv(&self, token: &Token) -> Option<T> {
+        if token.ptr.is_null() {
+            return None;
+        }
+        if token.pos + 1 < BLOCK_CAP {
+            // Ordering: Acquire, as in `start_recv`.
+            let head = self.head.index.load(Ordering::Acquire);
+            // Ordering: Acquire, as in `start_recv`.
+            let block = self.head.block.load(Ordering::Acquire);
+            // One block per lap, and `head` leaves a block only forwards: finding it in our
+            // block at the offset after ours means no receiver claimed past our slot.
+            if ptr::eq(block.cast_const().cast(), token.ptr)
+                && (head >> SHIFT) % LAP == token.pos + 1
+            {
+                // Ordering: SeqCst, as the claiming CAS in `start_recv`.
+                let moved_back = self.head.index.compare_exchange(
+                    head,
+                    head - ONE,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                );
+                if moved_back.is_ok() {
+                    self.receivers.notify_one();
+                    return None;
+                }
+            }
+        }
+        // SAFETY: forwarded from our caller.
+        unsafe { self.read(token) }.ok()
     }
 
     /// # Safety
@@ -617,6 +714,12 @@ impl<T> Channel<T> {
 
     /// Messages buffered now (a snapshot).
     pub(crate) fn len(&self) -> usize {
+        self.occupied()
+            .saturating_sub(self.holes.load(Ordering::Relaxed))
+    }
+
+    /// Slots between `head` and `tail`: messages and holes (a snapshot).
+    fn occupied(&self) -> usize {
         loop {
             // Ordering: SeqCst loads give a consistent (head, tail) pair when `tail` is
             // unchanged across the `head` load.
@@ -655,16 +758,23 @@ impl<T> Drop for Channel<T> {
         let mut head = self.head.index.load(Ordering::Relaxed) >> SHIFT;
         let tail = self.tail.index.load(Ordering::Relaxed) >> SHIFT;
         let mut block = self.head.block.load(Ordering::Relaxed);
+        let mut panic = FirstPanic::default();
         // No operation in flight: neither counter sits at the transient offset.
         while head != tail {
             let offset = head % LAP;
             if offset < BLOCK_CAP {
-                // Positions between head and tail hold messages written by completed sends
-                // and not yet received, in live blocks; each is dropped exactly once here.
+                // Positions between head and tail are in live blocks.
                 // SAFETY: so the block may be dereferenced.
                 let slot = unsafe { &(*block).slots[offset] };
-                // SAFETY: and the slot's message is initialised and dropped only here.
-                slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() });
+                // A slot holds a message when its sender wrote it and did not give it up (a
+                // claim whose `SelectedOperation` was forgotten holds none); each is dropped
+                // exactly once here, and a panicking `Drop` does not stop the others.
+                let full = slot.written.load(Ordering::Relaxed)
+                    && slot.state.load(Ordering::Relaxed) & HOLE == 0;
+                if full {
+                    // SAFETY: so the slot's message is initialised and dropped only here.
+                    panic.run(|| slot.msg.with_mut(|p| unsafe { (*p).assume_init_drop() }));
+                }
             } else {
                 // SAFETY: every block from head's on is live and reachable only from here.
                 let next = unsafe { (*block).next.load(Ordering::Relaxed) };
@@ -676,6 +786,7 @@ impl<T> Drop for Channel<T> {
         }
         // SAFETY: the block `tail` is in is live and no longer referenced.
         unsafe { dealloc(block) };
+
         // Model build: the blocks "freed" by receivers are still allocated, chained from the
         // first one; free them all now.
         #[cfg(weft_loom)]
@@ -689,6 +800,7 @@ impl<T> Drop for Channel<T> {
                 block = next;
             }
         }
+        panic.resume();
     }
 }
 

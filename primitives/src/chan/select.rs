@@ -43,15 +43,25 @@ use super::zero::{self, Packet};
 use super::{deadline_after, Flavor, Receiver, RecvError, SendError, Sender};
 use crate::backoff::spin_then_yield_or_park;
 
+/// `Token::how`: the message moves through `ptr` (a slot, a block, a packet).
+const THROUGH: u8 = 0;
+/// `Token::how`: a send already completed while the select waited (a receiver took the
+/// message from the arm's registered `FULL` packet); its completion has nothing to move.
+const DELIVERED: u8 = 1;
+/// `Token::how`: a receive of the message kept in the arm (a receive given back that could
+/// not be put back in place: see `RecvArm::stash`).
+const STASHED: u8 = 2;
+
 /// A committed operation of a select: which slot (ring buffer, list) or packet (rendezvous)
 /// its completion moves the message through, and which arm it belongs to.
 ///
-/// Not public API: `select!` passes it from the selection to the chosen arm's completion.
-/// Dropping one without completing leaves the claimed slot or the partner waiting (the
-/// program stalls; it does not misbehave), and leaks a lent packet (its arm allocates
-/// another).
+/// Not public API: `select!` passes it from the selection to the chosen arm's completion,
+/// with no user code in between; a [`SelectedOperation`] gives it back if it is dropped
+/// uncompleted (`Arm::give_back`).
 #[doc(hidden)]
 pub struct Token {
+    /// `THROUGH`, `DELIVERED` or `STASHED`.
+    how: u8,
     /// The slot, the block, or the packet; null when the operation fails (closed).
     pub(crate) ptr: *const (),
     /// The stamp (ring buffer), the offset (list), or `zero::OWN` / `PARTNER`.
@@ -70,6 +80,7 @@ impl Token {
     #[inline]
     pub fn new() -> Self {
         Self {
+            how: THROUGH,
             ptr: core::ptr::null(),
             pos: 0,
             chan: core::ptr::null(),
@@ -120,6 +131,10 @@ pub(crate) trait Arm {
     /// The arm's partner can only complete with a registered waiter (a rendezvous channel),
     /// so the select must register before it spins.
     fn needs_registration(&self) -> bool;
+    /// Undoes the commitment in `token` (made by this arm, not completed): the claimed slot
+    /// is released or marked for receivers to pass by, a rendezvous partner goes on waiting,
+    /// and a message that cannot go back in place stays in the arm for its next selection.
+    fn give_back(&self, token: &Token);
 }
 
 /// The receive arm of a select: `recv(rx)`.
@@ -129,13 +144,27 @@ pub struct RecvArm<'a, T> {
     /// The packet registered on a rendezvous channel (from `packet_memory::alloc`, or null
     /// before the first blocking registration). Raw, so that moving the arm never retags it.
     packet: Cell<*mut Packet<T>>,
+    /// A message received for a [`SelectedOperation`] that was given back when it could not
+    /// go back in place (another receiver had claimed past it, or a rendezvous sender had
+    /// already handed it over). The arm is ready while it holds one, and its next
+    /// selection delivers it first; it drops with the arm.
+    stash: Cell<Option<T>>,
+    /// Whether `stash` holds a message (read without moving it).
+    stashed: Cell<bool>,
 }
 
-/// The send arm of a select: `send(tx, value)`; the value comes at completion.
+/// The send arm of a select: `send(tx, value)`.
 #[doc(hidden)]
 pub struct SendArm<'a, T> {
     tx: &'a Sender<T>,
     packet: Cell<*mut Packet<T>>,
+    /// `select!`'s arm: the value, evaluated on entering the select (Go's order), until it
+    /// is sent (or, on a rendezvous channel, while it sits in the registered packet). It
+    /// drops with the arm if another arm is chosen. Empty for a [`Select`] arm, whose value
+    /// comes with its completion.
+    value: Cell<Option<T>>,
+    /// Whether this is a `select!` arm carrying its value.
+    valued: bool,
 }
 
 /// The arm's packet, allocated on first use (from [`packet_memory`]).
@@ -324,28 +353,64 @@ impl<'a, T> RecvArm<'a, T> {
         Self {
             rx,
             packet: Cell::new(core::ptr::null_mut()),
+            stash: Cell::new(None),
+            stashed: Cell::new(false),
         }
     }
 
     /// Completes the receive this arm committed.
     #[doc(hidden)]
+    #[inline]
     pub fn complete(&self, token: &Token) -> Result<T, RecvError> {
+        if token.how == STASHED {
+            self.stashed.set(false);
+            return Ok(self.stash.take().expect("a stashed arm holds a message"));
+        }
         complete_recv(self.rx, token, usize::MAX)
+    }
+
+    fn keep(&self, msg: T) {
+        debug_assert!(!self.stashed.get(), "one stashed message per arm");
+        self.stash.set(Some(msg));
+        self.stashed.set(true);
     }
 }
 
 impl<'a, T> SendArm<'a, T> {
+    /// A [`Select`] arm: the value comes with the completion.
     #[doc(hidden)]
     pub fn new(tx: &'a Sender<T>) -> Self {
         Self {
             tx,
             packet: Cell::new(core::ptr::null_mut()),
+            value: Cell::new(None),
+            valued: false,
         }
     }
 
-    /// Completes the send this arm committed.
+    /// A `select!` arm, with its value evaluated on entering the select.
     #[doc(hidden)]
-    pub fn complete(&self, token: &Token, msg: T) -> Result<(), SendError<T>> {
+    #[inline]
+    pub fn with_value(tx: &'a Sender<T>, value: T) -> Self {
+        Self {
+            tx,
+            packet: Cell::new(core::ptr::null_mut()),
+            value: Cell::new(Some(value)),
+            valued: true,
+        }
+    }
+
+    /// Completes the send this `select!` arm committed, with its value.
+    #[doc(hidden)]
+    #[inline]
+    pub fn complete(&self, token: &Token) -> Result<(), SendError<T>> {
+        if token.how == DELIVERED {
+            return Ok(());
+        }
+        let msg = self
+            .value
+            .take()
+            .expect("a select! send arm holds its value");
         complete_send(self.tx, token, msg, usize::MAX)
     }
 }
@@ -432,6 +497,11 @@ impl<T> Arm for RecvArm<'_, T> {
         token.chan = chan_id(&self.rx.flavor);
         token.send = false;
         token.home = core::ptr::null();
+        if self.stashed.get() {
+            token.how = STASHED;
+            return true;
+        }
+        token.how = THROUGH;
         match &self.rx.flavor {
             Flavor::Array(s) => s.chan.start_recv_arm(token, exact),
             Flavor::List(s) => s.chan.start_recv_arm(token),
@@ -448,7 +518,7 @@ impl<T> Arm for RecvArm<'_, T> {
             // SAFETY: forwarded from our caller; the packet is ours and unregistered.
             Flavor::Zero(s) => unsafe {
                 s.chan
-                    .register_arm(false, waiter, oper, Some(packet_of(&self.packet)))
+                    .register_arm(false, waiter, oper, Some(packet_of(&self.packet)), None)
             },
         }
     }
@@ -463,6 +533,12 @@ impl<T> Arm for RecvArm<'_, T> {
 
     fn accept(&self, token: &mut Token, kind: usize) -> bool {
         if kind == NOTIFIED && matches!(self.rx.flavor, Flavor::Zero(_)) {
+            // A sender selected our packet: wait for its message (or its withdrawal: then
+            // select again).
+            if !zero::Channel::await_partner(packet_of(&self.packet), false) {
+                return false;
+            }
+            token.how = THROUGH;
             token.chan = chan_id(&self.rx.flavor);
             token.send = false;
             accept_own(&self.packet, token);
@@ -473,6 +549,38 @@ impl<T> Arm for RecvArm<'_, T> {
 
     fn needs_registration(&self) -> bool {
         matches!(self.rx.flavor, Flavor::Zero(_))
+    }
+
+    fn give_back(&self, token: &Token) {
+        if token.how == STASHED {
+            return; // the message stays in the stash
+        }
+        let kept = match &self.rx.flavor {
+            // SAFETY: a token this arm committed on its channel, not completed (our caller's
+            // contract), used once here.
+            Flavor::Array(s) => unsafe { s.chan.give_back_recv(token) },
+            // SAFETY: as above.
+            Flavor::List(s) => unsafe { s.chan.give_back_recv(token) },
+            Flavor::Zero(s) => {
+                if token.home.is_null() {
+                    // SAFETY: as above; the partner's packet (`PARTNER`).
+                    unsafe { s.chan.give_back_recv(token) };
+                    None
+                } else {
+                    // Our own packet, lent to the token: the sender handed its message over
+                    // (`accept` saw it) and left; the message is ours to keep.
+                    // SAFETY: a lent packet is live (the arm keeps it) and nobody else
+                    // touches it after the partner's `FULL`.
+                    let msg = unsafe { &*token.ptr.cast::<Packet<T>>() }.take();
+                    // SAFETY: our arm of this `T` lent it, and the exchange is over.
+                    unsafe { return_packet::<T>(token) };
+                    msg
+                }
+            }
+        };
+        if let Some(msg) = kept {
+            self.keep(msg);
+        }
     }
 
     fn is_ready(&self) -> bool {
@@ -486,7 +594,7 @@ impl<T> Arm for RecvArm<'_, T> {
     unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
         match &self.rx.flavor {
             // SAFETY: forwarded from our caller; a watcher registers no packet.
-            Flavor::Zero(s) => unsafe { s.chan.register_arm(false, waiter, oper, None) },
+            Flavor::Zero(s) => unsafe { s.chan.register_arm(false, waiter, oper, None, None) },
             // SAFETY: forwarded from our caller.
             _ => unsafe { self.register(waiter, oper) },
         }
@@ -503,6 +611,7 @@ impl<T> Arm for RecvArm<'_, T> {
 
 impl<T> Arm for SendArm<'_, T> {
     fn try_start(&self, token: &mut Token, exact: bool) -> bool {
+        token.how = THROUGH;
         token.chan = chan_id(&self.tx.flavor);
         token.send = true;
         token.home = core::ptr::null();
@@ -520,9 +629,16 @@ impl<T> Arm for SendArm<'_, T> {
             // A send on the list never waits: always ready (never reached after a try pass).
             Flavor::List(_) => true,
             // SAFETY: forwarded from our caller; the packet is ours and unregistered.
+            // A `select!` arm registers its value (`FULL`), as a plain sender does: a
+            // receiver takes it straight away, with no round trip back to us.
             Flavor::Zero(s) => unsafe {
-                s.chan
-                    .register_arm(true, waiter, oper, Some(packet_of(&self.packet)))
+                s.chan.register_arm(
+                    true,
+                    waiter,
+                    oper,
+                    Some(packet_of(&self.packet)),
+                    self.value.take(),
+                )
             },
         }
     }
@@ -531,18 +647,70 @@ impl<T> Arm for SendArm<'_, T> {
         match &self.tx.flavor {
             Flavor::Array(s) => s.chan.unregister_send(waiter),
             Flavor::List(_) => {}
+            Flavor::Zero(s) if self.valued => {
+                // Not selected through this arm: the value comes back out of the packet.
+                let msg = s.chan.unregister_send_take(waiter, packet_of(&self.packet));
+                if msg.is_some() {
+                    self.value.set(msg);
+                }
+            }
             Flavor::Zero(s) => s.chan.unregister_send(waiter),
         }
     }
 
     fn accept(&self, token: &mut Token, kind: usize) -> bool {
-        if kind == NOTIFIED && matches!(self.tx.flavor, Flavor::Zero(_)) {
-            token.chan = chan_id(&self.tx.flavor);
-            token.send = true;
-            accept_own(&self.packet, token);
-            return true;
+        if let Flavor::Zero(_) = &self.tx.flavor {
+            if kind == NOTIFIED && self.valued {
+                // A receiver selected our `FULL` packet and takes the message: wait for it
+                // (or for its withdrawal, which leaves the value with us: select again).
+                let packet = packet_of(&self.packet);
+                if !zero::Channel::await_partner(packet, true) {
+                    self.value.set(packet.take());
+                    return false;
+                }
+                token.how = DELIVERED;
+                token.chan = chan_id(&self.tx.flavor);
+                token.send = true;
+                return true;
+            }
+            if kind == NOTIFIED {
+                token.how = THROUGH;
+                token.chan = chan_id(&self.tx.flavor);
+                token.send = true;
+                accept_own(&self.packet, token);
+                return true;
+            }
+            if self.valued {
+                // Closed: the close removed our entry and touches the packet no more.
+                let msg = packet_of(&self.packet).take();
+                if msg.is_some() {
+                    self.value.set(msg);
+                }
+            }
         }
         self.try_start(token, true)
+    }
+
+    fn give_back(&self, token: &Token) {
+        if token.how == DELIVERED {
+            return;
+        }
+        match &self.tx.flavor {
+            // SAFETY: a token this arm committed on its channel, not completed (our caller's
+            // contract), used once here.
+            Flavor::Array(s) => unsafe { s.chan.give_back_send(token) },
+            // SAFETY: as above.
+            Flavor::List(s) => unsafe { s.chan.give_back_send(token) },
+            Flavor::Zero(s) => {
+                // SAFETY: as above.
+                unsafe { s.chan.give_back_send(token) };
+                if !token.home.is_null() {
+                    // SAFETY: our arm of this `T` lent its packet, and the cancellation was
+                    // acknowledged: the exchange is over.
+                    unsafe { return_packet::<T>(token) };
+                }
+            }
+        }
     }
 
     fn needs_registration(&self) -> bool {
@@ -560,7 +728,7 @@ impl<T> Arm for SendArm<'_, T> {
     unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
         match &self.tx.flavor {
             // SAFETY: forwarded from our caller; a watcher registers no packet.
-            Flavor::Zero(s) => unsafe { s.chan.register_arm(true, waiter, oper, None) },
+            Flavor::Zero(s) => unsafe { s.chan.register_arm(true, waiter, oper, None, None) },
             // SAFETY: forwarded from our caller.
             _ => unsafe { self.register(waiter, oper) },
         }
@@ -598,6 +766,9 @@ impl Arm for Removed {
     fn pass_on(&self) {}
     fn needs_registration(&self) -> bool {
         false
+    }
+    fn give_back(&self, _: &Token) {
+        unreachable!("a removed operation never commits")
     }
 }
 
@@ -1059,6 +1230,7 @@ impl<'a> Select<'a> {
         Some(SelectedOperation {
             index,
             token: &self.token,
+            arm: &*self.arms[index],
         })
     }
 
@@ -1169,18 +1341,33 @@ impl<'a> Select<'a> {
 /// The operation a [`Select`] committed: complete it with [`recv`](Self::recv) or
 /// [`send`](Self::send), on the handle it was added with.
 ///
-/// # Panics
+/// The operation is committed (a slot claimed, or a rendezvous partner chosen and waiting),
+/// so complete it promptly: a rendezvous partner waits for it.
 ///
-/// Completing it with another handle or direction than the selected operation's panics, and
-/// so does dropping it without completing it: the operation is already committed (a slot
-/// claimed, or a rendezvous partner waiting for the value), so completing it promptly is part
-/// of the contract.
+/// # Giving it back
+///
+/// Dropping it uncompleted (also while unwinding from a panic, or after completing it with
+/// the wrong handle, which panics) gives the commitment back, and the channel is left as if
+/// the operation had never been selected: a claimed slot is released (or, if a later
+/// operation claimed past it, marked for receivers to pass by), a rendezvous partner goes
+/// on waiting, or times out, as it asked. Two cases cannot be undone in place, and are
+/// kept instead, never lost: a received message that another receiver has already
+/// overtaken, or that a rendezvous sender handed over and left with, stays in the
+/// [`Select`] and is what its next selection of that operation delivers (or drops with
+/// it); a selected rendezvous send whose receiver gives it back goes on as a blocking send
+/// of the value on that channel.
+///
+/// [`mem::forget`](core::mem::forget) skips this: the channel may then stay stuck at the
+/// claimed slot (receivers wait for it) or a partner wait for ever, but nothing unsound
+/// happens, and dropping the channel drops exactly the messages it holds.
 #[must_use = "the selected operation must be completed with `recv` or `send`"]
 pub struct SelectedOperation<'s> {
     index: usize,
     /// The committed operation, in the `Select`, which stays mutably borrowed while this
     /// value lives: no other select can overwrite it before the completion.
     token: &'s Token,
+    /// The arm that committed it (`Select::arms[index]`), for its completion or give-back.
+    arm: &'s dyn Arm,
 }
 
 impl fmt::Debug for SelectedOperation<'_> {
@@ -1206,11 +1393,19 @@ impl<'s> SelectedOperation<'s> {
     ///
     /// # Panics
     ///
-    /// If the selected operation is not a receive on `rx`'s channel.
+    /// If the selected operation is not a receive on `rx`'s channel (the operation is then
+    /// given back, see the type docs).
     #[inline]
     pub fn recv<T>(self, rx: &Receiver<T>) -> Result<T, RecvError> {
-        let (index, token) = self.into_parts();
-        complete_recv(rx, token, index)
+        self.check(chan_id(&rx.flavor), false);
+        let this = core::mem::ManuallyDrop::new(self);
+        // The arm set `token.chan` to its channel when it committed, and that is `rx`'s
+        // (checked above), with the receive direction: the arm is the `RecvArm` of a
+        // receiver of this very channel, whose element type is `T`. `RecvArm` is covariant
+        // in its lifetime, which outlives `'s`.
+        // SAFETY: so the arm is a live `RecvArm<'_, T>`; the cast drops the vtable only.
+        let arm = unsafe { &*core::ptr::from_ref(this.arm).cast::<RecvArm<'_, T>>() };
+        arm.complete(this.token)
     }
 
     /// Completes the selected send with `msg`.
@@ -1221,29 +1416,40 @@ impl<'s> SelectedOperation<'s> {
     ///
     /// # Panics
     ///
-    /// If the selected operation is not a send on `tx`'s channel.
+    /// If the selected operation is not a send on `tx`'s channel (the operation is then given
+    /// back, see the type docs).
     #[inline]
     pub fn send<T>(self, tx: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
-        let (index, token) = self.into_parts();
-        complete_send(tx, token, msg, index)
+        self.check(chan_id(&tx.flavor), true);
+        let this = core::mem::ManuallyDrop::new(self);
+        complete_send(tx, this.token, msg, this.index)
     }
 
-    /// Takes the operation apart for its completion, disarming the drop check.
+    /// Panics (giving the operation back as `self` drops) if it is not on `chan` in the
+    /// direction `send`.
     #[inline]
-    fn into_parts(self) -> (usize, &'s Token) {
-        let this = core::mem::ManuallyDrop::new(self);
-        (this.index, this.token)
+    fn check(&self, chan: *const (), send: bool) {
+        if self.token.chan != chan || self.token.send != send {
+            wrong_handle(self.index, send);
+        }
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn wrong_handle(index: usize, send: bool) -> ! {
+    let what = if send {
+        "a send on this sender"
+    } else {
+        "a receive on this receiver"
+    };
+    panic!("weft::chan::select: the selected operation (index {index}) is not {what}")
 }
 
 impl Drop for SelectedOperation<'_> {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            panic!(
-                "weft::chan::SelectedOperation dropped without completing operation {}",
-                self.index
-            );
-        }
+        self.arm.give_back(self.token);
     }
 }
 
@@ -1263,8 +1469,14 @@ impl Drop for SelectedOperation<'_> {
 ///   random; [`select_biased!`](crate::select_biased) takes the first ready arm in order.
 /// - A closed channel makes its arm ready: `recv` gives `Err(RecvError)` once drained, `send`
 ///   gives `Err(SendError(value))`.
-/// - A send arm's value expression is evaluated only if that arm is chosen: an arm that is
-///   not chosen keeps its value (nothing is moved, nothing lost).
+/// - Evaluation order is Go's ("Select statements" in the Go spec: the channel operands of
+///   receive operations and the channel and right-hand-side expressions of send statements
+///   are evaluated exactly once, in source order, upon entering the select statement"):
+///   every arm's channel expression and every send arm's value expression run once, in
+///   source order, before any operation is attempted. The values of the send arms that are
+///   not chosen are dropped when the select returns. A value expression that leaves early
+///   (`?`, `return`, `break`) or panics does so before anything is committed: no channel
+///   is touched.
 /// - Without `default`, the select blocks (brief spin, then parked) until an arm is ready.
 ///
 /// # Examples
@@ -1316,6 +1528,10 @@ macro_rules! select_biased {
 
 /// Parses `select!` arms into a list; each arm gets its own hygienic `arm` identifier (every
 /// recursion step is a separate expansion). Not public API.
+///
+/// The arms are built (their operands and send values evaluated) in source order by
+/// `__select_expand`'s `let`s, before the select runs; completing the chosen arm runs no
+/// user code, so nothing can leave between committing an operation and completing it.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_parse {
@@ -1417,12 +1633,12 @@ macro_rules! __select_arm {
         $crate::chan::__select::RecvArm::new(&$rx)
     };
     (new send ($tx:expr, $v:expr)) => {
-        $crate::chan::__select::SendArm::new(&$tx)
+        $crate::chan::__select::SendArm::with_value(&$tx, $v)
     };
     (complete recv $arm:ident $token:ident ($rx:expr)) => {
         $arm.complete(&$token)
     };
     (complete send $arm:ident $token:ident ($tx:expr, $v:expr)) => {
-        $arm.complete(&$token, $v)
+        $arm.complete(&$token)
     };
 }

@@ -34,16 +34,28 @@ use crate::sync::{Mutex, MutexGuard};
 const EMPTY: usize = 0;
 /// The message is in the packet and may be taken.
 const FULL: usize = 1;
-/// The message was taken; the packet's owner may reuse or free it.
+/// The message was taken (or a `CANCELLED` seen): the packet's owner may reuse or free it.
 const DONE: usize = 2;
+/// The writer withdrew before writing (a `SelectedOperation` given back): no message comes;
+/// the reader goes on waiting, or times out, as it asked. When the writer is the packet's
+/// owner, it waits for the reader's `DONE` before it reuses the packet.
+const CANCELLED: usize = 3;
+/// The reader withdrew without taking the `FULL` message (a `SelectedOperation` given back):
+/// the message is still the owner's, who goes on waiting with it.
+const RETURNED: usize = 4;
 
 /// The message slot of a waiting party, on its stack, inside its future, or in a `select` arm.
 ///
 /// A sender's packet is written by the sender side and emptied by the receiver side; a
 /// receiver's packet the other way round. `state` orders the two: the writer stores `FULL`
-/// after writing, the reader waits for `FULL`, takes, and stores `DONE`. A plain sender
-/// registers its packet already `FULL`; a `select` send arm registers it `EMPTY` and writes
-/// only once it has been selected (its value is computed then), so its partner waits briefly.
+/// after writing, the reader waits for `FULL`, takes, and stores `DONE`. A plain sender, and
+/// a `select!` send arm (whose value is evaluated on entering the select, as in Go), register
+/// the packet already `FULL`; a [`Select`](super::Select) send arm, whose value comes with
+/// its completion, registers it `EMPTY` and writes once selected, so its partner waits.
+///
+/// A committed exchange that is given back (a `SelectedOperation` dropped uncompleted)
+/// moves `state` to `CANCELLED` (by the writer) or `RETURNED` (by the reader), and the
+/// partner goes on waiting: see those states.
 pub(crate) struct Packet<T> {
     msg: UnsafeCell<Option<T>>,
     state: AtomicUsize,
@@ -61,10 +73,11 @@ impl<T> Packet<T> {
         }
     }
 
-    /// Waits until the other party has moved `state` to `want`. Brief: the other party has
-    /// selected us (or we it) and does not block before storing it.
-    fn wait_for(&self, want: usize) {
-        wait_state(&self.state, want);
+    /// Waits until the other party has moved `state` away from `from`, and returns the new
+    /// state. Brief: the other party has selected us (or we it) and runs no user code before
+    /// storing it, except a [`Select`](super::Select) user between `select` and completing.
+    fn wait_while(&self, from: usize) -> usize {
+        wait_while(&self.state, from)
     }
 
     /// Writer side: puts `msg` into the packet and publishes it.
@@ -86,52 +99,112 @@ impl<T> Packet<T> {
         cell.with_mut(|p| unsafe { *p = Some(msg) });
         // SAFETY: live until the store below publishes the message.
         let state = unsafe { &(*this).state };
-        // Ordering: Release publishes the message to the reader's Acquire in `wait_for`.
+        // Ordering: Release publishes the message to the reader's Acquire in `wait_while`.
         state.store(FULL, Ordering::Release);
+    }
+
+    /// Writer side, instead of [`put`](Self::put): no message will come (a selected send
+    /// given back). The reader, the packet's owner, goes on waiting; this store is our last
+    /// touch of the packet (raw pointer: see `put`).
+    ///
+    /// # Safety
+    ///
+    /// As [`put`](Self::put), and the packet is the reader's (the partner's) own.
+    unsafe fn cancel_partner(this: *const Self) {
+        // SAFETY: live until the store below, per the contract.
+        let state = unsafe { &(*this).state };
+        // Ordering: Release pairs with the owner's Acquire in `wait_while`; nothing was
+        // written, but the store is our last access and must precede its reuse of the packet.
+        state.store(CANCELLED, Ordering::Release);
+    }
+
+    /// Writer side on our own `EMPTY` packet, which a reader selected and waits on: no
+    /// message will come. Waits for the reader's acknowledgement (`DONE`), after which
+    /// the packet is ours again.
+    fn cancel_own(&self) {
+        // Ordering: Release pairs with the reader's Acquire in `wait_while` (`take_full`).
+        self.state.store(CANCELLED, Ordering::Release);
+        let now = self.wait_while(CANCELLED);
+        debug_assert_eq!(now, DONE, "a cancelled packet is acknowledged with DONE");
     }
 
     /// Reader side: waits for the message, takes it, and releases the packet to its owner
     /// (who may free it at once: we touch nothing after the `DONE` store; a raw pointer for
-    /// the reason given at [`put`](Self::put)).
+    /// the reason given at [`put`](Self::put)). `None` if the writer cancelled instead.
     ///
     /// # Safety
     ///
     /// `this` points at a packet of which the caller is the reader for this exchange (see
     /// the type docs), alive until our `DONE` store.
-    unsafe fn take_full(this: *const Self) -> T {
+    unsafe fn take_full(this: *const Self) -> Option<T> {
         // SAFETY: live per the contract; references to single fields, never to `Self`.
         let (cell, state) = unsafe { (&(*this).msg, &(*this).state) };
-        wait_state(state, FULL);
-        // SAFETY: `FULL` seen with Acquire: the writer is done and touches `msg` no more.
-        let msg = cell.with_mut(|p| unsafe { (*p).take() });
-        // Ordering: Release: our take is done before the owner reuses or frees the packet.
+        let now = wait_while(state, EMPTY);
+        let msg = if now == FULL {
+            // SAFETY: `FULL` seen with Acquire: the writer is done and touches `msg` no more.
+            Some(
+                cell.with_mut(|p| unsafe { (*p).take() })
+                    .expect("a FULL packet holds a message"),
+            )
+        } else {
+            debug_assert_eq!(now, CANCELLED);
+            None
+        };
+        // Ordering: Release: our take is done before the owner reuses or frees the packet
+        // (and, after a `CANCELLED`, acknowledges it).
         state.store(DONE, Ordering::Release);
-        msg.expect("a FULL packet holds a message")
+        msg
+    }
+
+    /// Reader side, instead of [`take_full`](Self::take_full): a selected receive given
+    /// back. Waits for the writer's decision; a message stays in the packet for its owner
+    /// (`RETURNED`), a cancellation is acknowledged (`DONE`). Our last touch of the packet.
+    ///
+    /// # Safety
+    ///
+    /// As [`take_full`](Self::take_full).
+    unsafe fn return_partner(this: *const Self) {
+        // SAFETY: live per the contract, until the store below.
+        let state = unsafe { &(*this).state };
+        let now = wait_while(state, EMPTY);
+        let answer = if now == FULL { RETURNED } else { DONE };
+        // Ordering: Release pairs with the owner's Acquire in `wait_while`: we did not touch
+        // `msg`, and this store is our last access to the packet.
+        state.store(answer, Ordering::Release);
     }
 
     /// Owner side: the message, when no exchange happened (or after it completed).
-    fn take(&self) -> Option<T> {
+    pub(crate) fn take(&self) -> Option<T> {
         // SAFETY: only the owner calls this, when no partner can touch the packet (the
         // waiter was never selected by one, or the exchange is over).
         self.msg.with_mut(|p| unsafe { (*p).take() })
     }
 
-    /// Owner side: makes an unregistered packet `EMPTY` for a new registration.
-    fn reset(&self) {
+    /// Owner side: makes an unregistered packet `EMPTY` (or `FULL` with `msg`) for a new
+    /// registration.
+    fn reset(&self, msg: Option<T>) {
         drop(self.take());
+        let state = if msg.is_some() { FULL } else { EMPTY };
+        // SAFETY: unregistered, so only the owner touches `msg`.
+        self.msg.with_mut(|p| unsafe { *p = msg });
         // Relaxed: the packet is unregistered, so nobody else reads `state`; the lock taken
         // to register it publishes the store.
-        self.state.store(EMPTY, Ordering::Relaxed);
+        self.state.store(state, Ordering::Relaxed);
     }
 }
 
-/// [`Packet::wait_for`] on the state word alone (for [`Packet::take_full`], which holds no
-/// `&Packet`).
-fn wait_state(state: &AtomicUsize, want: usize) {
+/// [`Packet::wait_while`] on the state word alone (for the raw-pointer functions, which hold
+/// no `&Packet`).
+fn wait_while(state: &AtomicUsize, from: usize) -> usize {
     let mut backoff = Backoff::new();
-    // Ordering: Acquire pairs with the Release stores of `state` in `put` and `take_full`:
-    // the partner's write to (or take from) `msg` is visible once we see its state.
-    while state.load(Ordering::Acquire) != want {
+    loop {
+        // Ordering: Acquire pairs with the Release stores of `state` (`put`, `take_full`, the
+        // cancellations): the partner's write to (or take from) `msg` is visible once we see
+        // its state.
+        let now = state.load(Ordering::Acquire);
+        if now != from {
+            return now;
+        }
         backoff.snooze();
     }
 }
@@ -238,8 +311,9 @@ impl<T> Channel<T> {
         inner.senders.select_first(NOTIFIED, has_packet)
     }
 
-    /// Wakes the selected sender and takes its message.
-    fn take_from(sel: Selected) -> T {
+    /// Wakes the selected sender and takes its message; `None` if the sender, a
+    /// [`Select`](super::Select) user, gave its selected send back instead (look again).
+    fn take_from(sel: Selected) -> Option<T> {
         let packet = sel.packet.cast::<Packet<T>>();
         sel.wake();
         // Senders register a `Packet<T>` of this channel's `T`; we selected the sender, which
@@ -274,16 +348,21 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let mut inner = self.lock();
-        if let Some(sel) = Self::select_sender(&mut inner) {
-            drop(inner);
-            return Ok(Self::take_from(sel));
+        loop {
+            let mut inner = self.lock();
+            if let Some(sel) = Self::select_sender(&mut inner) {
+                drop(inner);
+                match Self::take_from(sel) {
+                    Some(msg) => return Ok(msg),
+                    None => continue,
+                }
+            }
+            return Err(if inner.closed {
+                TryRecvError::Closed
+            } else {
+                TryRecvError::Empty
+            });
         }
-        Err(if inner.closed {
-            TryRecvError::Closed
-        } else {
-            TryRecvError::Empty
-        })
     }
 
     // Out of line, here and in `recv`: the 64-byte-aligned `Parked` on the stack makes the
@@ -296,86 +375,109 @@ impl<T> Channel<T> {
         msg: T,
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
-        let mut inner = self.lock();
-        if inner.closed {
-            return Err(SendTimeoutError::Closed(msg));
-        }
-        let msg = match Self::give_to_receiver(&mut inner, msg) {
-            Ok(sel) => {
-                drop(inner);
-                sel.wake();
-                return Ok(());
+        let mut msg = msg;
+        loop {
+            let mut inner = self.lock();
+            if inner.closed {
+                return Err(SendTimeoutError::Closed(msg));
             }
-            Err(msg) => msg,
-        };
-        let parked = Parked::new(Some(msg));
-        let (waiter, packet) = (&parked.waiter, &parked.packet);
-        // `waiter` and `packet` live on this frame; every path below returns only after the
-        // entry is gone: selected (the selector removed it, and we wait for `DONE` before
-        // `packet` dies) or aborted (we unregister under the lock).
-        // SAFETY: so the registered pointers outlive every use of them.
-        unsafe {
-            inner
-                .senders
-                .register(waiter, (packet as *const Packet<T>).cast())
-        };
-        let task = Self::notify_watcher(&mut inner.receivers);
-        drop(inner);
-        if let Some(t) = task {
-            t.wake();
-        }
-        match waiter.wait(deadline) {
-            NOTIFIED => {
-                packet.wait_for(DONE);
-                Ok(())
+            msg = match Self::give_to_receiver(&mut inner, msg) {
+                Ok(sel) => {
+                    drop(inner);
+                    sel.wake();
+                    return Ok(());
+                }
+                Err(msg) => msg,
+            };
+            let parked = Parked::new(Some(msg));
+            let (waiter, packet) = (&parked.waiter, &parked.packet);
+            // `waiter` and `packet` live on this frame; every path below leaves the iteration
+            // only after the entry is gone: selected (the selector removed it, and we wait for
+            // its `DONE` or `RETURNED` before `packet` dies) or aborted (we unregister under
+            // the lock).
+            // SAFETY: so the registered pointers outlive every use of them.
+            unsafe {
+                inner
+                    .senders
+                    .register(waiter, (packet as *const Packet<T>).cast())
+            };
+            let task = Self::notify_watcher(&mut inner.receivers);
+            drop(inner);
+            if let Some(t) = task {
+                t.wake();
             }
-            CLOSED => Err(SendTimeoutError::Closed(
-                packet.take().expect("unsent message"),
-            )),
-            s => {
-                debug_assert_eq!(s, ABORTED);
-                self.lock().senders.unregister(waiter);
-                Err(SendTimeoutError::Timeout(
-                    packet.take().expect("unsent message"),
-                ))
+            match waiter.wait(deadline) {
+                NOTIFIED => match packet.wait_while(FULL) {
+                    DONE => return Ok(()),
+                    now => {
+                        // A selecting receiver gave its receive back: the message is still
+                        // ours; wait again (with what is left of the deadline).
+                        debug_assert_eq!(now, RETURNED);
+                        msg = packet.take().expect("a returned packet keeps its message");
+                    }
+                },
+                CLOSED => {
+                    return Err(SendTimeoutError::Closed(
+                        packet.take().expect("unsent message"),
+                    ))
+                }
+                s => {
+                    debug_assert_eq!(s, ABORTED);
+                    self.lock().senders.unregister(waiter);
+                    return Err(SendTimeoutError::Timeout(
+                        packet.take().expect("unsent message"),
+                    ));
+                }
             }
         }
     }
 
     #[inline(never)]
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        let mut inner = self.lock();
-        if let Some(sel) = Self::select_sender(&mut inner) {
-            drop(inner);
-            return Ok(Self::take_from(sel));
-        }
-        if inner.closed {
-            return Err(RecvTimeoutError::Closed);
-        }
-        let parked = Parked::<T>::new(None);
-        let (waiter, packet) = (&parked.waiter, &parked.packet);
-        // SAFETY: as in `send`: we return only once the entry is gone and any exchange on
-        // `packet` is complete.
-        unsafe {
-            inner
-                .receivers
-                .register(waiter, (packet as *const Packet<T>).cast())
-        };
-        let watcher = Self::notify_watcher(&mut inner.senders);
-        drop(inner);
-        if let Some(w) = watcher {
-            w.wake();
-        }
-        match waiter.wait(deadline) {
-            NOTIFIED => {
-                packet.wait_for(FULL);
-                Ok(packet.take().expect("a selecting sender hands its message"))
+        loop {
+            let mut inner = self.lock();
+            if let Some(sel) = Self::select_sender(&mut inner) {
+                drop(inner);
+                match Self::take_from(sel) {
+                    Some(msg) => return Ok(msg),
+                    None => continue,
+                }
             }
-            CLOSED => Err(RecvTimeoutError::Closed),
-            s => {
-                debug_assert_eq!(s, ABORTED);
-                self.lock().receivers.unregister(waiter);
-                Err(RecvTimeoutError::Timeout)
+            if inner.closed {
+                return Err(RecvTimeoutError::Closed);
+            }
+            let parked = Parked::<T>::new(None);
+            let (waiter, packet) = (&parked.waiter, &parked.packet);
+            // SAFETY: as in `send`: we leave the iteration only once the entry is gone and
+            // any exchange on `packet` is complete (`FULL` taken, or `CANCELLED` seen: the
+            // writer's last touch).
+            unsafe {
+                inner
+                    .receivers
+                    .register(waiter, (packet as *const Packet<T>).cast())
+            };
+            let watcher = Self::notify_watcher(&mut inner.senders);
+            drop(inner);
+            if let Some(w) = watcher {
+                w.wake();
+            }
+            match waiter.wait(deadline) {
+                NOTIFIED => match packet.wait_while(EMPTY) {
+                    FULL => {
+                        return Ok(packet.take().expect("a selecting sender hands its message"))
+                    }
+                    now => {
+                        // The selecting sender gave its send back: wait again, with what is
+                        // left of the deadline.
+                        debug_assert_eq!(now, CANCELLED);
+                    }
+                },
+                CLOSED => return Err(RecvTimeoutError::Closed),
+                s => {
+                    debug_assert_eq!(s, ABORTED);
+                    self.lock().receivers.unregister(waiter);
+                    return Err(RecvTimeoutError::Timeout);
+                }
             }
         }
     }
@@ -412,8 +514,12 @@ impl<T> Channel<T> {
                 match waiter.selected() {
                     NOTIFIED => {
                         st.registered = false;
-                        st.packet.wait_for(DONE);
-                        return Poll::Ready(Ok(()));
+                        if st.packet.wait_while(FULL) == DONE {
+                            return Poll::Ready(Ok(()));
+                        }
+                        // RETURNED: a selecting receiver gave it back; the message is
+                        // still in the packet: offer it again.
+                        continue;
                     }
                     CLOSED => {
                         st.registered = false;
@@ -475,7 +581,11 @@ impl<T> Channel<T> {
             Ok(()) => {
                 self.lock().senders.unregister(waiter);
             }
-            Err(NOTIFIED) => st.packet.wait_for(DONE),
+            Err(NOTIFIED) => {
+                // Delivered (`DONE`), or given back (`RETURNED`): then the message stays in
+                // the packet and drops with the future.
+                st.packet.wait_while(FULL);
+            }
             Err(_) => {} // closed: the message stays in the packet and drops with it
         }
     }
@@ -496,13 +606,18 @@ impl<T> Channel<T> {
                 st.registered = false;
             }
         }
-        if let Some(sel) = Self::select_sender(&mut inner) {
+        while let Some(sel) = Self::select_sender(&mut inner) {
             let next = Self::withdraw(&mut inner, st);
             drop(inner);
             if let Some(n) = next {
                 n.wake();
             }
-            return Poll::Ready(Ok(Self::take_from(sel)));
+            match Self::take_from(sel) {
+                Some(msg) => return Poll::Ready(Ok(msg)),
+                // The sender gave its selected send back: look again (and register anew
+                // below if nothing is there).
+                None => inner = self.lock(),
+            }
         }
         if inner.closed {
             let next = Self::withdraw(&mut inner, st);
@@ -557,9 +672,10 @@ impl<T> Channel<T> {
     }
 
     // The operations of a `select` arm (see `select.rs`). An arm completes in two steps:
-    // `start_*` commits to the exchange (selects the partner), `complete_*` moves the message.
-    // A `select` blocked on this channel registers its arm with its own packet; a partner that
-    // selects it commits the whole `select` to that arm.
+    // `start_*` commits to the exchange (selects the partner), `complete_*` moves the message;
+    // `give_back_*` undoes a commitment that is not completed. A `select` blocked on this
+    // channel registers its arm with its own packet; a partner that selects it commits the
+    // whole `select` to that arm.
 
     /// Commits to sending to a waiting receiver, if one is there (or to failing, if the
     /// channel is closed). The receiver's packet goes into `token`.
@@ -580,7 +696,11 @@ impl<T> Channel<T> {
     }
 
     /// Finishes a send committed by `start_send` (or by a receiver that selected our
-    /// registered arm: `token` then names our own packet).
+    /// registered `EMPTY` arm: `token` then names our own packet).
+    ///
+    /// If that receiver gives the exchange back (`RETURNED`: it was a `Select` user that
+    /// dropped its selected receive), the committed send goes on as a plain blocking send of
+    /// the message on this channel.
     ///
     /// # Safety
     ///
@@ -592,37 +712,75 @@ impl<T> Channel<T> {
         }
         let packet = token.ptr.cast::<Packet<T>>();
         // SAFETY: a selected packet of this channel's `T`, alive until its owner sees our
-        // `FULL` (a partner's) or our `DONE` wait returns (our own); we are its writer.
+        // `FULL` (a partner's) or our wait below returns (our own); we are its writer.
         unsafe { Packet::put(packet, msg) };
         if token.pos == OWN {
-            // Our own packet: the receiver that selected us takes the message; wait for it
-            // before the packet can be reused or freed.
             // SAFETY: our own packet lives in the arm, which outlives this call.
-            unsafe { (*packet).wait_for(DONE) };
+            let own = unsafe { &*packet };
+            // The receiver that selected us takes the message; wait for it before the
+            // packet can be reused or freed.
+            if own.wait_while(FULL) == RETURNED {
+                let msg = own.take().expect("a returned packet keeps its message");
+                return self.send(msg, None).map_err(SendTimeoutError::into_inner);
+            }
         }
         Ok(())
     }
 
+    /// Gives back a send committed by `start_send` or `accept` and never completed: the
+    /// partner receiver goes on waiting (or times out) as it asked.
+    ///
+    /// # Safety
+    ///
+    /// As [`complete_send`](Self::complete_send), instead of it.
+    pub(crate) unsafe fn give_back_send(&self, token: &Token) {
+        if token.ptr.is_null() {
+            return;
+        }
+        let packet = token.ptr.cast::<Packet<T>>();
+        if token.pos == OWN {
+            // SAFETY: our own packet, in the arm that outlives this call; the receiver that
+            // selected it waits for our write.
+            unsafe { &*packet }.cancel_own();
+        } else {
+            // SAFETY: the selected receiver's packet, alive until our store (its owner waits
+            // for it); we are its writer.
+            unsafe { Packet::cancel_partner(packet) };
+        }
+    }
+
     /// Commits to receiving from a waiting sender, if one is there (or to failing, if the
-    /// channel is closed).
+    /// channel is closed). A sender found is one whose message is in its packet (`FULL`): a
+    /// `Select` sender that was selected waits until it writes or gives the send back.
     pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
-        let mut inner = self.lock();
-        if let Some(sel) = Self::select_sender(&mut inner) {
-            drop(inner);
-            token.ptr = sel.packet;
-            token.pos = PARTNER;
-            sel.wake();
-            return true;
+        loop {
+            let mut inner = self.lock();
+            if let Some(sel) = Self::select_sender(&mut inner) {
+                drop(inner);
+                let packet = sel.packet.cast::<Packet<T>>();
+                sel.wake();
+                // SAFETY: the selected sender's packet of this channel's `T`, alive until our
+                // `DONE` (the sender waits for it); we are its reader.
+                let state = unsafe { &(*packet).state };
+                if wait_while(state, EMPTY) == CANCELLED {
+                    // Ordering: Release: acknowledges the cancellation; our last touch.
+                    state.store(DONE, Ordering::Release);
+                    continue;
+                }
+                token.ptr = packet.cast();
+                token.pos = PARTNER;
+                return true;
+            }
+            if inner.closed {
+                token.ptr = core::ptr::null();
+                return true;
+            }
+            return false;
         }
-        if inner.closed {
-            token.ptr = core::ptr::null();
-            return true;
-        }
-        false
     }
 
     /// Finishes a receive committed by `start_recv` (or by a sender that selected our
-    /// registered arm).
+    /// registered arm, after `accept` saw its message: `FULL`).
     ///
     /// # Safety
     ///
@@ -631,15 +789,46 @@ impl<T> Channel<T> {
         if token.ptr.is_null() {
             return Err(());
         }
-        // SAFETY: a selected packet of this channel's `T`, alive until our `DONE` store (a
-        // partner's packet) or for as long as the arm (our own); we are its reader.
-        Ok(unsafe { Packet::take_full(token.ptr.cast::<Packet<T>>()) })
+        // SAFETY: a selected packet of this channel's `T`, `FULL` (seen by `start_recv` or
+        // `accept`), alive until our `DONE` store (a partner's packet) or for as long as the
+        // arm (our own); we are its reader.
+        let msg = unsafe { Packet::take_full(token.ptr.cast::<Packet<T>>()) };
+        Ok(msg.expect("a committed receive's packet is FULL"))
+    }
+
+    /// Gives back a receive committed by `start_recv` and never completed: the message
+    /// stays with its sender, who goes on waiting. (A receive committed by `accept`, in our
+    /// own packet, was delivered already: the caller keeps that message.)
+    ///
+    /// # Safety
+    ///
+    /// As [`complete_recv`](Self::complete_recv), instead of it, with `token.pos` `PARTNER`.
+    pub(crate) unsafe fn give_back_recv(&self, token: &Token) {
+        if token.ptr.is_null() {
+            return;
+        }
+        debug_assert_eq!(token.pos, PARTNER);
+        // SAFETY: the selected sender's packet, alive until our answer (it waits for one).
+        unsafe { Packet::return_partner(token.ptr.cast::<Packet<T>>()) };
+    }
+
+    /// A registered arm's packet after a partner selected it (`accept`): waits for the
+    /// partner's side of the exchange. A receive arm (`send` false) returns whether a
+    /// message came (`false`: the sender cancelled). A send arm registered `FULL` returns
+    /// whether the receiver took it (`false`: returned; the message is back in the packet).
+    pub(crate) fn await_partner(packet: &Packet<T>, send: bool) -> bool {
+        if send {
+            packet.wait_while(FULL) == DONE
+        } else {
+            packet.wait_while(EMPTY) == FULL
+        }
     }
 
     /// Registers a blocked `select`'s send arm (`send`) or receive arm, with `packet`
-    /// (`EMPTY`: a send arm's value is computed once the arm is selected), or without one for
-    /// a watcher (`Select::ready`). Returns whether the operation may be ready now (a partner
-    /// of another party waits, or closed).
+    /// (`FULL` with `msg` for a `select!` send arm, `EMPTY` for a `Select` send arm, whose
+    /// value comes at completion, and for receive arms), or without one for a watcher
+    /// (`Select::ready`). Returns whether the operation may be ready now (a partner of
+    /// another party waits, or closed).
     ///
     /// # Safety
     ///
@@ -651,11 +840,12 @@ impl<T> Channel<T> {
         waiter: &Waiter,
         oper: usize,
         packet: Option<&Packet<T>>,
+        msg: Option<T>,
     ) -> bool {
         let mut inner = self.lock();
         let (own, other) = inner.sides(send);
         let ptr = packet.map_or(core::ptr::null(), |p| {
-            p.reset();
+            p.reset(msg);
             (p as *const Packet<T>).cast()
         });
         // SAFETY: forwarded from our caller.
@@ -669,6 +859,13 @@ impl<T> Channel<T> {
             w.wake();
         }
         ready
+    }
+
+    /// Unregisters a `select!` send arm and takes its message back out of its packet (which
+    /// nobody selected: the caller knows the select was claimed for another arm, or not).
+    pub(crate) fn unregister_send_take(&self, waiter: &Waiter, packet: &Packet<T>) -> Option<T> {
+        self.lock().senders.unregister(waiter);
+        packet.take()
     }
 
     pub(crate) fn unregister_send(&self, waiter: &Waiter) {
