@@ -92,6 +92,11 @@ fn warm(tx: &Sender<Msg>, rx: &Receiver<Msg>, drops: &Arc<AtomicUsize>) {
     });
 }
 
+/// `true`, opaquely: an early exit the compiler cannot see is taken.
+fn leave() -> bool {
+    std::hint::black_box(true)
+}
+
 fn send_with_question_mark(tx: &Sender<Msg>, v: Option<Msg>) -> Option<()> {
     weft::select! {
         send(tx, v?) -> _r => {},
@@ -124,7 +129,7 @@ fn early_exits_in_a_send_value_touch_no_channel() {
             // `return` from a closure
             let f = || -> u32 {
                 weft::select! {
-                    send(tx, return 7) -> _r => 0,
+                    send(tx, if leave() { return 7 } else { msg(4, &drops) }) -> _r => 0,
                     recv(rx) -> _m => 1,
                 }
             };
@@ -133,7 +138,7 @@ fn early_exits_in_a_send_value_touch_no_channel() {
             let caught = panic::catch_unwind(AssertUnwindSafe(|| {
                 weft::select! {
                     send(tx, msg(3, &drops)) -> _r => {},
-                    send(tx, panic!("value panics")) -> _r => {},
+                    send(tx, if leave() { panic!("value panics") } else { msg(5, &drops) }) -> _r => {},
                     default => {},
                 }
             }));

@@ -631,6 +631,15 @@ impl<T> Channel<T> {
             .saturating_sub(self.holes.load(Ordering::Relaxed))
     }
 
+    /// Changes with every completed claim and with the close (`head` and `tail` move
+    /// monotonically, a given-back claim aside, which changes no readiness).
+    pub(crate) fn version(&self) -> u128 {
+        // Ordering: SeqCst loads, in the single order of the claiming CASes and `close`.
+        let head = self.head.load(Ordering::SeqCst) as u128;
+        let tail = self.tail.load(Ordering::SeqCst) as u128;
+        head << 64 | tail
+    }
+
     /// Slots between `head` and `tail`: messages and holes (a snapshot).
     fn occupied(&self) -> usize {
         loop {

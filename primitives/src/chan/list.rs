@@ -718,6 +718,14 @@ impl<T> Channel<T> {
             .saturating_sub(self.holes.load(Ordering::Relaxed))
     }
 
+    /// Changes with every claim and with the close (as the ring buffer's).
+    pub(crate) fn version(&self) -> u128 {
+        // Ordering: SeqCst loads, in the single order of the claiming CASes and `close`.
+        let head = self.head.index.load(Ordering::SeqCst) as u128;
+        let tail = self.tail.index.load(Ordering::SeqCst) as u128;
+        head << 64 | tail
+    }
+
     /// Slots between `head` and `tail`: messages and holes (a snapshot).
     fn occupied(&self) -> usize {
         loop {

@@ -135,6 +135,9 @@ pub(crate) trait Arm {
     /// is released or marked for receivers to pass by, a rendezvous partner goes on waiting,
     /// and a message that cannot go back in place stays in the arm for its next selection.
     fn give_back(&self, token: &Token);
+    /// A number that changes whenever the arm's readiness may have changed (the channel's
+    /// operation counters), for a linearizable non-blocking select (`try_linearizable`).
+    fn version(&self) -> u128;
 }
 
 /// The receive arm of a select: `recv(rx)`.
@@ -551,6 +554,13 @@ impl<T> Arm for RecvArm<'_, T> {
         matches!(self.rx.flavor, Flavor::Zero(_))
     }
 
+    fn version(&self) -> u128 {
+        if self.stashed.get() {
+            return u128::MAX; // ready: never reaches the version comparison
+        }
+        super::dispatch!(&self.rx.flavor, |s, c| c.version())
+    }
+
     fn give_back(&self, token: &Token) {
         if token.how == STASHED {
             return; // the message stays in the stash
@@ -691,6 +701,10 @@ impl<T> Arm for SendArm<'_, T> {
         self.try_start(token, true)
     }
 
+    fn version(&self) -> u128 {
+        super::dispatch!(&self.tx.flavor, |s, c| c.version())
+    }
+
     fn give_back(&self, token: &Token) {
         if token.how == DELIVERED {
             return;
@@ -770,6 +784,9 @@ impl Arm for Removed {
     fn give_back(&self, _: &Token) {
         unreachable!("a removed operation never commits")
     }
+    fn version(&self) -> u128 {
+        0
+    }
 }
 
 /// A reference to an arm, for the array `select!` builds on its stack.
@@ -832,60 +849,112 @@ impl Timeout {
     }
 }
 
-/// The first arm a select tries: uniform over `n` arms (Go's fairness), or 0 if biased.
-fn first_arm(n: usize, biased: bool) -> usize {
-    if biased || n < 2 {
-        return 0;
+/// The order in which a select polls and registers its arms: a uniformly random permutation
+/// (Go's `selectgo` shuffles its poll order), or written order when biased. Drawn lazily, by
+/// Fisher-Yates one step at a time, so a select whose first arm is ready draws one random
+/// number; the order then stays fixed for the rest of the call (its later passes and its
+/// registrations), so a blocked select also registers in random order, and a partner that
+/// takes the first registration picks among duplicate arms uniformly.
+///
+/// Why a permutation and not a random start followed by a rotation: with a rotation, an arm
+/// that follows `k` never-ready arms is first whenever the start falls on any of them, and
+/// gets `k + 1` shares (arms `[never, never, ready, ready]` were chosen 75% / 25%).
+struct Order {
+    n: usize,
+    /// Positions `..drawn` are fixed; the rest is the pool still to draw from.
+    drawn: usize,
+    biased: bool,
+    small: [u32; SMALL],
+    /// For selects of more than `SMALL` arms (a `Select`; allocates once per call).
+    large: Vec<u32>,
+}
+
+/// Arms a select orders without allocating.
+const SMALL: usize = 32;
+
+impl Order {
+    #[inline]
+    fn new(n: usize, biased: bool) -> Self {
+        // The model build keeps schedules deterministic: loom replays them.
+        let biased = biased || cfg!(weft_loom) || n < 2;
+        let mut order = Self {
+            n,
+            drawn: 0,
+            biased,
+            small: [0; SMALL],
+            large: Vec::new(),
+        };
+        if !biased {
+            if n <= SMALL {
+                for (i, slot) in order.small[..n].iter_mut().enumerate() {
+                    *slot = i as u32;
+                }
+            } else {
+                order.large = (0..n as u32).collect();
+            }
+        }
+        order
     }
-    // The model build keeps schedules deterministic: loom replays them.
-    #[cfg(weft_loom)]
-    {
-        0
-    }
-    #[cfg(not(weft_loom))]
-    {
-        random_below(n)
+
+    /// The arm at position `k` of the order (`k` < `n`, and positions asked in increasing
+    /// order the first time).
+    #[inline]
+    fn at(&mut self, k: usize) -> usize {
+        if self.biased {
+            return k;
+        }
+        let n = self.n;
+        let slots = if n <= SMALL {
+            &mut self.small[..n]
+        } else {
+            &mut self.large[..]
+        };
+        while self.drawn <= k {
+            let j = self.drawn + random_below(n - self.drawn);
+            slots.swap(self.drawn, j);
+            self.drawn += 1;
+        }
+        slots[k] as usize
     }
 }
 
 /// A per-thread xorshift64* generator: uniform enough for choosing among arms, and free of
-/// shared state.
-#[cfg(not(weft_loom))]
+/// shared state. The model build never calls it (`Order` is biased there).
 fn random_below(n: usize) -> usize {
-    std::thread_local! {
-        static STATE: Cell<u64> = Cell::new({
-            // Seed from std's per-thread random hash keys (and the thread-local's address):
-            // distinct per thread and per run, with no system call per select.
-            use std::hash::{BuildHasher, Hasher};
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_usize(&STATE as *const _ as usize);
-            h.finish() | 1
-        });
+    #[cfg(weft_loom)]
+    {
+        let _ = n;
+        0
     }
-    STATE.with(|s| {
-        let mut x = s.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        s.set(x);
-        // Multiply-shift maps the high bits onto 0..n without a division.
-        let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        ((u128::from(r >> 32) * n as u128) >> 32) as usize
-    })
-}
-
-/// `start, start + 1, .., n - 1, 0, .., start - 1`: every arm once, from `start` (no
-/// division per step, which a `% n` would cost on this hot path).
-fn rotated(n: usize, start: usize) -> impl Iterator<Item = usize> {
-    let mut i = start;
-    (0..n).map(move |_| {
-        let at = i;
-        i += 1;
-        if i == n {
-            i = 0;
+    #[cfg(not(weft_loom))]
+    {
+        std::thread_local! {
+            static STATE: Cell<u64> = Cell::new({
+                // Seed from std's per-thread random hash keys (and the thread-local's address):
+                // distinct per thread and per run, with no system call per select.
+                use std::hash::{BuildHasher, Hasher};
+                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                h.write_usize(&STATE as *const _ as usize);
+                h.finish() | 1
+            });
         }
-        at
-    })
+        let step = |s: &Cell<u64>| {
+            let mut x = s.get();
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            s.set(x);
+            x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        };
+        // In a thread-local destructor the generator may be gone: a stack-address-seeded draw
+        // keeps the select working there (its fairness matters less than not aborting).
+        let r = STATE.try_with(step).unwrap_or_else(|_| {
+            let local = 0u8;
+            step(&Cell::new(core::ptr::from_ref(&local) as u64 | 1))
+        });
+        // Multiply-shift maps the high bits onto 0..n without a division.
+        ((u128::from(r >> 32) * n as u128) >> 32) as usize
+    }
 }
 
 /// Blocks until `deadline` (forever without one): a select without arms.
@@ -904,7 +973,8 @@ fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// Withdraws `waiter` from the first `registered` arms after its wait ended with `selected`.
+/// Withdraws `waiter` from the arms at the first `registered` positions of `order` after its
+/// wait ended with `selected`.
 ///
 /// A notifier that claimed the waiter for arm `i` (any kind but `ABORTED`; the only
 /// claiming CAS is in `WaitQueue::select_first`) removes that arm's entry in the same
@@ -912,10 +982,77 @@ fn sleep_until(deadline: Option<Instant>) {
 /// waiters module): once the arm's lock is free again nobody can find the entry, so arm `i`
 /// needs no visit, which saves one lock round trip per blocked select (the only one for a
 /// select of one arm).
-fn unregister_all<A: Arms + ?Sized>(arms: &A, registered: usize, waiter: &Waiter, selected: usize) {
+fn unregister_all<A: Arms + ?Sized>(
+    arms: &A,
+    order: &mut Order,
+    registered: usize,
+    waiter: &Waiter,
+    selected: usize,
+) {
     let claimed_for = (waiters::kind(selected) != ABORTED).then(|| waiters::oper(selected));
-    for i in (0..registered).filter(|&i| Some(i) != claimed_for) {
-        arms.arm(i).unregister(waiter);
+    for k in 0..registered {
+        let i = order.at(k);
+        if Some(i) != claimed_for {
+            arms.arm(i).unregister(waiter);
+        }
+    }
+}
+
+/// One pass over every arm in `order`: the first that commits.
+#[inline]
+fn try_pass<A: Arms + ?Sized>(
+    arms: &A,
+    order: &mut Order,
+    token: &mut Token,
+    exact: bool,
+) -> Option<usize> {
+    (0..order.n)
+        .map(|k| order.at(k))
+        .find(|&i| arms.arm(i).try_start(token, exact))
+}
+
+/// A non-blocking select that is linearizable: it commits an arm, or reports that none was
+/// ready at some instant during the call. A single pass is not enough: arm 1 may be empty
+/// when looked at, then filled, while arm 2 is emptied before its look, so that some arm was
+/// ready at every instant. So, after a pass that found nothing, every arm's version (its
+/// channel's operation counters, which any change of readiness moves) is read, a second
+/// pass runs, and the versions are read again: if none moved, each arm stayed unready from
+/// its first read to its second, and all were unready together at the end of the second
+/// pass. Otherwise some operation completed meanwhile, and it goes round again.
+fn try_linearizable<A: Arms + ?Sized>(
+    arms: &A,
+    order: &mut Order,
+    token: &mut Token,
+    mut look: impl FnMut(&A, &mut Order, &mut Token) -> Option<usize>,
+) -> Option<usize> {
+    if let Some(i) = look(arms, order, token) {
+        return Some(i);
+    }
+    let n = arms.count();
+    let mut small = [0u128; SMALL];
+    let mut large = Vec::new();
+    let before: &mut [u128] = if n <= SMALL {
+        &mut small[..n]
+    } else {
+        large.resize(n, 0);
+        &mut large[..]
+    };
+    let mut backoff = crate::backoff::Backoff::new();
+    loop {
+        for (i, v) in before.iter_mut().enumerate() {
+            *v = arms.arm(i).version();
+        }
+        if let Some(i) = look(arms, order, token) {
+            return Some(i);
+        }
+        if before
+            .iter()
+            .enumerate()
+            .all(|(i, v)| arms.arm(i).version() == *v)
+        {
+            return None;
+        }
+        backoff.snooze();
     }
 }
 
@@ -936,16 +1073,17 @@ fn run<A: Arms + ?Sized>(
     timeout: Timeout,
     token: &mut Token,
 ) -> Option<usize> {
-    let n = arms.count();
-    let start = first_arm(n, biased);
+    let mut order = Order::new(arms.count(), biased);
     // A select that may wait polls inexactly: it re-checks exactly before it sleeps.
     let exact = matches!(timeout, Timeout::Now);
-    if let Some(i) = rotated(n, start).find(|&i| arms.arm(i).try_start(token, exact)) {
+    if let Some(i) = try_pass(arms, &mut order, token, exact) {
         return Some(i);
     }
     match timeout {
-        Timeout::Now => None,
-        _ => wait_and_run(arms, start, timeout, token),
+        Timeout::Now => {
+            try_linearizable(arms, &mut order, token, |a, o, t| try_pass(a, o, t, true))
+        }
+        _ => wait_and_run(arms, &mut order, timeout, token),
     }
 }
 
@@ -955,14 +1093,11 @@ fn run<A: Arms + ?Sized>(
 #[inline(never)]
 fn wait_and_run<A: Arms + ?Sized>(
     arms: &A,
-    start: usize,
+    order: &mut Order,
     timeout: Timeout,
     token: &mut Token,
 ) -> Option<usize> {
     let n = arms.count();
-    let try_all = |token: &mut Token, exact: bool| {
-        rotated(n, start).find(|&i| arms.arm(i).try_start(token, exact))
-    };
     let deadline = match timeout {
         Timeout::Now => return None,
         Timeout::Never => None,
@@ -972,6 +1107,9 @@ fn wait_and_run<A: Arms + ?Sized>(
         sleep_until(deadline);
         return None;
     }
+    let exact_look = |order: &mut Order, token: &mut Token| {
+        try_linearizable(arms, order, token, |a, o, t| try_pass(a, o, t, true))
+    };
     // With a rendezvous arm, no spin before registering: its partner (a plain operation or
     // another select) can only pair with a *registered* waiter, so two selects that both spun
     // first would each wait out the other's spin (select_both on bounded(0) went from ~5 us
@@ -985,26 +1123,31 @@ fn wait_and_run<A: Arms + ?Sized>(
             None
         } else if first {
             // Polls, so inexact: the registration below re-checks each arm exactly.
-            spin_then_yield_or_park(|| try_all(token, false))
+            spin_then_yield_or_park(|| try_pass(arms, order, token, false))
         } else {
-            try_all(token, true)
+            try_pass(arms, order, token, true)
         };
         if found.is_some() {
             return found;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            // Out of time before registering: one exact look (the polls above may have
-            // missed a ready arm, or not looked at all), as `Timeout::Now` would take.
-            return if first { try_all(token, true) } else { None };
+            // Out of time before registering: one exact, linearizable look (the polls above
+            // may have missed a ready arm, or not looked at all), as `Timeout::Now` takes.
+            return if first {
+                exact_look(order, token)
+            } else {
+                None
+            };
         }
         first = false;
         let waiter = Waiter::for_thread();
         let mut registered = 0;
         let mut ready = false;
         while registered < n && !ready {
+            let i = order.at(registered);
             // SAFETY: `waiter` lives on this frame, and every arm registered here is
             // unregistered below before the frame ends.
-            ready = unsafe { arms.arm(registered).register(&waiter, registered) };
+            ready = unsafe { arms.arm(i).register(&waiter, i) };
             registered += 1;
         }
         let selected = if ready {
@@ -1013,13 +1156,13 @@ fn wait_and_run<A: Arms + ?Sized>(
         } else {
             waiter.wait(deadline)
         };
-        unregister_all(arms, registered, &waiter, selected);
+        unregister_all(arms, order, registered, &waiter, selected);
         if waiters::kind(selected) == ABORTED {
             if ready {
                 continue;
             }
-            // Timed out: one last look.
-            return try_all(token, true);
+            // Timed out: one last, linearizable look.
+            return exact_look(order, token);
         }
         let i = waiters::oper(selected);
         if arms.arm(i).accept(token, waiters::kind(selected)) {
@@ -1031,13 +1174,20 @@ fn wait_and_run<A: Arms + ?Sized>(
 /// Waits until one of `arms` may be ready, without committing anything: `Select::ready`.
 fn run_ready<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Option<usize> {
     let n = arms.count();
-    let start = first_arm(n, biased);
-    let try_all = || rotated(n, start).find(|&i| arms.arm(i).is_ready());
-    if let Some(i) = try_all() {
+    let mut order = Order::new(n, biased);
+    let ready_pass = |arms: &A, order: &mut Order| {
+        (0..n)
+            .map(|k| order.at(k))
+            .find(|&i| arms.arm(i).is_ready())
+    };
+    let mut unused = Token::new();
+    let mut look =
+        |order: &mut Order| try_linearizable(arms, order, &mut unused, |a, o, _| ready_pass(a, o));
+    if let Some(i) = ready_pass(arms, &mut order) {
         return Some(i);
     }
     let deadline = match timeout {
-        Timeout::Now => return None,
+        Timeout::Now => return look(&mut order),
         Timeout::Never => None,
         Timeout::At(d) => Some(d),
     };
@@ -1046,18 +1196,19 @@ fn run_ready<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Opti
         return None;
     }
     loop {
-        if let Some(i) = spin_then_yield_or_park(try_all) {
+        if let Some(i) = spin_then_yield_or_park(|| ready_pass(arms, &mut order)) {
             return Some(i);
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            return None;
+            return look(&mut order);
         }
         let waiter = Waiter::for_thread();
         let mut registered = 0;
         let mut ready = false;
         while registered < n && !ready {
+            let i = order.at(registered);
             // SAFETY: as in `run`.
-            ready = unsafe { arms.arm(registered).watch(&waiter, registered) };
+            ready = unsafe { arms.arm(i).watch(&waiter, i) };
             registered += 1;
         }
         let selected = if ready {
@@ -1065,10 +1216,10 @@ fn run_ready<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Opti
         } else {
             waiter.wait(deadline)
         };
-        unregister_all(arms, registered, &waiter, selected);
+        unregister_all(arms, &mut order, registered, &waiter, selected);
         match waiters::kind(selected) {
             ABORTED if ready => continue,
-            ABORTED => return try_all(),
+            ABORTED => return look(&mut order),
             kind => {
                 let i = waiters::oper(selected);
                 if kind == NOTIFIED {

@@ -242,6 +242,8 @@ impl Selected {
 #[derive(Debug, Default)]
 pub(crate) struct WaitQueue {
     entries: Vec<Entry>,
+    /// Registrations so far (wrapping): a version for linearizable selects.
+    registrations: usize,
 }
 
 // The raw pointers are only dereferenced by the methods below, which run under the owner's
@@ -278,6 +280,7 @@ impl WaitQueue {
             packet,
             oper,
         });
+        self.registrations = self.registrations.wrapping_add(1);
     }
 
     /// Removes `waiter`'s entry if it is still here. Returns whether it was.
@@ -297,6 +300,11 @@ impl WaitQueue {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Registrations so far (wrapping).
+    pub(crate) fn registrations(&self) -> usize {
+        self.registrations
     }
 
     /// Whether `waiter` is registered here.

@@ -918,6 +918,14 @@ impl<T> Channel<T> {
         0
     }
 
+    /// Changes whenever a party registers on either side, and on close: the only events
+    /// that can make a select arm on this channel ready.
+    pub(crate) fn version(&self) -> u128 {
+        let inner = self.lock();
+        let regs = inner.senders.registrations() as u128 + inner.receivers.registrations() as u128;
+        regs << 1 | u128::from(inner.closed)
+    }
+
     pub(crate) fn capacity(&self) -> Option<usize> {
         Some(0)
     }
