@@ -243,6 +243,10 @@ fn spin_then_yield_slow<T>(mut ready: impl FnMut() -> Option<T>, or_park: bool) 
 }
 
 /// The per-thread spin length of [`spin_then_yield`], in backoff steps.
+///
+/// Every access is a `try_with`: a channel operation may run inside a thread-local destructor
+/// after this history is gone (where `with` would panic, and the panic abort). Without it a
+/// wait spins `MIN_STEPS` and updates nothing.
 #[cfg(not(weft_loom))]
 mod adaptive {
     use super::SPIN_LIMIT;
@@ -269,14 +273,16 @@ mod adaptive {
     /// than yield (module docs).
     #[inline]
     pub(super) fn sharing_cpu() -> bool {
-        STREAK.with(Cell::get) >= super::PARK_AFTER
+        STREAK
+            .try_with(Cell::get)
+            .is_ok_and(|streak| streak >= super::PARK_AFTER)
     }
 
     /// A channel wait went through the yield phase: `served_here` if it ended right after a
     /// yield that ran another thread on this CPU.
     #[inline]
     pub(super) fn handed_over(served_here: bool) {
-        STREAK.with(|s| {
+        let _ = STREAK.try_with(|s| {
             s.set(if served_here {
                 s.get().saturating_add(1)
             } else {
@@ -288,13 +294,13 @@ mod adaptive {
     /// The thread parks: its next placement is the kernel's fresh choice.
     #[inline]
     pub(super) fn parked() {
-        STREAK.with(|s| s.set(0));
+        let _ = STREAK.try_with(|s| s.set(0));
     }
 
     /// How many steps the wait starting now should spin.
     #[inline]
     pub(super) fn spin_steps() -> u32 {
-        let steps = STEPS.with(|s| {
+        let Ok(steps) = STEPS.try_with(|s| {
             if s.get() == UNSET {
                 s.set(if confined_to_one_cpu() {
                     0
@@ -303,15 +309,20 @@ mod adaptive {
                 });
             }
             s.get()
-        });
+        }) else {
+            return MIN_STEPS;
+        };
         if steps == 0 {
             return 0;
         }
-        let waits = WAITS.with(|w| {
-            let n = w.get().wrapping_add(1);
-            w.set(n);
-            n
-        });
+        // Gone (a thread-local destructor): no probe.
+        let waits = WAITS
+            .try_with(|w| {
+                let n = w.get().wrapping_add(1);
+                w.set(n);
+                n
+            })
+            .unwrap_or(1);
         if waits % PROBE_EVERY == 0 {
             SPIN_LIMIT + 1
         } else {
@@ -323,7 +334,7 @@ mod adaptive {
     /// time.
     #[inline]
     pub(super) fn spin_paid(used: u32) {
-        STEPS.with(|s| {
+        let _ = STEPS.try_with(|s| {
             if s.get() != 0 {
                 s.set((s.get().max(used) + 1).min(SPIN_LIMIT + 1));
             }
@@ -339,7 +350,7 @@ mod adaptive {
     /// The spin went unrewarded while other threads wanted this CPU: spin one step less.
     #[inline]
     pub(super) fn spin_failed() {
-        STEPS.with(|s| {
+        let _ = STEPS.try_with(|s| {
             if s.get() > MIN_STEPS {
                 s.set(s.get() - 1);
             }

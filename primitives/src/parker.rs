@@ -40,6 +40,11 @@ impl Parker {
     }
 
     /// The calling thread's parker, created on first use and cached for the thread's life.
+    ///
+    /// Inside a thread-local destructor the cache may already be destroyed (`LocalKey::with`
+    /// would panic there, and a panic in a destructor aborts): then a fresh parker serves this
+    /// one wait, as in crossbeam. That is sound because nothing identifies a thread by its
+    /// parker: a waiter parks on the `Arc` it holds and its notifier unparks that same `Arc`.
     pub(crate) fn current() -> Arc<Parker> {
         #[cfg(not(weft_loom))]
         std::thread_local! {
@@ -49,7 +54,9 @@ impl Parker {
         loom::thread_local! {
             static CURRENT: Arc<Parker> = Arc::new(Parker::new());
         }
-        CURRENT.with(Arc::clone)
+        CURRENT
+            .try_with(Arc::clone)
+            .unwrap_or_else(|_| Arc::new(Parker::new()))
     }
 
     /// Sleeps until a token is available (consuming it) or `deadline` passes. Returns `false`

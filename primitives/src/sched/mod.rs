@@ -193,14 +193,14 @@ mod imp {
         static BLOCK_ON: RefCell<Option<Arc<Inner>>> = const { RefCell::new(None) };
     }
 
-    /// Runs `f` with the current thread's worker context, if it is a worker.
+    /// Runs `f` with the current thread's worker context, if it is a worker. In a
+    /// thread-local destructor after `WORKER` is gone (a wake or a `go` may run there), the
+    /// thread is no worker any more: `None`.
     fn with_worker<R>(f: impl FnOnce(Option<&WorkerCtx>) -> R) -> R {
-        WORKER.with(|w| {
-            let p = w.get();
-            // SAFETY: the pointer is set by `worker_main` to a context that lives on its
-            // stack for as long as the pointer is set, and only this thread reads it.
-            f(unsafe { p.as_ref() })
-        })
+        let p = WORKER.try_with(Cell::get).unwrap_or(core::ptr::null());
+        // SAFETY: the pointer is set by `worker_main` to a context that lives on its stack
+        // for as long as the pointer is set, and only this thread reads it.
+        f(unsafe { p.as_ref() })
     }
 
     /// Queues a task that was just woken (`next`: by the task running on this worker, so it
@@ -424,18 +424,25 @@ mod imp {
         }
 
         /// Runs `future` on the calling thread to completion, while the workers run tasks;
-        /// [`go`] inside it spawns on this scheduler.
+        /// [`go`] inside it spawns on this scheduler (except inside a thread-local destructor
+        /// that runs after weft's own thread-locals are destroyed: there `go` spawns on the
+        /// global scheduler).
         ///
         /// # Panics
         ///
         /// If `future` panics (the panic propagates).
         pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-            let prev = BLOCK_ON.with(|b| b.replace(Some(Arc::clone(&self.inner))));
-            struct Restore(Option<Arc<Inner>>);
+            // In a thread-local destructor after `BLOCK_ON` is gone there is nothing to set
+            // (or restore): `go` inside `future` then spawns on the global scheduler.
+            let prev = BLOCK_ON
+                .try_with(|b| b.replace(Some(Arc::clone(&self.inner))))
+                .ok();
+            struct Restore(Option<Option<Arc<Inner>>>);
             impl Drop for Restore {
                 fn drop(&mut self) {
-                    let prev = self.0.take();
-                    BLOCK_ON.with(|b| *b.borrow_mut() = prev);
+                    if let Some(prev) = self.0.take() {
+                        let _ = BLOCK_ON.try_with(|b| *b.borrow_mut() = prev);
+                    }
                 }
             }
             let _restore = Restore(prev);
@@ -525,7 +532,8 @@ mod imp {
         if let Some(inner) = with_worker(|w| w.map(|w| Arc::clone(&w.inner))) {
             return inner.spawn(future);
         }
-        if let Some(inner) = BLOCK_ON.with(|b| b.borrow().clone()) {
+        // Gone (a thread-local destructor): not inside a `block_on` any more.
+        if let Some(inner) = BLOCK_ON.try_with(|b| b.borrow().clone()).ok().flatten() {
             return inner.spawn(future);
         }
         static GLOBAL: OnceLock<Scheduler> = OnceLock::new();
