@@ -11,7 +11,7 @@
 //! Every flavour is covered: `bounded(0)` with a partner thread, `bounded(1)`, `unbounded()`;
 //! `send`, `recv`, `recv_timeout` (both outcomes), a blocking `select!` and `Select`; the
 //! futex `Mutex` and `WaitGroup` (which park on the futex directly, not through the parker:
-//! covered so that stays true); `Scheduler::block_on`, `go` and `JoinHandle::join`.
+//! covered so that stays true); `Scheduler::block_on`, `spawn`, `go` and `JoinHandle::join`.
 
 mod common;
 
@@ -246,25 +246,42 @@ fn mutex_and_wait_group() {
 }
 
 #[test]
-fn scheduler_block_on_go_and_join() {
+fn scheduler_block_on_and_join() {
     in_tls_destructor(|| {
-        let sched = Scheduler::new(1);
+        let sched = Arc::new(Scheduler::new(1));
         let (tx, rx) = bounded::<u32>(0);
         let partner = thread::spawn(move || {
             thread::sleep(PARK);
             tx.send(5).unwrap();
         });
         // Parks this thread between polls.
-        let got = sched.block_on(async move {
-            let inner = weft::go(async { 6 });
-            let m = rx.recv_async().await.unwrap();
-            m + inner.await.unwrap()
+        let got = sched.block_on({
+            let sched = Arc::clone(&sched);
+            async move {
+                let inner = sched.spawn(async { 6 });
+                let m = rx.recv_async().await.unwrap();
+                m + inner.await.unwrap()
+            }
         });
         assert_eq!(got, 11);
         partner.join().unwrap();
         assert_eq!(sched.spawn(async { 3 }).join().unwrap(), 3);
-        sched.shutdown();
+        Arc::into_inner(sched).unwrap().shutdown();
+    });
+}
+
+/// Not under Miri: the global scheduler's workers live as long as the process, and Miri
+/// reports threads still running when the main thread ends.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn go_and_join() {
+    in_tls_destructor(|| {
         // Outside `block_on`: the global scheduler.
         assert_eq!(weft::go(async { 4 }).join().unwrap(), 4);
+        // Inside `block_on`, after its thread-local context is gone: also the global one.
+        let sched = Scheduler::new(1);
+        let got = sched.block_on(async { weft::go(async { 7 }).await.unwrap() });
+        assert_eq!(got, 7);
+        sched.shutdown();
     });
 }
