@@ -14,4 +14,5 @@ ci/examples.sh
 ci/loom.sh
 ci/miri.sh
 ci/tsan.sh
+ci/valgrind.sh
 ci/gungraun.sh

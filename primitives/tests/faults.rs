@@ -19,7 +19,8 @@ fn watchdog(body: impl FnOnce() + Send + 'static) {
         body();
         let _ = done_tx.send(());
     });
-    let limit = Duration::from_secs(if cfg!(miri) { 600 } else { 30 });
+    let limit = slow_factor() * if cfg!(miri) { 600 } else { 30 };
+    let limit = Duration::from_secs(limit);
     match done_rx.recv_timeout(limit) {
         Ok(()) => worker.join().expect("the body finished"),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -27,6 +28,14 @@ fn watchdog(body: impl FnOnce() + Send + 'static) {
         }
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung: a channel was left wedged"),
     }
+}
+
+/// How much slower than native this run is: `WEFT_SLOW_FACTOR` (ci/valgrind.sh sets it).
+fn slow_factor() -> u64 {
+    std::env::var("WEFT_SLOW_FACTOR")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
 }
 
 /// A message that counts its drops; `panics` makes its `Drop` panic (after counting).

@@ -564,3 +564,54 @@ fn ready_watcher_walking_away_passes_its_wake_up_on() {
         });
     }
 }
+
+/// A `Select` send on a rendezvous channel selects a receiver that waits with a deadline
+/// (the model lets it expire at any point), and the `SelectedOperation` is dropped
+/// uncompleted: the receiver must go on waiting and then either time out or take a later
+/// message — never a message that was not sent, never stuck on the withdrawn partner.
+#[test]
+fn select_give_back_on_rendezvous_while_partner_waits_with_deadline() {
+    model(3, || {
+        let (tx, rx) = bounded::<usize>(0);
+        let t = thread::spawn(move || rx.recv_timeout(core::time::Duration::from_secs(3600)));
+        {
+            let mut sel = super::Select::new();
+            sel.send(&tx);
+            if let Ok(op) = sel.select_timeout(core::time::Duration::from_secs(3600)) {
+                drop(op); // given back
+            };
+        }
+        let late = tx.try_send(9);
+        match (late, t.join().unwrap()) {
+            (Ok(()), Ok(9)) => {}
+            (Err(_), Err(super::RecvTimeoutError::Timeout)) => {}
+            (late, got) => panic!("inconsistent: late send {late:?}, receiver {got:?}"),
+        }
+    });
+}
+
+/// A select with `default` over two one-slot channels of which one holds a message at every
+/// instant (the other thread fills the second before it empties the first): it must never
+/// take the default, in any interleaving (the linearizable non-blocking select).
+#[test]
+fn default_select_against_a_message_held_throughout() {
+    model(3, || {
+        let (s1, r1) = bounded::<usize>(1);
+        let (s2, r2) = bounded::<usize>(1);
+        s1.send(1).unwrap();
+        let r1b = r1.clone();
+        let t = thread::spawn(move || {
+            s2.send(2).unwrap();
+            r1b.try_recv().ok()
+        });
+        let got = crate::select! {
+            recv(r1) -> m => m.ok(),
+            recv(r2) -> m => m.ok(),
+            default => panic!("default taken while a channel held a message"),
+        };
+        let other = t.join().unwrap();
+        // Each message is received once: by the select or the other thread, or still in r2.
+        assert!(got.is_some());
+        assert_ne!(got, other);
+    });
+}

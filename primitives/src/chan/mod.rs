@@ -18,6 +18,18 @@
 //! [`RecvError`]. Dropping the last [`Receiver`] closes it too; messages still buffered are
 //! dropped exactly once, when the channel is freed.
 //!
+//! # Nothing is lost
+//!
+//! Every message is delivered exactly once, handed back in an error, or dropped exactly
+//! once. This holds under user faults too (`tests/faults.rs` checks each with exact drop
+//! counts): a `select!` send value that leaves early (`?`, `return`, `break`) or panics does
+//! so before any channel is touched (Go's evaluation order); a [`SelectedOperation`] dropped
+//! uncompleted (also while unwinding, or after a wrong-handle completion panicked) gives its
+//! operation back (see its docs); a message whose `Drop` panics while the channel is freed
+//! does not stop the others from being dropped, and the first panic then propagates. The one
+//! escape is [`core::mem::forget`] of a `SelectedOperation`: the channel may stay stuck, and
+//! the message of a forgotten receive leaks, but nothing unsound happens.
+//!
 //! # Waiting
 //!
 //! A blocked operation spins briefly, yields, then parks on the futex layer and costs no CPU.

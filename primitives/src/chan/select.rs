@@ -1354,7 +1354,9 @@ impl<'a> Select<'a> {
         self.arms.len() - 1
     }
 
-    /// Adds a send on `tx` (the value is given on completion); returns its index.
+    /// Adds a send on `tx`; returns its index. The value is given on completion
+    /// ([`SelectedOperation::send`]): between the selection and the completion, a rendezvous
+    /// receiver that was chosen waits for it, so complete promptly.
     pub fn send<T>(&mut self, tx: &'a Sender<T>) -> usize {
         self.arms.push(Box::new(SendArm::new(tx)));
         self.arms.len() - 1
@@ -1394,6 +1396,11 @@ impl<'a> Select<'a> {
     }
 
     /// Commits an operation that can proceed now, if any (Go's `default`).
+    ///
+    /// Linearizable, as Go's `select` with `default` is: it reports that nothing is ready
+    /// only if, at some instant during the call, no operation could proceed (a single pass
+    /// over the operations could see each one unready at a different moment while one of
+    /// them was always ready; it looks again until the channels hold still).
     ///
     /// # Errors
     ///
