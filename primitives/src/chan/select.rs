@@ -864,36 +864,37 @@ struct Order {
     /// Positions `..drawn` are fixed; the rest is the pool still to draw from.
     drawn: usize,
     biased: bool,
-    small: [u32; SMALL],
-    /// For selects of more than `SMALL` arms (a `Select`; allocates once per call).
-    large: Vec<u32>,
+    /// The arm drawn first (valid once `drawn >= 1`).
+    first: usize,
+    /// The permutation, written only once a second draw needs it: a biased select, and a
+    /// random one whose first arm is ready, never touch it. An `Order` is built on every
+    /// select, and building (zeroing, moving) a 128-byte table each time cost a biased
+    /// reused `Select` 60% more instructions per message (ci/gungraun.sh, `select_dynamic`).
+    slots: Slots,
+}
+
+/// The storage of a permutation being drawn: inline for up to `SMALL` arms, else on the heap.
+enum Slots {
+    Unwritten,
+    Small([u32; SMALL]),
+    Large(Vec<u32>),
 }
 
 /// Arms a select orders without allocating.
 const SMALL: usize = 32;
 
 impl Order {
-    #[inline]
+    #[inline(always)]
     fn new(n: usize, biased: bool) -> Self {
         // The model build keeps schedules deterministic: loom replays them.
         let biased = biased || cfg!(weft_loom) || n < 2;
-        let mut order = Self {
+        Self {
             n,
             drawn: 0,
             biased,
-            small: [0; SMALL],
-            large: Vec::new(),
-        };
-        if !biased {
-            if n <= SMALL {
-                for (i, slot) in order.small[..n].iter_mut().enumerate() {
-                    *slot = i as u32;
-                }
-            } else {
-                order.large = (0..n as u32).collect();
-            }
+            first: 0,
+            slots: Slots::Unwritten,
         }
-        order
     }
 
     /// The arm at position `k` of the order (`k` < `n`, and positions asked in increasing
@@ -903,11 +904,43 @@ impl Order {
         if self.biased {
             return k;
         }
+        if k == 0 {
+            if self.drawn == 0 {
+                // Fisher-Yates' first step swaps position 0 with a uniform `j`; the table
+                // that records the swap waits until a second draw needs it.
+                self.first = random_below(self.n);
+                self.drawn = 1;
+            }
+            return self.first;
+        }
+        self.later(k)
+    }
+
+    /// Position `k >= 1`: draws up to it, writing the table out first if still unwritten.
+    #[cold]
+    fn later(&mut self, k: usize) -> usize {
         let n = self.n;
-        let slots = if n <= SMALL {
-            &mut self.small[..n]
-        } else {
-            &mut self.large[..]
+        if let Slots::Unwritten = self.slots {
+            let first = self.first as u32;
+            let identity = |i: usize| match i as u32 {
+                0 => first,
+                i if i == first => 0,
+                i => i,
+            };
+            self.slots = if n <= SMALL {
+                let mut small = [0; SMALL];
+                for (i, slot) in small[..n].iter_mut().enumerate() {
+                    *slot = identity(i);
+                }
+                Slots::Small(small)
+            } else {
+                Slots::Large((0..n).map(identity).collect())
+            };
+        }
+        let slots = match &mut self.slots {
+            Slots::Small(small) => &mut small[..n],
+            Slots::Large(large) => &mut large[..],
+            Slots::Unwritten => unreachable!("written above"),
         };
         while self.drawn <= k {
             let j = self.drawn + random_below(n - self.drawn);
