@@ -31,6 +31,8 @@ pub(crate) fn discard(payload: Payload) {
 
 /// Runs `f`, absorbing a panic from it (reported by the panic hook, then discarded). For user
 /// code whose panic has nobody to go to.
+// The model build runs task.rs without the code that calls it.
+#[cfg_attr(weft_loom, allow(dead_code))]
 pub(crate) fn absorb(f: impl FnOnce()) {
     if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
         discard(payload);

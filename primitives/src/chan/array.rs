@@ -22,6 +22,7 @@
 //! waits in `senders`, a receiver that finds it empty in `receivers`; each successful operation
 //! notifies one waiter of the other side (one fence and one load when nobody waits).
 
+use core::cell::Cell;
 use core::mem::MaybeUninit;
 use core::task::{Poll, Waker};
 use std::time::Instant;
@@ -29,7 +30,7 @@ use std::time::Instant;
 use crossbeam_utils::CachePadded;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use super::select::Token;
+use super::handle::{RecvHandle, SendHandle, Token};
 use super::waiters::{block_on, AsyncWait, WaitList, Waiter};
 use crate::backoff::Backoff;
 use crate::primitive::cell::UnsafeCell;
@@ -451,155 +452,14 @@ impl<T> Channel<T> {
         wait.finish(&self.receivers);
     }
 
-    // The operations of a `select` arm (see `select.rs`): `start_*` claims a slot,
-    // `complete_*` moves the message and notifies the other side.
-
-    /// `exact` as in [`start_send`](Self::start_send).
-    pub(crate) fn start_send_arm(&self, token: &mut Token, exact: bool) -> bool {
-        self.start_send(token, exact)
-    }
-
-    /// # Safety
-    ///
-    /// `token` comes from a `start_send_arm` on this channel that returned `true`; used once.
-    pub(crate) unsafe fn complete_send(&self, token: &Token, msg: T) -> Result<(), T> {
-        // SAFETY: forwarded from our caller.
-        unsafe { self.write(token, msg) }?;
-        self.receivers.notify_one();
-        Ok(())
-    }
-
-    /// `exact` as in [`start_recv`](Self::start_recv).
-    pub(crate) fn start_recv_arm(&self, token: &mut Token, exact: bool) -> bool {
-        self.start_recv(token, exact)
-    }
-
-    /// # Safety
-    ///
-    /// `token` comes from a `start_recv_arm` on this channel that returned `true`; used once.
-    pub(crate) unsafe fn complete_recv(&self, token: &Token) -> Result<T, ()> {
-        // SAFETY: forwarded from our caller.
-        let msg = unsafe { self.read(token) }?;
-        self.senders.notify_one();
-        Ok(msg)
-    }
-
-    /// Gives back a send claim that was never written (a `SelectedOperation` dropped or
-    /// completed with the wrong handle): if no sender claimed a later slot meanwhile, `tail`
-    /// moves back and the slot is free again, exactly as before; otherwise the slot becomes a
-    /// hole that receivers pass by (see `holes`), taking its place in the capacity until then.
-    ///
-    /// # Safety
-    ///
-    /// `token` comes from a `start_send_arm` on this channel that returned `true`; used once,
-    /// instead of `complete_send`.
-    pub(crate) unsafe fn give_back_send(&self, token: &Token) {
-        if token.ptr.is_null() {
-            return;
-        }
-        let pos = token.pos - 1;
-        // Ordering: SeqCst, as the claiming CAS in `start_send`. Positions never repeat, so
-        // finding `tail` at the position after ours means nobody claimed past it; receivers
-        // of `pos` see stamp `pos` (no message) either way.
-        if self
-            .tail
-            .compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed)
-            .is_ok()
-        {
-            return;
-        }
-        self.holes.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the claim made this slot of our buffer ours for this lap (as in `write`).
-        let slot = unsafe { &*token.ptr.cast::<Slot<T>>() };
-        // Ordering: Release, as `write`'s stamp store: receivers of `pos` read it with
-        // Acquire; the slot holds nothing to publish, but the store ends our use of it.
-        slot.stamp
-            .store(token.pos | self.mark_bit, Ordering::Release);
-        // A receiver may wait on this slot (a later one was written): let it pass.
-        self.receivers.notify_one();
-    }
-
-    /// Gives back a receive claim that was never read: if no receiver claimed a later slot
-    /// meanwhile, `head` moves back and the message is first in line again, exactly as
-    /// before (`None`); otherwise it is read and returned, for the caller to keep (the
-    /// `Select` arm delivers it on its next selection).
-    ///
-    /// # Safety
-    ///
-    /// `token` comes from a `start_recv_arm` on this channel that returned `true`; used once,
-    /// instead of `complete_recv`.
-    pub(crate) unsafe fn give_back_recv(&self, token: &Token) -> Option<T> {
-        if token.ptr.is_null() {
-            return None;
-        }
-        let pos = token.pos.wrapping_sub(self.one_lap);
-        // Ordering: SeqCst, as the claiming CAS in `start_recv` (positions never repeat: see
-        // `give_back_send`).
-        if self
-            .head
-            .compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed)
-            .is_ok()
-        {
-            // The message is receivable again: a receiver may have parked meanwhile.
-            self.receivers.notify_one();
-            return None;
-        }
-        // SAFETY: forwarded from our caller.
-        unsafe { self.complete_recv(token) }.ok()
-    }
-
-    /// Registers a blocked `select`'s send arm; returns whether room (or the close) may be
-    /// there now.
-    ///
-    /// # Safety
-    ///
-    /// As [`WaitList::register`].
-    pub(crate) unsafe fn register_send(&self, waiter: &Waiter, oper: usize) -> bool {
-        // SAFETY: forwarded from our caller.
-        unsafe { self.senders.register_oper(waiter, oper) };
-        // Ordering: SeqCst fence between registering and re-checking (see `block_on`).
-        fence(Ordering::SeqCst);
-        self.send_ready()
-    }
-
-    /// The receive side of [`register_send`](Self::register_send).
-    ///
-    /// # Safety
-    ///
-    /// As [`WaitList::register`].
-    pub(crate) unsafe fn register_recv(&self, waiter: &Waiter, oper: usize) -> bool {
-        // SAFETY: forwarded from our caller.
-        unsafe { self.receivers.register_oper(waiter, oper) };
-        // Ordering: SeqCst fence between registering and re-checking (see `block_on`).
-        fence(Ordering::SeqCst);
-        self.recv_ready()
-    }
-
-    pub(crate) fn unregister_send(&self, waiter: &Waiter) {
-        self.senders.unregister(waiter);
-    }
-
-    pub(crate) fn unregister_recv(&self, waiter: &Waiter) {
-        self.receivers.unregister(waiter);
-    }
-
-    pub(crate) fn send_ready(&self) -> bool {
+    /// Whether a send could proceed now (room, or the close).
+    fn send_ready(&self) -> bool {
         // Holes take room until a receiver passes them: count them as messages here.
         self.occupied() < self.cap || self.is_closed()
     }
 
-    pub(crate) fn recv_ready(&self) -> bool {
+    fn recv_ready(&self) -> bool {
         self.len() > 0 || self.is_closed()
-    }
-
-    /// A watcher was notified but does not act: pass the notification on.
-    pub(crate) fn pass_on_send(&self) {
-        self.senders.notify_one();
-    }
-
-    /// As [`pass_on_send`](Self::pass_on_send).
-    pub(crate) fn pass_on_recv(&self) {
-        self.receivers.notify_one();
     }
 
     /// Closes the channel; true if this call did. Wakes every waiter: senders fail with their
@@ -665,6 +525,143 @@ impl<T> Channel<T> {
         } else {
             self.cap
         }
+    }
+}
+
+// The operations of a select arm (see `handle.rs`): `try_select` claims a slot, `complete`
+// moves the message and notifies the other side, `give_back` undoes an uncompleted claim.
+
+impl<T> SendHandle<T> for Channel<T> {
+    /// `exact` as in [`start_send`](Channel::start_send).
+    fn try_select(&self, token: &mut Token, exact: bool) -> bool {
+        self.start_send(token, exact)
+    }
+
+    /// Registers a blocked `select`'s send arm; returns whether room (or the close) may be
+    /// there now.
+    unsafe fn register(&self, waiter: &Waiter, oper: usize, _: Option<&Cell<Option<T>>>) -> bool {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.senders.register_oper(waiter, oper) };
+        // Ordering: SeqCst fence between registering and re-checking (see `block_on`).
+        fence(Ordering::SeqCst);
+        self.send_ready()
+    }
+
+    fn unregister(&self, waiter: &Waiter, _: Option<&Cell<Option<T>>>) {
+        self.senders.unregister(waiter);
+    }
+
+    fn is_ready(&self) -> bool {
+        self.send_ready()
+    }
+
+    /// A watcher was notified but does not act: pass the notification on.
+    fn pass_on(&self) {
+        self.senders.notify_one();
+    }
+
+    fn version(&self) -> u128 {
+        Channel::version(self)
+    }
+
+    unsafe fn complete(&self, token: &Token, msg: T) -> Result<(), T> {
+        // SAFETY: forwarded from our caller: a claim of `start_send` on this channel.
+        unsafe { self.write(token, msg) }?;
+        self.receivers.notify_one();
+        Ok(())
+    }
+
+    /// Gives back a send claim that was never written (a `SelectedOperation` dropped or
+    /// completed with the wrong handle): if no sender claimed a later slot meanwhile, `tail`
+    /// moves back and the slot is free again, exactly as before; otherwise the slot becomes a
+    /// hole that receivers pass by (see `holes`), taking its place in the capacity until then.
+    unsafe fn give_back(&self, token: &Token) {
+        if token.ptr.is_null() {
+            return;
+        }
+        let pos = token.pos - 1;
+        // Ordering: SeqCst, as the claiming CAS in `start_send`. Positions never repeat, so
+        // finding `tail` at the position after ours means nobody claimed past it; receivers
+        // of `pos` see stamp `pos` (no message) either way.
+        if self
+            .tail
+            .compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        {
+            return;
+        }
+        self.holes.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the claim made this slot of our buffer ours for this lap (as in `write`).
+        let slot = unsafe { &*token.ptr.cast::<Slot<T>>() };
+        // Ordering: Release, as `write`'s stamp store: receivers of `pos` read it with
+        // Acquire; the slot holds nothing to publish, but the store ends our use of it.
+        slot.stamp
+            .store(token.pos | self.mark_bit, Ordering::Release);
+        // A receiver may wait on this slot (a later one was written): let it pass.
+        self.receivers.notify_one();
+    }
+}
+
+impl<T> RecvHandle<T> for Channel<T> {
+    /// `exact` as in [`start_recv`](Channel::start_recv).
+    fn try_select(&self, token: &mut Token, exact: bool) -> bool {
+        self.start_recv(token, exact)
+    }
+
+    /// The receive side of [`SendHandle::register`].
+    unsafe fn register(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.receivers.register_oper(waiter, oper) };
+        // Ordering: SeqCst fence between registering and re-checking (see `block_on`).
+        fence(Ordering::SeqCst);
+        self.recv_ready()
+    }
+
+    fn unregister(&self, waiter: &Waiter) {
+        self.receivers.unregister(waiter);
+    }
+
+    fn is_ready(&self) -> bool {
+        self.recv_ready()
+    }
+
+    fn pass_on(&self) {
+        self.receivers.notify_one();
+    }
+
+    fn version(&self) -> u128 {
+        Channel::version(self)
+    }
+
+    unsafe fn complete(&self, token: &Token) -> Result<T, ()> {
+        // SAFETY: forwarded from our caller: a claim of `start_recv` on this channel.
+        let msg = unsafe { self.read(token) }?;
+        self.senders.notify_one();
+        Ok(msg)
+    }
+
+    /// Gives back a receive claim that was never read: if no receiver claimed a later slot
+    /// meanwhile, `head` moves back and the message is first in line again, exactly as
+    /// before (`None`); otherwise it is read and returned, for the caller to keep (the
+    /// `Select` arm delivers it on its next selection).
+    unsafe fn give_back(&self, token: &Token) -> Option<T> {
+        if token.ptr.is_null() {
+            return None;
+        }
+        let pos = token.pos.wrapping_sub(self.one_lap);
+        // Ordering: SeqCst, as the claiming CAS in `start_recv` (positions never repeat: see
+        // `SendHandle::give_back`).
+        if self
+            .head
+            .compare_exchange(self.next(pos), pos, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        {
+            // The message is receivable again: a receiver may have parked meanwhile.
+            self.receivers.notify_one();
+            return None;
+        }
+        // SAFETY: forwarded from our caller.
+        unsafe { RecvHandle::complete(self, token) }.ok()
     }
 }
 

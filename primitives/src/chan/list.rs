@@ -49,6 +49,7 @@
 //!
 //! Senders never wait (the list grows); receivers wait in `receivers`, as in the ring buffer.
 
+use core::cell::Cell;
 use core::mem::MaybeUninit;
 use core::ptr;
 use core::task::{Poll, Waker};
@@ -57,7 +58,7 @@ use std::time::Instant;
 use crossbeam_utils::CachePadded;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use super::select::Token;
+use super::handle::{RecvHandle, SendHandle, Token};
 use super::waiters::{block_on, AsyncWait, WaitList, Waiter};
 use crate::backoff::Backoff;
 use crate::primitive::cell::UnsafeCell;
@@ -569,126 +570,8 @@ impl<T> Channel<T> {
         wait.finish(&self.receivers);
     }
 
-    // The operations of a `select` arm (see `select.rs`): `start_*` claims a slot,
-    // `complete_*` moves the message and notifies. A send arm never waits.
-
-    pub(crate) fn start_send_arm(&self, token: &mut Token) -> bool {
-        self.start_send(token);
-        true
-    }
-
-    /// # Safety
-    ///
-    /// `token` comes from `start_send_arm` on this channel; used once.
-    pub(crate) unsafe fn complete_send(&self, token: &Token, msg: T) -> Result<(), T> {
-        // SAFETY: forwarded from our caller.
-        unsafe { self.write(token, msg) }?;
-        self.receivers.notify_one();
-        Ok(())
-    }
-
-    /// Gives back a send claim that was never written (a `SelectedOperation` dropped or
-    /// completed with the wrong handle): the slot becomes a hole, which its receiver passes
-    /// by (the list has no capacity to give back, and its slot order cannot be undone).
-    ///
-    /// # Safety
-    ///
-    /// `token` comes from `start_send_arm` on this channel; used once, instead of
-    /// `complete_send`.
-    pub(crate) unsafe fn give_back_send(&self, token: &Token) {
-        if token.ptr.is_null() {
-            return;
-        }
-        let block = token.ptr.cast::<Block<T>>();
-        self.holes.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: live and ours, as in `write`.
-        let slot = unsafe { &(*block).slots[token.pos] };
-        slot.state.fetch_or(HOLE, Ordering::Relaxed);
-        // SAFETY: live, as argued in `write`; the model build checks it.
-        unsafe { &*block }.assert_live();
-        // Ordering: Release publishes `HOLE` (and the count) to `wait_write`'s Acquire load,
-        // as `write` publishes a message. Our last access to the block.
-        slot.written.store(true, Ordering::Release);
-        self.receivers.notify_one();
-    }
-
-    pub(crate) fn start_recv_arm(&self, token: &mut Token) -> bool {
-        self.start_recv(token)
-    }
-
-    /// Gives back a receive claim that was never read: if `head` is still just past the
-    /// slot (no receiver claimed after us) and within its block, it moves back and the
-    /// message is first in line again (`None`); otherwise the message is read and returned
-    /// for the caller to keep (the `Select` arm delivers it on its next selection).
-    ///
-    /// # Safety
-    ///
-    /// `token` comes from a `start_recv_arm` on this channel that returned `true`; used once,
-    /// instead of `complete_recv`.
-    pub(crate) unsafe fn give_back_recv(&self, token: &Token) -> Option<T> {
-        if token.ptr.is_null() {
-            return None;
-        }
-        if token.pos + 1 < BLOCK_CAP {
-            // Ordering: Acquire, as in `start_recv`.
-            let head = self.head.index.load(Ordering::Acquire);
-            // Ordering: Acquire, as in `start_recv`.
-            let block = self.head.block.load(Ordering::Acquire);
-            // One block per lap, and `head` leaves a block only forwards: finding it in our
-            // block at the offset after ours means no receiver claimed past our slot.
-            if ptr::eq(block.cast_const().cast(), token.ptr)
-                && (head >> SHIFT) % LAP == token.pos + 1
-            {
-                // Ordering: SeqCst, as the claiming CAS in `start_recv`.
-                let moved_back = self.head.index.compare_exchange(
-                    head,
-                    head - ONE,
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                );
-                if moved_back.is_ok() {
-                    self.receivers.notify_one();
-                    return None;
-                }
-            }
-        }
-        // SAFETY: forwarded from our caller.
-        unsafe { self.read(token) }.ok()
-    }
-
-    /// # Safety
-    ///
-    /// `token` comes from a `start_recv_arm` on this channel that returned `true`; used once.
-    pub(crate) unsafe fn complete_recv(&self, token: &Token) -> Result<T, ()> {
-        // SAFETY: forwarded from our caller.
-        unsafe { self.read(token) }
-    }
-
-    /// Registers a blocked `select`'s receive arm; returns whether a message (or the close)
-    /// may be there now.
-    ///
-    /// # Safety
-    ///
-    /// As [`WaitList::register`].
-    pub(crate) unsafe fn register_recv(&self, waiter: &Waiter, oper: usize) -> bool {
-        // SAFETY: forwarded from our caller.
-        unsafe { self.receivers.register_oper(waiter, oper) };
-        // Ordering: SeqCst fence between registering and re-checking (see `block_on`).
-        fence(Ordering::SeqCst);
-        self.recv_ready()
-    }
-
-    pub(crate) fn unregister_recv(&self, waiter: &Waiter) {
-        self.receivers.unregister(waiter);
-    }
-
-    pub(crate) fn recv_ready(&self) -> bool {
+    fn recv_ready(&self) -> bool {
         self.len() > 0 || self.is_closed()
-    }
-
-    /// A receive-arm watcher was notified but does not receive: pass the notification on.
-    pub(crate) fn pass_on_recv(&self) {
-        self.receivers.notify_one();
     }
 
     /// Closes the channel; true if this call did. Later sends fail; receivers drain what is
@@ -737,6 +620,134 @@ impl<T> Channel<T> {
                 return count_between(head >> SHIFT, tail >> SHIFT);
             }
         }
+    }
+}
+
+// The operations of a select arm (see `handle.rs`): `try_select` claims a slot, `complete`
+// moves the message and notifies, `give_back` undoes an uncompleted claim. A send arm never
+// waits.
+
+impl<T> SendHandle<T> for Channel<T> {
+    fn try_select(&self, token: &mut Token, _: bool) -> bool {
+        self.start_send(token);
+        true
+    }
+
+    /// A send on the list never waits: always ready (never reached after a try pass).
+    unsafe fn register(&self, _: &Waiter, _: usize, _: Option<&Cell<Option<T>>>) -> bool {
+        true
+    }
+
+    fn unregister(&self, _: &Waiter, _: Option<&Cell<Option<T>>>) {}
+
+    fn is_ready(&self) -> bool {
+        true
+    }
+
+    fn pass_on(&self) {}
+
+    fn version(&self) -> u128 {
+        Channel::version(self)
+    }
+
+    unsafe fn complete(&self, token: &Token, msg: T) -> Result<(), T> {
+        // SAFETY: forwarded from our caller: a claim of `start_send` on this channel.
+        unsafe { self.write(token, msg) }?;
+        self.receivers.notify_one();
+        Ok(())
+    }
+
+    /// Gives back a send claim that was never written (a `SelectedOperation` dropped or
+    /// completed with the wrong handle): the slot becomes a hole, which its receiver passes
+    /// by (the list has no capacity to give back, and its slot order cannot be undone).
+    unsafe fn give_back(&self, token: &Token) {
+        if token.ptr.is_null() {
+            return;
+        }
+        let block = token.ptr.cast::<Block<T>>();
+        self.holes.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: live and ours, as in `write`.
+        let slot = unsafe { &(*block).slots[token.pos] };
+        slot.state.fetch_or(HOLE, Ordering::Relaxed);
+        // SAFETY: live, as argued in `write`; the model build checks it.
+        unsafe { &*block }.assert_live();
+        // Ordering: Release publishes `HOLE` (and the count) to `wait_write`'s Acquire load,
+        // as `write` publishes a message. Our last access to the block.
+        slot.written.store(true, Ordering::Release);
+        self.receivers.notify_one();
+    }
+}
+
+impl<T> RecvHandle<T> for Channel<T> {
+    fn try_select(&self, token: &mut Token, _: bool) -> bool {
+        self.start_recv(token)
+    }
+
+    /// Registers a blocked `select`'s receive arm; returns whether a message (or the close)
+    /// may be there now.
+    unsafe fn register(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.receivers.register_oper(waiter, oper) };
+        // Ordering: SeqCst fence between registering and re-checking (see `block_on`).
+        fence(Ordering::SeqCst);
+        self.recv_ready()
+    }
+
+    fn unregister(&self, waiter: &Waiter) {
+        self.receivers.unregister(waiter);
+    }
+
+    fn is_ready(&self) -> bool {
+        self.recv_ready()
+    }
+
+    /// A receive-arm watcher was notified but does not receive: pass the notification on.
+    fn pass_on(&self) {
+        self.receivers.notify_one();
+    }
+
+    fn version(&self) -> u128 {
+        Channel::version(self)
+    }
+
+    unsafe fn complete(&self, token: &Token) -> Result<T, ()> {
+        // SAFETY: forwarded from our caller: a claim of `start_recv` on this channel.
+        unsafe { self.read(token) }
+    }
+
+    /// Gives back a receive claim that was never read: if `head` is still just past the
+    /// slot (no receiver claimed after us) and within its block, it moves back and the
+    /// message is first in line again (`None`); otherwise the message is read and returned
+    /// for the caller to keep (the `Select` arm delivers it on its next selection).
+    unsafe fn give_back(&self, token: &Token) -> Option<T> {
+        if token.ptr.is_null() {
+            return None;
+        }
+        if token.pos + 1 < BLOCK_CAP {
+            // Ordering: Acquire, as in `start_recv`.
+            let head = self.head.index.load(Ordering::Acquire);
+            // Ordering: Acquire, as in `start_recv`.
+            let block = self.head.block.load(Ordering::Acquire);
+            // One block per lap, and `head` leaves a block only forwards: finding it in our
+            // block at the offset after ours means no receiver claimed past our slot.
+            if ptr::eq(block.cast_const().cast(), token.ptr)
+                && (head >> SHIFT) % LAP == token.pos + 1
+            {
+                // Ordering: SeqCst, as the claiming CAS in `start_recv`.
+                let moved_back = self.head.index.compare_exchange(
+                    head,
+                    head - ONE,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                );
+                if moved_back.is_ok() {
+                    self.receivers.notify_one();
+                    return None;
+                }
+            }
+        }
+        // SAFETY: forwarded from our caller.
+        unsafe { self.read(token) }.ok()
     }
 }
 

@@ -58,7 +58,9 @@
 
 mod array;
 mod error;
+mod handle;
 mod list;
+mod macros;
 mod select;
 pub(crate) mod waiters;
 mod zero;
@@ -74,15 +76,20 @@ pub use select::{Select, SelectTimeoutError, SelectedOperation, TrySelectError};
 /// What `select!` expands to. Not public API: no stability promise.
 #[doc(hidden)]
 pub mod __select {
-    pub use super::select::{__run, ArmRef, RecvArm, SendArm, Timeout, Token};
+    pub use super::handle::Token;
+    pub use super::select::{__run, ArmRef, RecvArm, SendArm, Timeout};
 }
 
+use core::cell::Cell;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
 use std::time::Instant;
+
+use handle::{RecvHandle, SendHandle, Token};
+use waiters::Waiter;
 
 use crate::primitive::sync::atomic::{AtomicUsize, Ordering};
 use crate::primitive::sync::Arc;
@@ -143,7 +150,144 @@ macro_rules! dispatch {
         }
     };
 }
-use dispatch;
+
+/// A channel end as a select arm holds it: the flavour's own end (for the rendezvous
+/// channel, with the arm's packet), driven through the `handle` traits each flavour
+/// implements in its own file. The one place a select meets the flavours.
+pub(crate) enum End<'a, T> {
+    Array(&'a array::Channel<T>),
+    List(&'a list::Channel<T>),
+    Zero(zero::SelectEnd<'a, T>),
+}
+
+impl<T> Flavor<T> {
+    /// The channel, as an identity (a completion checks its token against it).
+    fn id(&self) -> *const () {
+        dispatch!(self, |s, c| core::ptr::from_ref(c).cast::<()>())
+    }
+
+    fn end(&self) -> End<'_, T> {
+        match self {
+            Flavor::Array(s) => End::Array(&s.chan),
+            Flavor::List(s) => End::List(&s.chan),
+            Flavor::Zero(s) => End::Zero(zero::SelectEnd::new(&s.chan)),
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// This receiver's end for a select arm, and its channel's identity.
+    pub(crate) fn select_end(&self) -> (End<'_, T>, *const ()) {
+        (self.flavor.end(), self.flavor.id())
+    }
+}
+
+impl<T> Sender<T> {
+    /// This sender's end for a select arm, and its channel's identity.
+    pub(crate) fn select_end(&self) -> (End<'_, T>, *const ()) {
+        (self.flavor.end(), self.flavor.id())
+    }
+}
+
+/// Calls `$trait::$method` on whichever flavour's end `$end` holds.
+macro_rules! forward {
+    ($end:expr, $trait:ident::$method:ident($($arg:expr),*)) => {
+        match $end {
+            End::Array(c) => $trait::$method(*c, $($arg),*),
+            End::List(c) => $trait::$method(*c, $($arg),*),
+            End::Zero(z) => $trait::$method(z, $($arg),*),
+        }
+    };
+}
+
+impl<T> RecvHandle<T> for End<'_, T> {
+    #[inline]
+    fn try_select(&self, token: &mut Token, exact: bool) -> bool {
+        forward!(self, RecvHandle::try_select(token, exact))
+    }
+    unsafe fn register(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller.
+        unsafe { forward!(self, RecvHandle::register(waiter, oper)) }
+    }
+    unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller.
+        unsafe { forward!(self, RecvHandle::watch(waiter, oper)) }
+    }
+    fn unregister(&self, waiter: &Waiter) {
+        forward!(self, RecvHandle::unregister(waiter));
+    }
+    fn accept(&self, token: &mut Token, kind: usize) -> bool {
+        forward!(self, RecvHandle::accept(token, kind))
+    }
+    fn is_ready(&self) -> bool {
+        forward!(self, RecvHandle::is_ready())
+    }
+    fn pass_on(&self) {
+        forward!(self, RecvHandle::pass_on());
+    }
+    fn needs_registration(&self) -> bool {
+        forward!(self, RecvHandle::needs_registration())
+    }
+    fn version(&self) -> u128 {
+        forward!(self, RecvHandle::version())
+    }
+    #[inline]
+    unsafe fn complete(&self, token: &Token) -> Result<T, ()> {
+        // SAFETY: forwarded from our caller.
+        unsafe { forward!(self, RecvHandle::complete(token)) }
+    }
+    unsafe fn give_back(&self, token: &Token) -> Option<T> {
+        // SAFETY: forwarded from our caller.
+        unsafe { forward!(self, RecvHandle::give_back(token)) }
+    }
+}
+
+impl<T> SendHandle<T> for End<'_, T> {
+    #[inline]
+    fn try_select(&self, token: &mut Token, exact: bool) -> bool {
+        forward!(self, SendHandle::try_select(token, exact))
+    }
+    unsafe fn register(
+        &self,
+        waiter: &Waiter,
+        oper: usize,
+        value: Option<&Cell<Option<T>>>,
+    ) -> bool {
+        // SAFETY: forwarded from our caller.
+        unsafe { forward!(self, SendHandle::register(waiter, oper, value)) }
+    }
+    unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller.
+        unsafe { forward!(self, SendHandle::watch(waiter, oper)) }
+    }
+    fn unregister(&self, waiter: &Waiter, value: Option<&Cell<Option<T>>>) {
+        forward!(self, SendHandle::unregister(waiter, value));
+    }
+    fn accept(&self, token: &mut Token, kind: usize, value: Option<&Cell<Option<T>>>) -> bool {
+        forward!(self, SendHandle::accept(token, kind, value))
+    }
+    fn is_ready(&self) -> bool {
+        forward!(self, SendHandle::is_ready())
+    }
+    fn pass_on(&self) {
+        forward!(self, SendHandle::pass_on());
+    }
+    fn needs_registration(&self) -> bool {
+        forward!(self, SendHandle::needs_registration())
+    }
+    fn version(&self) -> u128 {
+        forward!(self, SendHandle::version())
+    }
+    #[inline]
+    unsafe fn complete(&self, token: &Token, msg: T) -> Result<(), T> {
+        // SAFETY: forwarded from our caller.
+        unsafe { forward!(self, SendHandle::complete(token, msg)) }
+    }
+    unsafe fn give_back(&self, token: &Token) {
+        // SAFETY: forwarded from our caller.
+        unsafe { forward!(self, SendHandle::give_back(token)) }
+    }
+}
 
 /// Creates a channel of capacity `cap`: a ring buffer for `cap >= 1`, a rendezvous channel
 /// (Go's unbuffered channel) for `cap == 0`.

@@ -38,70 +38,13 @@ use core::fmt;
 use core::time::Duration;
 use std::time::Instant;
 
+use super::handle::{RecvHandle, SendHandle, Token, DELIVERED, STASHED};
 use super::waiters::{self, Waiter, ABORTED, NOTIFIED};
-use super::zero::{self, Packet};
-use super::{deadline_after, Flavor, Receiver, RecvError, SendError, Sender};
+use super::{deadline_after, End, Receiver, RecvError, SendError, Sender};
 use crate::backoff::spin_then_yield_or_park;
 
-/// `Token::how`: the message moves through `ptr` (a slot, a block, a packet).
-const THROUGH: u8 = 0;
-/// `Token::how`: a send already completed while the select waited (a receiver took the
-/// message from the arm's registered `FULL` packet); its completion has nothing to move.
-const DELIVERED: u8 = 1;
-/// `Token::how`: a receive of the message kept in the arm (a receive given back that could
-/// not be put back in place: see `RecvArm::stash`).
-const STASHED: u8 = 2;
-
-/// A committed operation of a select: which slot (ring buffer, list) or packet (rendezvous)
-/// its completion moves the message through, and which arm it belongs to.
-///
-/// Not public API: `select!` passes it from the selection to the chosen arm's completion,
-/// with no user code in between; a [`SelectedOperation`] gives it back if it is dropped
-/// uncompleted (`Arm::give_back`).
-#[doc(hidden)]
-pub struct Token {
-    /// `THROUGH`, `DELIVERED` or `STASHED`.
-    how: u8,
-    /// The slot, the block, or the packet; null when the operation fails (closed).
-    pub(crate) ptr: *const (),
-    /// The stamp (ring buffer), the offset (list), or `zero::OWN` / `PARTNER`.
-    pub(crate) pos: usize,
-    /// Which channel, and which direction: a completion checks them against its handle.
-    chan: *const (),
-    send: bool,
-    /// When `ptr` is this select's own packet (from `packet_memory::alloc`), lent by its
-    /// arm: the arm's packet cell (a `Cell<*mut Packet<T>>`), where the completion puts it
-    /// back for the next blocking select to reuse. Null otherwise.
-    home: *const (),
-}
-
-impl Token {
-    #[doc(hidden)]
-    #[inline]
-    pub fn new() -> Self {
-        Self {
-            how: THROUGH,
-            ptr: core::ptr::null(),
-            pos: 0,
-            chan: core::ptr::null(),
-            send: false,
-            home: core::ptr::null(),
-        }
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Token").finish_non_exhaustive()
-    }
-}
-
-/// The channel a flavour handle points at, as an identity.
-fn chan_id<T>(flavor: &Flavor<T>) -> *const () {
-    super::dispatch!(flavor, |s, c| core::ptr::from_ref(c).cast::<()>())
-}
-
-/// One arm of a select, with its element type erased.
+/// One arm of a select, with its element type erased: what the selection algorithm below
+/// drives (the typed arms forward to their channel's `handle` traits).
 pub(crate) trait Arm {
     /// Tries to commit the operation without blocking (`true`: committed, in `token`).
     /// Without `exact`, `false` may also mean "a peer is mid-operation on the slot" (see
@@ -143,10 +86,9 @@ pub(crate) trait Arm {
 /// The receive arm of a select: `recv(rx)`.
 #[doc(hidden)]
 pub struct RecvArm<'a, T> {
-    rx: &'a Receiver<T>,
-    /// The packet registered on a rendezvous channel (from `packet_memory::alloc`, or null
-    /// before the first blocking registration). Raw, so that moving the arm never retags it.
-    packet: Cell<*mut Packet<T>>,
+    end: End<'a, T>,
+    /// The channel's identity, put in every token the arm commits.
+    chan: *const (),
     /// A message received for a [`SelectedOperation`] that was given back when it could not
     /// go back in place (another receiver had claimed past it, or a rendezvous sender had
     /// already handed it over). The arm is ready while it holds one, and its next
@@ -159,8 +101,8 @@ pub struct RecvArm<'a, T> {
 /// The send arm of a select: `send(tx, value)`.
 #[doc(hidden)]
 pub struct SendArm<'a, T> {
-    tx: &'a Sender<T>,
-    packet: Cell<*mut Packet<T>>,
+    end: End<'a, T>,
+    chan: *const (),
     /// `select!`'s arm: the value, evaluated on entering the select (Go's order), until it
     /// is sent (or, on a rendezvous channel, while it sits in the registered packet). It
     /// drops with the arm if another arm is chosen. Empty for a [`Select`] arm, whose value
@@ -170,206 +112,41 @@ pub struct SendArm<'a, T> {
     valued: bool,
 }
 
-/// The arm's packet, allocated on first use (from [`packet_memory`]).
-fn packet_of<T>(cell: &Cell<*mut Packet<T>>) -> &Packet<T> {
-    if cell.get().is_null() {
-        cell.set(packet_memory::alloc());
-    }
-    // SAFETY: non-null pointers in the cell come from `packet_memory::alloc` and are freed
-    // only by the arm's `Drop` (or handed to a token, which resets the cell to null).
-    unsafe { &*cell.get() }
-}
-
-/// Memory for select arms' rendezvous packets. A `select!`'s arms live for one call, so each
-/// blocking call on a rendezvous channel would allocate a packet and free it again; freed
-/// packets' memory is kept instead in a small per-thread cache, matched by layout (a packet's
-/// size depends on `T`), and the next call on this thread reuses it.
-#[cfg(not(weft_loom))]
-mod packet_memory {
-    use core::alloc::Layout;
-    use core::cell::Cell;
-    use core::ptr::NonNull;
-
-    use super::Packet;
-
-    /// Blocks kept per thread: one per rendezvous arm of the largest select in a loop.
-    const SLOTS: usize = 4;
-
-    type Slots = [Option<(Layout, NonNull<u8>)>; SLOTS];
-
-    /// The cached blocks, owned by the cache alone; freed when the thread exits.
-    struct Cache(Cell<Slots>);
-
-    impl Drop for Cache {
-        fn drop(&mut self) {
-            for (layout, block) in self.0.get().into_iter().flatten() {
-                // SAFETY: a cached block came from the global allocator with `layout` (see
-                // `free`) and nothing else refers to it.
-                unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
-            }
-        }
-    }
-
-    std::thread_local! {
-        static CACHE: Cache = const { Cache(Cell::new([None; SLOTS])) };
-    }
-
-    /// A fresh `EMPTY` packet, in cached memory if a block of its layout is kept.
-    pub(super) fn alloc<T>() -> *mut Packet<T> {
-        let layout = Layout::new::<Packet<T>>();
-        let cached = CACHE
-            .try_with(|c| {
-                let mut slots = c.0.get();
-                let block = slots
-                    .iter_mut()
-                    .find(|s| matches!(s, Some((l, _)) if *l == layout))
-                    .and_then(Option::take);
-                c.0.set(slots);
-                block
-            })
-            .ok()
-            .flatten();
-        match cached {
-            Some((_, block)) => {
-                let packet = block.as_ptr().cast::<Packet<T>>();
-                // SAFETY: the block was allocated with `Packet<T>`'s layout (size and
-                // alignment) and is unused: writing a packet into it is in bounds, aligned.
-                unsafe { packet.write(Packet::new(None)) };
-                packet
-            }
-            None => Box::into_raw(Box::new(Packet::new(None))),
-        }
-    }
-
-    /// Drops the packet and keeps its memory for the next `alloc` on this thread (or frees it,
-    /// the cache being full).
-    ///
-    /// # Safety
-    ///
-    /// `packet` came from [`alloc`], is registered nowhere, and no one touches it afterwards.
-    pub(super) unsafe fn free<T>(packet: *mut Packet<T>) {
-        // SAFETY: per the contract, the packet is initialised and ours alone. Dropped before
-        // the cache is touched: a message's `Drop` may itself run a select.
-        unsafe { core::ptr::drop_in_place(packet) };
-        let layout = Layout::new::<Packet<T>>();
-        let block = NonNull::new(packet.cast::<u8>()).expect("packets are never null");
-        let kept = CACHE
-            .try_with(|c| {
-                let mut slots = c.0.get();
-                let free = slots.iter_mut().find(|s| s.is_none());
-                let kept = free.map(|s| *s = Some((layout, block))).is_some();
-                c.0.set(slots);
-                kept
-            })
-            .unwrap_or(false);
-        if !kept {
-            // SAFETY: `alloc` obtained the block from the global allocator with `Packet<T>`'s
-            // layout (a `Box`, or a cached block of that layout).
-            unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
-        }
-    }
-}
-
-/// The model build allocates every packet afresh: a thread-local cache would be shared by
-/// loom's threads and outlive each model run.
-#[cfg(weft_loom)]
-mod packet_memory {
-    use super::Packet;
-
-    pub(super) fn alloc<T>() -> *mut Packet<T> {
-        Box::into_raw(Box::new(Packet::new(None)))
-    }
-
-    /// # Safety
-    ///
-    /// `packet` came from [`alloc`], is registered nowhere, and no one touches it afterwards.
-    pub(super) unsafe fn free<T>(packet: *mut Packet<T>) {
-        // SAFETY: per the contract, a live `Box` allocation we own.
-        drop(unsafe { Box::from_raw(packet) });
-    }
-}
-
-/// Commits a rendezvous arm that a partner selected: its packet is lent to the token, which
-/// gives it back on completion ([`return_packet`]). The cell is null meanwhile, so a token
-/// that is never completed (a forgotten `SelectedOperation`) keeps the packet, and the
-/// partner that may still write into it, away from the arm's next registration.
-fn accept_own<T>(cell: &Cell<*mut Packet<T>>, token: &mut Token) {
-    let packet = cell.replace(core::ptr::null_mut());
-    debug_assert!(
-        !packet.is_null(),
-        "a selected rendezvous arm registered a packet"
-    );
-    token.ptr = packet.cast_const().cast();
-    token.pos = zero::OWN;
-    token.home = core::ptr::from_ref(cell).cast();
-}
-
-/// Gives a lent packet back to its arm after the exchange on it completed (or frees it, had
-/// the arm allocated another meanwhile, which a completed token's arm never does).
-///
-/// # Safety
-///
-/// `token.home` is non-null: the token was lent the packet of an arm of element type `T`
-/// that is still alive (a `select!`'s arms outlive its completion in the same block; a
-/// `SelectedOperation` borrows its `Select`), on this thread (tokens and arms are not
-/// `Send`), and the exchange on the packet is over.
-unsafe fn return_packet<T>(token: &Token) {
-    // SAFETY: per the contract, `home` is that arm's live `Cell<*mut Packet<T>>`.
-    let cell = unsafe { &*token.home.cast::<Cell<*mut Packet<T>>>() };
-    let packet = token.ptr.cast::<Packet<T>>().cast_mut();
-    let spare = cell.replace(packet);
-    debug_assert!(
-        spare.is_null(),
-        "an arm with a lent packet allocated another"
-    );
-    if !spare.is_null() {
-        // SAFETY: a packet in the cell comes from `packet_memory::alloc` and, while its arm
-        // is not in a select, is registered nowhere.
-        unsafe { packet_memory::free(spare) };
-    }
-}
-
-fn free_packet<T>(cell: &Cell<*mut Packet<T>>) {
-    let packet = cell.get();
-    if !packet.is_null() {
-        // SAFETY: from `packet_memory::alloc`, unregistered (a select unregisters before it
-        // returns), and no token holds it (handing it over nulls the cell).
-        unsafe { packet_memory::free(packet) };
-    }
-}
-
-impl<T> Drop for RecvArm<'_, T> {
-    fn drop(&mut self) {
-        free_packet(&self.packet);
-    }
-}
-
-impl<T> Drop for SendArm<'_, T> {
-    fn drop(&mut self) {
-        free_packet(&self.packet);
-    }
-}
-
 impl<'a, T> RecvArm<'a, T> {
     #[doc(hidden)]
     pub fn new(rx: &'a Receiver<T>) -> Self {
+        let (end, chan) = rx.select_end();
         Self {
-            rx,
-            packet: Cell::new(core::ptr::null_mut()),
+            end,
+            chan,
             stash: Cell::new(None),
             stashed: Cell::new(false),
         }
     }
 
     /// Completes the receive this arm committed.
+    ///
+    /// # Panics
+    ///
+    /// If `token` is not a receive this arm's channel committed (a misuse of this hidden
+    /// API; `select!` passes the chosen arm its own token).
     #[doc(hidden)]
     #[inline]
     pub fn complete(&self, token: &Token) -> Result<T, RecvError> {
+        assert!(
+            token.chan == self.chan && !token.send,
+            "weft::chan::select: the token is not a receive on this arm's channel"
+        );
         if token.how == STASHED {
             self.stashed.set(false);
             return Ok(self.stash.take().expect("a stashed arm holds a message"));
         }
-        complete_recv(self.rx, token, usize::MAX)
+        // SAFETY: a token committed on this very channel (checked above), by this arm's
+        // `try_start` or `accept` (every token names the arm that committed it: `select!`
+        // completes only the chosen arm, a `SelectedOperation` only its own), completed
+        // once: a `SelectedOperation` is consumed by its completion, `select!` completes one
+        // arm once.
+        unsafe { RecvHandle::complete(&self.end, token) }.map_err(|()| RecvError)
     }
 
     fn keep(&self, msg: T) {
@@ -383,9 +160,10 @@ impl<'a, T> SendArm<'a, T> {
     /// A [`Select`] arm: the value comes with the completion.
     #[doc(hidden)]
     pub fn new(tx: &'a Sender<T>) -> Self {
+        let (end, chan) = tx.select_end();
         Self {
-            tx,
-            packet: Cell::new(core::ptr::null_mut()),
+            end,
+            chan,
             value: Cell::new(None),
             valued: false,
         }
@@ -395,365 +173,160 @@ impl<'a, T> SendArm<'a, T> {
     #[doc(hidden)]
     #[inline]
     pub fn with_value(tx: &'a Sender<T>, value: T) -> Self {
+        let (end, chan) = tx.select_end();
         Self {
-            tx,
-            packet: Cell::new(core::ptr::null_mut()),
+            end,
+            chan,
             value: Cell::new(Some(value)),
             valued: true,
         }
     }
 
+    /// The value a `select!` arm carries, for flavours that register it.
+    fn value(&self) -> Option<&Cell<Option<T>>> {
+        self.valued.then_some(&self.value)
+    }
+
     /// Completes the send this `select!` arm committed, with its value.
+    ///
+    /// # Panics
+    ///
+    /// As [`RecvArm::complete`].
     #[doc(hidden)]
     #[inline]
     pub fn complete(&self, token: &Token) -> Result<(), SendError<T>> {
-        if token.how == DELIVERED {
+        if token.how == DELIVERED && token.chan == self.chan && token.send {
             return Ok(());
         }
         let msg = self
             .value
             .take()
             .expect("a select! send arm holds its value");
-        complete_send(self.tx, token, msg, usize::MAX)
+        self.complete_with(token, msg)
     }
-}
 
-/// Completes a committed receive with the handle it was selected on.
-///
-/// The caller passes each committed token here (or to [`complete_send`]) once: a
-/// `SelectedOperation` is consumed by its completion, and a `select!` completes only the
-/// chosen arm.
-#[inline]
-fn complete_recv<T>(rx: &Receiver<T>, token: &Token, index: usize) -> Result<T, RecvError> {
-    assert!(
-        token.chan == chan_id(&rx.flavor) && !token.send,
-        "weft::chan::select: the selected operation{} is not a receive on this receiver",
-        describe(index)
-    );
-    // `token` was committed by a receive arm on this very channel (checked above), hence of
-    // this `T`, and is completed here, once (see above).
-    let res = match &rx.flavor {
-        // SAFETY: a token of this channel, used once (above).
-        Flavor::Array(s) => unsafe { s.chan.complete_recv(token) },
-        // SAFETY: as above.
-        Flavor::List(s) => unsafe { s.chan.complete_recv(token) },
-        Flavor::Zero(s) => {
-            // SAFETY: as above.
-            let res = unsafe { s.chan.complete_recv(token) };
-            if !token.home.is_null() {
-                // A receive arm of this `T` lent its packet, and the exchange on it is over:
-                // we took the message after the partner's `FULL`, its last touch.
-                // SAFETY: so `return_packet`'s contract holds.
-                unsafe { return_packet::<T>(token) };
-            }
-            res
-        }
-    };
-    res.map_err(|()| RecvError)
-}
-
-/// Completes a committed send with the handle it was selected on (once per token, as
-/// [`complete_recv`]).
-#[inline]
-fn complete_send<T>(
-    tx: &Sender<T>,
-    token: &Token,
-    msg: T,
-    index: usize,
-) -> Result<(), SendError<T>> {
-    assert!(
-        token.chan == chan_id(&tx.flavor) && token.send,
-        "weft::chan::select: the selected operation{} is not a send on this sender",
-        describe(index)
-    );
-    // `token` was committed by a send arm on this very channel (checked above), hence of this
-    // `T`, and is completed here, once (see `complete_recv`).
-    let res = match &tx.flavor {
-        // SAFETY: a token of this channel, used once (above).
-        Flavor::Array(s) => unsafe { s.chan.complete_send(token, msg) },
-        // SAFETY: as above.
-        Flavor::List(s) => unsafe { s.chan.complete_send(token, msg) },
-        Flavor::Zero(s) => {
-            // SAFETY: as above.
-            let res = unsafe { s.chan.complete_send(token, msg) };
-            if !token.home.is_null() {
-                // SAFETY: a send arm of this `T` lent its packet; `complete_send` waited
-                // until the receiver took the message and stored `DONE`, its last touch.
-                unsafe { return_packet::<T>(token) };
-            }
-            res
-        }
-    };
-    res.map_err(SendError)
-}
-
-fn describe(index: usize) -> String {
-    if index == usize::MAX {
-        String::new()
-    } else {
-        format!(" (index {index})")
+    /// Completes the committed send with `msg`.
+    #[inline]
+    fn complete_with(&self, token: &Token, msg: T) -> Result<(), SendError<T>> {
+        assert!(
+            token.chan == self.chan && token.send,
+            "weft::chan::select: the token is not a send on this arm's channel"
+        );
+        // SAFETY: as in `RecvArm::complete`.
+        unsafe { SendHandle::complete(&self.end, token, msg) }.map_err(SendError)
     }
 }
 
 impl<T> Arm for RecvArm<'_, T> {
+    #[inline]
     fn try_start(&self, token: &mut Token, exact: bool) -> bool {
-        token.chan = chan_id(&self.rx.flavor);
-        token.send = false;
-        token.home = core::ptr::null();
+        token.start(self.chan, false);
         if self.stashed.get() {
             token.how = STASHED;
             return true;
         }
-        token.how = THROUGH;
-        match &self.rx.flavor {
-            Flavor::Array(s) => s.chan.start_recv_arm(token, exact),
-            Flavor::List(s) => s.chan.start_recv_arm(token),
-            Flavor::Zero(s) => s.chan.start_recv(token),
-        }
+        RecvHandle::try_select(&self.end, token, exact)
     }
 
     unsafe fn register(&self, waiter: &Waiter, oper: usize) -> bool {
-        match &self.rx.flavor {
-            // SAFETY: forwarded from our caller.
-            Flavor::Array(s) => unsafe { s.chan.register_recv(waiter, oper) },
-            // SAFETY: forwarded from our caller.
-            Flavor::List(s) => unsafe { s.chan.register_recv(waiter, oper) },
-            // SAFETY: forwarded from our caller; the packet is ours and unregistered.
-            Flavor::Zero(s) => unsafe {
-                s.chan
-                    .register_arm(false, waiter, oper, Some(packet_of(&self.packet)), None)
-            },
-        }
+        // SAFETY: forwarded from our caller.
+        unsafe { RecvHandle::register(&self.end, waiter, oper) }
     }
 
     fn unregister(&self, waiter: &Waiter) {
-        match &self.rx.flavor {
-            Flavor::Array(s) => s.chan.unregister_recv(waiter),
-            Flavor::List(s) => s.chan.unregister_recv(waiter),
-            Flavor::Zero(s) => s.chan.unregister_recv(waiter),
-        }
+        RecvHandle::unregister(&self.end, waiter);
     }
 
     fn accept(&self, token: &mut Token, kind: usize) -> bool {
-        if kind == NOTIFIED && matches!(self.rx.flavor, Flavor::Zero(_)) {
-            // A sender selected our packet: wait for its message (or its withdrawal: then
-            // select again).
-            if !zero::Channel::await_partner(packet_of(&self.packet), false) {
-                return false;
-            }
-            token.how = THROUGH;
-            token.chan = chan_id(&self.rx.flavor);
-            token.send = false;
-            accept_own(&self.packet, token);
-            return true;
-        }
-        self.try_start(token, true)
+        // A stashed arm never registers (its try pass commits it), so is never claimed.
+        token.start(self.chan, false);
+        RecvHandle::accept(&self.end, token, kind)
     }
 
     fn needs_registration(&self) -> bool {
-        matches!(self.rx.flavor, Flavor::Zero(_))
+        RecvHandle::needs_registration(&self.end)
     }
 
     fn version(&self) -> u128 {
         if self.stashed.get() {
             return u128::MAX; // ready: never reaches the version comparison
         }
-        super::dispatch!(&self.rx.flavor, |s, c| c.version())
+        RecvHandle::version(&self.end)
     }
 
     fn give_back(&self, token: &Token) {
         if token.how == STASHED {
             return; // the message stays in the stash
         }
-        let kept = match &self.rx.flavor {
-            // SAFETY: a token this arm committed on its channel, not completed (our caller's
-            // contract), used once here.
-            Flavor::Array(s) => unsafe { s.chan.give_back_recv(token) },
-            // SAFETY: as above.
-            Flavor::List(s) => unsafe { s.chan.give_back_recv(token) },
-            Flavor::Zero(s) => {
-                if token.home.is_null() {
-                    // SAFETY: as above; the partner's packet (`PARTNER`).
-                    unsafe { s.chan.give_back_recv(token) };
-                    None
-                } else {
-                    // Our own packet, lent to the token: the sender handed its message over
-                    // (`accept` saw it) and left; the message is ours to keep.
-                    // SAFETY: a lent packet is live (the arm keeps it) and nobody else
-                    // touches it after the partner's `FULL`.
-                    let msg = unsafe { &*token.ptr.cast::<Packet<T>>() }.take();
-                    // SAFETY: our arm of this `T` lent it, and the exchange is over.
-                    unsafe { return_packet::<T>(token) };
-                    msg
-                }
-            }
-        };
-        if let Some(msg) = kept {
+        // SAFETY: a token this arm committed on its channel and nobody completed (our
+        // caller's contract), used once here.
+        if let Some(msg) = unsafe { RecvHandle::give_back(&self.end, token) } {
             self.keep(msg);
         }
     }
 
     fn is_ready(&self) -> bool {
-        match &self.rx.flavor {
-            Flavor::Array(s) => s.chan.recv_ready(),
-            Flavor::List(s) => s.chan.recv_ready(),
-            Flavor::Zero(s) => s.chan.arm_ready(false),
-        }
+        self.stashed.get() || RecvHandle::is_ready(&self.end)
     }
 
     unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
-        match &self.rx.flavor {
-            // SAFETY: forwarded from our caller; a watcher registers no packet.
-            Flavor::Zero(s) => unsafe { s.chan.register_arm(false, waiter, oper, None, None) },
-            // SAFETY: forwarded from our caller.
-            _ => unsafe { self.register(waiter, oper) },
-        }
+        // SAFETY: forwarded from our caller.
+        unsafe { RecvHandle::watch(&self.end, waiter, oper) }
     }
 
     fn pass_on(&self) {
-        match &self.rx.flavor {
-            Flavor::Array(s) => s.chan.pass_on_recv(),
-            Flavor::List(s) => s.chan.pass_on_recv(),
-            Flavor::Zero(s) => s.chan.pass_on(false),
-        }
+        RecvHandle::pass_on(&self.end);
     }
 }
 
 impl<T> Arm for SendArm<'_, T> {
+    #[inline]
     fn try_start(&self, token: &mut Token, exact: bool) -> bool {
-        token.how = THROUGH;
-        token.chan = chan_id(&self.tx.flavor);
-        token.send = true;
-        token.home = core::ptr::null();
-        match &self.tx.flavor {
-            Flavor::Array(s) => s.chan.start_send_arm(token, exact),
-            Flavor::List(s) => s.chan.start_send_arm(token),
-            Flavor::Zero(s) => s.chan.start_send(token),
-        }
+        token.start(self.chan, true);
+        SendHandle::try_select(&self.end, token, exact)
     }
 
     unsafe fn register(&self, waiter: &Waiter, oper: usize) -> bool {
-        match &self.tx.flavor {
-            // SAFETY: forwarded from our caller.
-            Flavor::Array(s) => unsafe { s.chan.register_send(waiter, oper) },
-            // A send on the list never waits: always ready (never reached after a try pass).
-            Flavor::List(_) => true,
-            // SAFETY: forwarded from our caller; the packet is ours and unregistered.
-            // A `select!` arm registers its value (`FULL`), as a plain sender does: a
-            // receiver takes it straight away, with no round trip back to us.
-            Flavor::Zero(s) => unsafe {
-                s.chan.register_arm(
-                    true,
-                    waiter,
-                    oper,
-                    Some(packet_of(&self.packet)),
-                    self.value.take(),
-                )
-            },
-        }
+        // SAFETY: forwarded from our caller.
+        unsafe { SendHandle::register(&self.end, waiter, oper, self.value()) }
     }
 
     fn unregister(&self, waiter: &Waiter) {
-        match &self.tx.flavor {
-            Flavor::Array(s) => s.chan.unregister_send(waiter),
-            Flavor::List(_) => {}
-            Flavor::Zero(s) if self.valued => {
-                // Not selected through this arm: the value comes back out of the packet.
-                let msg = s.chan.unregister_send_take(waiter, packet_of(&self.packet));
-                if msg.is_some() {
-                    self.value.set(msg);
-                }
-            }
-            Flavor::Zero(s) => s.chan.unregister_send(waiter),
-        }
+        SendHandle::unregister(&self.end, waiter, self.value());
     }
 
     fn accept(&self, token: &mut Token, kind: usize) -> bool {
-        if let Flavor::Zero(_) = &self.tx.flavor {
-            if kind == NOTIFIED && self.valued {
-                // A receiver selected our `FULL` packet and takes the message: wait for it
-                // (or for its withdrawal, which leaves the value with us: select again).
-                let packet = packet_of(&self.packet);
-                if !zero::Channel::await_partner(packet, true) {
-                    self.value.set(packet.take());
-                    return false;
-                }
-                token.how = DELIVERED;
-                token.chan = chan_id(&self.tx.flavor);
-                token.send = true;
-                return true;
-            }
-            if kind == NOTIFIED {
-                token.how = THROUGH;
-                token.chan = chan_id(&self.tx.flavor);
-                token.send = true;
-                accept_own(&self.packet, token);
-                return true;
-            }
-            if self.valued {
-                // Closed: the close removed our entry and touches the packet no more.
-                let msg = packet_of(&self.packet).take();
-                if msg.is_some() {
-                    self.value.set(msg);
-                }
-            }
-        }
-        self.try_start(token, true)
+        token.start(self.chan, true);
+        SendHandle::accept(&self.end, token, kind, self.value())
     }
 
     fn version(&self) -> u128 {
-        super::dispatch!(&self.tx.flavor, |s, c| c.version())
+        SendHandle::version(&self.end)
     }
 
     fn give_back(&self, token: &Token) {
         if token.how == DELIVERED {
             return;
         }
-        match &self.tx.flavor {
-            // SAFETY: a token this arm committed on its channel, not completed (our caller's
-            // contract), used once here.
-            Flavor::Array(s) => unsafe { s.chan.give_back_send(token) },
-            // SAFETY: as above.
-            Flavor::List(s) => unsafe { s.chan.give_back_send(token) },
-            Flavor::Zero(s) => {
-                // SAFETY: as above.
-                unsafe { s.chan.give_back_send(token) };
-                if !token.home.is_null() {
-                    // SAFETY: our arm of this `T` lent its packet, and the cancellation was
-                    // acknowledged: the exchange is over.
-                    unsafe { return_packet::<T>(token) };
-                }
-            }
-        }
+        // SAFETY: as in `RecvArm::give_back`.
+        unsafe { SendHandle::give_back(&self.end, token) };
     }
 
     fn needs_registration(&self) -> bool {
-        matches!(self.tx.flavor, Flavor::Zero(_))
+        SendHandle::needs_registration(&self.end)
     }
 
     fn is_ready(&self) -> bool {
-        match &self.tx.flavor {
-            Flavor::Array(s) => s.chan.send_ready(),
-            Flavor::List(_) => true,
-            Flavor::Zero(s) => s.chan.arm_ready(true),
-        }
+        SendHandle::is_ready(&self.end)
     }
 
     unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
-        match &self.tx.flavor {
-            // SAFETY: forwarded from our caller; a watcher registers no packet.
-            Flavor::Zero(s) => unsafe { s.chan.register_arm(true, waiter, oper, None, None) },
-            // SAFETY: forwarded from our caller.
-            _ => unsafe { self.register(waiter, oper) },
-        }
+        // SAFETY: forwarded from our caller.
+        unsafe { SendHandle::watch(&self.end, waiter, oper) }
     }
 
     fn pass_on(&self) {
-        match &self.tx.flavor {
-            Flavor::Array(s) => s.chan.pass_on_send(),
-            Flavor::List(_) => {}
-            Flavor::Zero(s) => s.chan.pass_on(true),
-        }
+        SendHandle::pass_on(&self.end);
     }
 }
 
@@ -1588,7 +1161,7 @@ impl<'s> SelectedOperation<'s> {
     /// given back, see the type docs).
     #[inline]
     pub fn recv<T>(self, rx: &Receiver<T>) -> Result<T, RecvError> {
-        self.check(chan_id(&rx.flavor), false);
+        self.check(rx.flavor.id(), false);
         let this = core::mem::ManuallyDrop::new(self);
         // The arm set `token.chan` to its channel when it committed, and that is `rx`'s
         // (checked above), with the receive direction: the arm is the `RecvArm` of a
@@ -1611,9 +1184,12 @@ impl<'s> SelectedOperation<'s> {
     /// back, see the type docs).
     #[inline]
     pub fn send<T>(self, tx: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
-        self.check(chan_id(&tx.flavor), true);
+        self.check(tx.flavor.id(), true);
         let this = core::mem::ManuallyDrop::new(self);
-        complete_send(tx, this.token, msg, this.index)
+        // As in `recv`: the arm is the `SendArm<'_, T>` of a sender of this very channel.
+        // SAFETY: so the arm is a live `SendArm<'_, T>`; the cast drops the vtable only.
+        let arm = unsafe { &*core::ptr::from_ref(this.arm).cast::<SendArm<'_, T>>() };
+        arm.complete_with(this.token, msg)
     }
 
     /// Panics (giving the operation back as `self` drops) if it is not on `chan` in the
@@ -1642,194 +1218,4 @@ impl Drop for SelectedOperation<'_> {
     fn drop(&mut self) {
         self.arm.give_back(self.token);
     }
-}
-
-/// Waits on several channel operations at once and runs the arm of the one that completes,
-/// with Go's `select` semantics.
-///
-/// ```text
-/// weft::select! {
-///     recv(rx) -> res => body,          // res: Result<T, RecvError>
-///     send(tx, value) -> res => body,   // res: Result<(), SendError<T>>
-///     default => body,                  // optional: do not wait (Go's default)
-///     default(timeout) => body,         // or: wait at most `timeout` (a Duration)
-/// }
-/// ```
-///
-/// - Exactly one operation completes. Among several ready arms one is chosen uniformly at
-///   random; [`select_biased!`](crate::select_biased) takes the first ready arm in order.
-/// - A closed channel makes its arm ready: `recv` gives `Err(RecvError)` once drained, `send`
-///   gives `Err(SendError(value))`.
-/// - Evaluation order is Go's ("Select statements" in the Go spec: the channel operands of
-///   receive operations and the channel and right-hand-side expressions of send statements
-///   are evaluated exactly once, in source order, upon entering the select statement"):
-///   every arm's channel expression and every send arm's value expression run once, in
-///   source order, before any operation is attempted. The values of the send arms that are
-///   not chosen are dropped when the select returns. A value expression that leaves early
-///   (`?`, `return`, `break`) or panics does so before anything is committed: no channel
-///   is touched.
-/// - Without `default`, the select blocks (brief spin, then parked) until an arm is ready.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use weft::chan::{bounded, unbounded};
-///
-/// let (tx1, rx1) = unbounded::<&str>();
-/// let (tx2, rx2) = bounded::<i32>(0);
-/// std::thread::spawn(move || tx2.send(42).unwrap());
-///
-/// let got = weft::select! {
-///     recv(rx1) -> msg => format!("text: {:?}", msg),
-///     recv(rx2) -> num => format!("number: {}", num.unwrap()),
-///     default(Duration::from_secs(10)) => "timeout".to_string(),
-/// };
-/// assert_eq!(got, "number: 42");
-/// drop(tx1);
-/// ```
-#[macro_export]
-macro_rules! select {
-    ($($tokens:tt)*) => {
-        $crate::__select_parse!(false; []; $($tokens)*)
-    };
-}
-
-/// As [`select!`], but among ready arms the first in written order is chosen.
-///
-/// # Examples
-///
-/// ```
-/// let (tx1, rx1) = weft::chan::bounded(1);
-/// let (tx2, rx2) = weft::chan::bounded(1);
-/// tx1.send(1).unwrap();
-/// tx2.send(2).unwrap();
-/// let first = weft::select_biased! {
-///     recv(rx1) -> m => m.unwrap(),
-///     recv(rx2) -> m => m.unwrap(),
-/// };
-/// assert_eq!(first, 1);
-/// ```
-#[macro_export]
-macro_rules! select_biased {
-    ($($tokens:tt)*) => {
-        $crate::__select_parse!(true; []; $($tokens)*)
-    };
-}
-
-/// Parses `select!` arms into a list; each arm gets its own hygienic `arm` identifier (every
-/// recursion step is a separate expansion). Not public API.
-///
-/// The arms are built (their operands and send values evaluated) in source order by
-/// `__select_expand`'s `let`s, before the select runs; completing the chosen arm runs no
-/// user code, so nothing can leave between committing an operation and completing it.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __select_parse {
-    // recv(rx) -> res => body
-    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:block, $($rest:tt)*) => {
-        $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
-    };
-    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
-    };
-    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
-        $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
-    };
-    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:expr) => {
-        $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))];)
-    };
-    // send(tx, value) -> res => body
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:block, $($rest:tt)*) => {
-        $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
-    };
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:block $($rest:tt)*) => {
-        $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
-    };
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
-        $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
-    };
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:expr) => {
-        $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))];)
-    };
-    // default, last.
-    ($b:expr; [$($done:tt)*]; default => $body:expr $(,)?) => {
-        $crate::__select_expand!($b; $crate::chan::__select::Timeout::Now; ($body); $($done)*)
-    };
-    ($b:expr; [$($done:tt)*]; default($t:expr) => $body:expr $(,)?) => {
-        $crate::__select_expand!(
-            $b; $crate::chan::__select::Timeout::after($t); ($body); $($done)*
-        )
-    };
-    ($b:expr; [$($done:tt)*];) => {
-        $crate::__select_expand!(
-            $b; $crate::chan::__select::Timeout::Never;
-            (::core::unreachable!("a select without default returns an arm"));
-            $($done)*
-        )
-    };
-    ($b:expr; [$($done:tt)*]; $($rest:tt)+) => {
-        ::core::compile_error!(
-            "weft::select!: expected `recv(rx) -> res => body`, `send(tx, value) -> res => \
-             body`, or a final `default => body` / `default(timeout) => body`"
-        )
-    };
-}
-
-/// Expands parsed `select!` arms. Not public API.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __select_expand {
-    ($b:expr; $timeout:expr; ($default:expr); $(($arm:ident $kind:ident $args:tt $res:tt $body:tt))*) => {{
-        $( let $arm = $crate::__select_arm!(new $kind $args); )*
-        let mut __weft_token = $crate::chan::__select::Token::new();
-        let __weft_selected = $crate::chan::__select::__run(
-            &[$( $crate::chan::__select::ArmRef::from(&$arm) ),*],
-            $b,
-            $timeout,
-            &mut __weft_token,
-        );
-        match __weft_selected {
-            ::core::option::Option::Some(__weft_index) => {
-                $crate::__select_chain!(__weft_index, __weft_token, (0usize); $(($arm $kind $args $res $body))*)
-            }
-            ::core::option::Option::None => $default,
-        }
-    }};
-}
-
-/// The if-else chain that runs the selected arm (plain `if`s, so that a diverging body or a
-/// `break`/`continue` of the caller's loop works as written). Not public API.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __select_chain {
-    ($index:ident, $token:ident, ($i:expr);) => {
-        ::core::unreachable!("the selected index names an arm")
-    };
-    ($index:ident, $token:ident, ($i:expr); ($arm:ident $kind:ident $args:tt ($res:pat) ($body:expr)) $($rest:tt)*) => {
-        if $index == $i {
-            let $res = $crate::__select_arm!(complete $kind $arm $token $args);
-            $body
-        } else {
-            $crate::__select_chain!($index, $token, ($i + 1); $($rest)*)
-        }
-    };
-}
-
-/// Builds or completes one `select!` arm. Not public API.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __select_arm {
-    (new recv ($rx:expr)) => {
-        $crate::chan::__select::RecvArm::new(&$rx)
-    };
-    (new send ($tx:expr, $v:expr)) => {
-        $crate::chan::__select::SendArm::with_value(&$tx, $v)
-    };
-    (complete recv $arm:ident $token:ident ($rx:expr)) => {
-        $arm.complete(&$token)
-    };
-    (complete send $arm:ident $token:ident ($tx:expr, $v:expr)) => {
-        $arm.complete(&$token)
-    };
 }

@@ -18,12 +18,13 @@
 //! - Hence a waiting sender and a waiting thread receiver never coexist: whoever arrives second
 //!   completes the exchange.
 
+use core::cell::Cell;
 use core::marker::{PhantomData, PhantomPinned};
 use core::task::{Poll, Waker};
 use std::time::Instant;
 
 use super::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use super::select::Token;
+use super::handle::{RecvHandle, SendHandle, Token, DELIVERED};
 use super::waiters::{Entry, Selected, WaitQueue, Waiter, ABORTED, CLOSED, NOTIFIED};
 use crate::backoff::Backoff;
 use crate::primitive::cell::UnsafeCell;
@@ -928,5 +929,385 @@ impl<T> Channel<T> {
 
     pub(crate) fn capacity(&self) -> Option<usize> {
         Some(0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The select arms' end of the channel (see `handle.rs`). An arm completes in two steps:
+// `try_select` commits to the exchange (selects the partner), `complete` moves the message;
+// `give_back` undoes a commitment that is not completed. A `select` blocked on this channel
+// registers its arm with its own packet; a partner that selects it commits the whole `select`
+// to that arm, and the arm's `accept` takes the exchange over.
+// ---------------------------------------------------------------------------------------------
+
+/// A select arm on a rendezvous channel: the channel, and the packet the arm registers when
+/// its select blocks.
+pub(crate) struct SelectEnd<'a, T> {
+    chan: &'a Channel<T>,
+    /// The packet registered on the channel (from `packet_memory::alloc`, or null before the
+    /// first blocking registration, and while lent to a token). Raw, so that moving the arm
+    /// never retags it.
+    packet: Cell<*mut Packet<T>>,
+}
+
+impl<'a, T> SelectEnd<'a, T> {
+    pub(crate) fn new(chan: &'a Channel<T>) -> Self {
+        Self {
+            chan,
+            packet: Cell::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// The arm's packet, allocated on first use (from [`packet_memory`]).
+    fn packet(&self) -> &Packet<T> {
+        if self.packet.get().is_null() {
+            self.packet.set(packet_memory::alloc());
+        }
+        // SAFETY: non-null pointers in the cell come from `packet_memory::alloc` and are
+        // freed only by our `Drop` (or lent to a token, which nulls the cell).
+        unsafe { &*self.packet.get() }
+    }
+
+    /// Commits the arm that a partner selected: its packet is lent to the token, which gives
+    /// it back on completion ([`return_packet`]). The cell is null meanwhile, so a token that
+    /// is never completed (a forgotten `SelectedOperation`) keeps the packet, and the
+    /// partner that may still write into it, away from the arm's next registration.
+    fn accept_own(&self, token: &mut Token) {
+        let packet = self.packet.replace(core::ptr::null_mut());
+        debug_assert!(
+            !packet.is_null(),
+            "a selected rendezvous arm registered a packet"
+        );
+        token.ptr = packet.cast_const().cast();
+        token.pos = OWN;
+        token.home = core::ptr::from_ref(&self.packet).cast();
+    }
+}
+
+impl<T> Drop for SelectEnd<'_, T> {
+    fn drop(&mut self) {
+        let packet = self.packet.get();
+        if !packet.is_null() {
+            // SAFETY: from `packet_memory::alloc`, unregistered (a select unregisters before
+            // it returns), and no token holds it (lending it nulls the cell).
+            unsafe { packet_memory::free(packet) };
+        }
+    }
+}
+
+/// Gives a lent packet back to its arm after the exchange on it completed (or frees it, had
+/// the arm allocated another meanwhile, which a completed token's arm never does).
+///
+/// # Safety
+///
+/// `token.home` is non-null: the token was lent the packet of an arm of element type `T`
+/// that is still alive (a `select!`'s arms outlive its completion in the same block; a
+/// `SelectedOperation` borrows its `Select`), on this thread (tokens and arms are not
+/// `Send`), and the exchange on the packet is over.
+unsafe fn return_packet<T>(token: &Token) {
+    // SAFETY: per the contract, `home` is that arm's live `Cell<*mut Packet<T>>`.
+    let cell = unsafe { &*token.home.cast::<Cell<*mut Packet<T>>>() };
+    let packet = token.ptr.cast::<Packet<T>>().cast_mut();
+    let spare = cell.replace(packet);
+    debug_assert!(
+        spare.is_null(),
+        "an arm with a lent packet allocated another"
+    );
+    if !spare.is_null() {
+        // SAFETY: a packet in the cell comes from `packet_memory::alloc` and, while its arm
+        // is not in a select, is registered nowhere.
+        unsafe { packet_memory::free(spare) };
+    }
+}
+
+/// Memory for select arms' rendezvous packets. A `select!`'s arms live for one call, so each
+/// blocking call on a rendezvous channel would allocate a packet and free it again; freed
+/// packets' memory is kept instead in a small per-thread cache, matched by layout (a packet's
+/// size depends on `T`), and the next call on this thread reuses it.
+#[cfg(not(weft_loom))]
+mod packet_memory {
+    use core::alloc::Layout;
+    use core::cell::Cell;
+    use core::ptr::NonNull;
+
+    use super::Packet;
+
+    /// Blocks kept per thread: one per rendezvous arm of the largest select in a loop.
+    const SLOTS: usize = 4;
+
+    type Slots = [Option<(Layout, NonNull<u8>)>; SLOTS];
+
+    /// The cached blocks, owned by the cache alone; freed when the thread exits.
+    struct Cache(Cell<Slots>);
+
+    impl Drop for Cache {
+        fn drop(&mut self) {
+            for (layout, block) in self.0.get().into_iter().flatten() {
+                // SAFETY: a cached block came from the global allocator with `layout` (see
+                // `free`) and nothing else refers to it.
+                unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
+            }
+        }
+    }
+
+    std::thread_local! {
+        static CACHE: Cache = const { Cache(Cell::new([None; SLOTS])) };
+    }
+
+    /// A fresh `EMPTY` packet, in cached memory if a block of its layout is kept.
+    pub(super) fn alloc<T>() -> *mut Packet<T> {
+        let layout = Layout::new::<Packet<T>>();
+        let cached = CACHE
+            .try_with(|c| {
+                let mut slots = c.0.get();
+                let block = slots
+                    .iter_mut()
+                    .find(|s| matches!(s, Some((l, _)) if *l == layout))
+                    .and_then(Option::take);
+                c.0.set(slots);
+                block
+            })
+            .ok()
+            .flatten();
+        match cached {
+            Some((_, block)) => {
+                let packet = block.as_ptr().cast::<Packet<T>>();
+                // SAFETY: the block was allocated with `Packet<T>`'s layout (size and
+                // alignment) and is unused: writing a packet into it is in bounds, aligned.
+                unsafe { packet.write(Packet::new(None)) };
+                packet
+            }
+            None => Box::into_raw(Box::new(Packet::new(None))),
+        }
+    }
+
+    /// Drops the packet and keeps its memory for the next `alloc` on this thread (or frees it,
+    /// the cache being full).
+    ///
+    /// # Safety
+    ///
+    /// `packet` came from [`alloc`], is registered nowhere, and no one touches it afterwards.
+    pub(super) unsafe fn free<T>(packet: *mut Packet<T>) {
+        // SAFETY: per the contract, the packet is initialised and ours alone. Dropped before
+        // the cache is touched: a message's `Drop` may itself run a select.
+        unsafe { core::ptr::drop_in_place(packet) };
+        let layout = Layout::new::<Packet<T>>();
+        let block = NonNull::new(packet.cast::<u8>()).expect("packets are never null");
+        let kept = CACHE
+            .try_with(|c| {
+                let mut slots = c.0.get();
+                let free = slots.iter_mut().find(|s| s.is_none());
+                let kept = free.map(|s| *s = Some((layout, block))).is_some();
+                c.0.set(slots);
+                kept
+            })
+            .unwrap_or(false);
+        if !kept {
+            // SAFETY: `alloc` obtained the block from the global allocator with `Packet<T>`'s
+            // layout (a `Box`, or a cached block of that layout).
+            unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
+        }
+    }
+}
+
+/// The model build allocates every packet afresh: a thread-local cache would be shared by
+/// loom's threads and outlive each model run.
+#[cfg(weft_loom)]
+mod packet_memory {
+    use super::Packet;
+
+    pub(super) fn alloc<T>() -> *mut Packet<T> {
+        Box::into_raw(Box::new(Packet::new(None)))
+    }
+
+    /// # Safety
+    ///
+    /// `packet` came from [`alloc`], is registered nowhere, and no one touches it afterwards.
+    pub(super) unsafe fn free<T>(packet: *mut Packet<T>) {
+        // SAFETY: per the contract, a live `Box` allocation we own.
+        drop(unsafe { Box::from_raw(packet) });
+    }
+}
+
+impl<T> RecvHandle<T> for SelectEnd<'_, T> {
+    fn try_select(&self, token: &mut Token, _: bool) -> bool {
+        self.chan.start_recv(token)
+    }
+
+    unsafe fn register(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller; the packet is ours and unregistered.
+        unsafe {
+            self.chan
+                .register_arm(false, waiter, oper, Some(self.packet()), None)
+        }
+    }
+
+    unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller; a watcher registers no packet.
+        unsafe { self.chan.register_arm(false, waiter, oper, None, None) }
+    }
+
+    fn unregister(&self, waiter: &Waiter) {
+        self.chan.unregister_recv(waiter);
+    }
+
+    fn accept(&self, token: &mut Token, kind: usize) -> bool {
+        if kind == NOTIFIED {
+            // A sender selected our packet: wait for its message (or its withdrawal: then
+            // select again).
+            if !Channel::await_partner(self.packet(), false) {
+                return false;
+            }
+            self.accept_own(token);
+            return true;
+        }
+        RecvHandle::try_select(self, token, true)
+    }
+
+    fn is_ready(&self) -> bool {
+        self.chan.arm_ready(false)
+    }
+
+    fn pass_on(&self) {
+        self.chan.pass_on(false);
+    }
+
+    fn needs_registration(&self) -> bool {
+        true
+    }
+
+    fn version(&self) -> u128 {
+        self.chan.version()
+    }
+
+    unsafe fn complete(&self, token: &Token) -> Result<T, ()> {
+        // SAFETY: forwarded from our caller.
+        let res = unsafe { self.chan.complete_recv(token) };
+        if !token.home.is_null() {
+            // A receive arm of this `T` lent its packet, and the exchange on it is over: we
+            // took the message after the partner's `FULL`, its last touch.
+            // SAFETY: so `return_packet`'s contract holds.
+            unsafe { return_packet::<T>(token) };
+        }
+        res
+    }
+
+    unsafe fn give_back(&self, token: &Token) -> Option<T> {
+        if token.home.is_null() {
+            // SAFETY: forwarded from our caller; the partner's packet (`PARTNER`).
+            unsafe { self.chan.give_back_recv(token) };
+            return None;
+        }
+        // Our own packet, lent to the token: the sender handed its message over (`accept`
+        // saw it) and left; the message is ours to keep.
+        // SAFETY: a lent packet is live (its arm keeps it) and nobody else touches it after
+        // the partner's `FULL`.
+        let msg = unsafe { &*token.ptr.cast::<Packet<T>>() }.take();
+        // SAFETY: our arm of this `T` lent it, and the exchange is over.
+        unsafe { return_packet::<T>(token) };
+        msg
+    }
+}
+
+impl<T> SendHandle<T> for SelectEnd<'_, T> {
+    fn try_select(&self, token: &mut Token, _: bool) -> bool {
+        self.chan.start_send(token)
+    }
+
+    /// A `select!` arm registers its value (`FULL`), as a plain sender does: a receiver
+    /// takes it straight away, with no round trip back to us.
+    unsafe fn register(
+        &self,
+        waiter: &Waiter,
+        oper: usize,
+        value: Option<&Cell<Option<T>>>,
+    ) -> bool {
+        let msg = value.and_then(Cell::take);
+        // SAFETY: forwarded from our caller; the packet is ours and unregistered.
+        unsafe {
+            self.chan
+                .register_arm(true, waiter, oper, Some(self.packet()), msg)
+        }
+    }
+
+    unsafe fn watch(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller; a watcher registers no packet.
+        unsafe { self.chan.register_arm(true, waiter, oper, None, None) }
+    }
+
+    fn unregister(&self, waiter: &Waiter, value: Option<&Cell<Option<T>>>) {
+        match value {
+            Some(value) => {
+                // Not selected through this arm: the value comes back out of the packet.
+                let msg = self.chan.unregister_send_take(waiter, self.packet());
+                if msg.is_some() {
+                    value.set(msg);
+                }
+            }
+            None => self.chan.unregister_send(waiter),
+        }
+    }
+
+    fn accept(&self, token: &mut Token, kind: usize, value: Option<&Cell<Option<T>>>) -> bool {
+        if kind == NOTIFIED {
+            let Some(value) = value else {
+                self.accept_own(token);
+                return true;
+            };
+            // A receiver selected our `FULL` packet and takes the message: wait for it (or
+            // for its withdrawal, which leaves the value with us: select again).
+            let packet = self.packet();
+            if !Channel::await_partner(packet, true) {
+                value.set(packet.take());
+                return false;
+            }
+            token.how = DELIVERED;
+            return true;
+        }
+        if let Some(value) = value {
+            // Closed: the close removed our entry and touches the packet no more.
+            let msg = self.packet().take();
+            if msg.is_some() {
+                value.set(msg);
+            }
+        }
+        SendHandle::try_select(self, token, true)
+    }
+
+    fn is_ready(&self) -> bool {
+        self.chan.arm_ready(true)
+    }
+
+    fn pass_on(&self) {
+        self.chan.pass_on(true);
+    }
+
+    fn needs_registration(&self) -> bool {
+        true
+    }
+
+    fn version(&self) -> u128 {
+        self.chan.version()
+    }
+
+    unsafe fn complete(&self, token: &Token, msg: T) -> Result<(), T> {
+        // SAFETY: forwarded from our caller.
+        let res = unsafe { self.chan.complete_send(token, msg) };
+        if !token.home.is_null() {
+            // SAFETY: a send arm of this `T` lent its packet; `complete_send` waited until
+            // the receiver took the message and stored `DONE`, its last touch.
+            unsafe { return_packet::<T>(token) };
+        }
+        res
+    }
+
+    unsafe fn give_back(&self, token: &Token) {
+        // SAFETY: forwarded from our caller.
+        unsafe { self.chan.give_back_send(token) };
+        if !token.home.is_null() {
+            // SAFETY: our arm of this `T` lent its packet, and the cancellation was
+            // acknowledged: the exchange is over.
+            unsafe { return_packet::<T>(token) };
+        }
     }
 }
