@@ -21,9 +21,9 @@
 //! value on entry, dropping those of the arms not chosen: either way none of them may
 //! outlive the select.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::VecDeque;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
@@ -50,44 +50,45 @@ enum Fate {
 /// panicked on: a panic inside a message's `Drop` during a channel's drop would abort.
 #[derive(Default)]
 struct Ledger {
-    fates: RefCell<Vec<Fate>>,
-    violations: RefCell<Vec<String>>,
+    fates: Mutex<Vec<Fate>>,
+    violations: Mutex<Vec<String>>,
 }
 
 impl Ledger {
-    fn create(self: &Rc<Self>) -> Msg {
-        let mut fates = self.fates.borrow_mut();
+    fn create(self: &Arc<Self>) -> Msg {
+        let mut fates = self.fates.lock().unwrap();
         fates.push(Fate::Alive);
         Msg {
             id: fates.len() - 1,
-            ledger: Rc::clone(self),
+            ledger: Arc::clone(self),
             received: false,
         }
     }
 
     fn settle(&self, id: usize, fate: Fate) {
-        let mut fates = self.fates.borrow_mut();
+        let mut fates = self.fates.lock().unwrap();
         if fates[id] != Fate::Alive {
             self.violations
-                .borrow_mut()
+                .lock()
+                .unwrap()
                 .push(format!("message {id}: {fate:?} after {:?}", fates[id]));
         }
         fates[id] = fate;
     }
 
     fn fate(&self, id: usize) -> Fate {
-        self.fates.borrow()[id]
+        self.fates.lock().unwrap()[id]
     }
 
     fn alive(&self) -> Vec<usize> {
-        let fates = self.fates.borrow();
+        let fates = self.fates.lock().unwrap();
         (0..fates.len())
             .filter(|&id| fates[id] == Fate::Alive)
             .collect()
     }
 
     fn assert_no_violations(&self) {
-        let violations = self.violations.borrow();
+        let violations = self.violations.lock().unwrap();
         assert!(violations.is_empty(), "{violations:?}");
     }
 }
@@ -96,7 +97,7 @@ impl Ledger {
 /// channel, its `Drop` otherwise.
 struct Msg {
     id: usize,
-    ledger: Rc<Ledger>,
+    ledger: Arc<Ledger>,
     received: bool,
 }
 
@@ -263,14 +264,14 @@ enum Done {
 
 struct Harness {
     chans: Vec<Chan>,
-    ledger: Rc<Ledger>,
+    ledger: Arc<Ledger>,
 }
 
 impl Harness {
     fn new(k: usize) -> Self {
         Self {
             chans: vec![Chan::new(Some(0)), Chan::new(Some(k)), Chan::new(None)],
-            ledger: Rc::default(),
+            ledger: Arc::default(),
         }
     }
 

@@ -613,3 +613,77 @@ fn send_arm_values_move_only_when_chosen_in_a_loop() {
     }
     assert_eq!(t.join().unwrap(), [vec![0], vec![1], vec![2]]);
 }
+
+/// What Go and crossbeam users write: arms whose handle is a temporary (crossbeam's port of
+/// Go's tests writes every select so), trailing commas inside the operations, `default()`.
+#[test]
+fn arms_take_temporaries_and_trailing_commas() {
+    struct Conn {
+        tx: Sender<u32>,
+        rx: Receiver<u32>,
+    }
+    impl Conn {
+        fn rx(&self) -> Receiver<u32> {
+            self.rx.clone()
+        }
+        fn tx(&self) -> Sender<u32> {
+            self.tx.clone()
+        }
+    }
+    for (name, make) in flavours::<u32>() {
+        let (tx, rx) = make();
+        let conn = Conn { tx, rx };
+        let (otx, orx) = unbounded::<u32>();
+        let sent = weft::select! {
+            send(conn.tx(), 5,) -> r => r.is_ok(),
+            default() => false,
+        };
+        // A rendezvous send has no receiver waiting: `default` runs.
+        assert_eq!(sent, name != "bounded(0)", "{name}");
+        if name == "bounded(0)" {
+            let tx = conn.tx();
+            let t = thread::spawn(move || tx.send(5).unwrap());
+            let got = weft::select! {
+                recv(conn.rx(),) -> v => v.unwrap(),
+                recv(orx.clone()) -> v => v.unwrap() + 100,
+            };
+            assert_eq!(got, 5);
+            t.join().unwrap();
+        } else {
+            let got = weft::select_biased! {
+                recv(conn.rx(),) -> v => v.unwrap(),
+                recv(orx.clone()) -> v => v.unwrap() + 100,
+                default(Duration::from_secs(5),) => 0,
+            };
+            assert_eq!(got, 5, "{name}");
+        }
+        otx.send(1).unwrap();
+        let got = weft::select! {
+            recv(conn.rx()) -> v => v.unwrap(),
+            recv(orx.clone()) -> v => v.unwrap() + 100,
+            default(Duration::from_secs(5)) => 0,
+        };
+        assert_eq!(got, 101, "{name}");
+    }
+}
+
+/// A `Select` built on one thread is used on another.
+#[test]
+fn select_is_send() {
+    fn assert_send<S: Send>(_: &S) {}
+    let (tx, rx) = bounded::<String>(1);
+    let mut sel = Select::new();
+    sel.recv(&rx);
+    assert_send(&sel);
+    tx.send("moved".to_string()).unwrap();
+    thread::scope(|s| {
+        let got = s
+            .spawn(|| {
+                let op = sel.select();
+                op.recv(&rx).unwrap()
+            })
+            .join()
+            .unwrap();
+        assert_eq!(got, "moved");
+    });
+}

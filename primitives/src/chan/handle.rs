@@ -78,6 +78,12 @@ impl Token {
     }
 }
 
+// SAFETY: a token's pointers are dereferenced only by the completion or give-back of the arm
+// that committed it, through a `SelectedOperation` that borrows both the token and the arm
+// (and is neither `Send` nor `Sync`): a token that moves with its `Select` between calls is
+// stale data, overwritten by the next selection before any use.
+unsafe impl Send for Token {}
+
 impl Default for Token {
     fn default() -> Self {
         Self::new()

@@ -77,42 +77,45 @@ macro_rules! select_biased {
 /// recursion step is a separate expansion). Not public API.
 ///
 /// The arms are built (their operands and send values evaluated) in source order by
-/// `__select_expand`'s `let`s, before the select runs; completing the chosen arm runs no
+/// `__select_expand`'s `match`, before the select runs; completing the chosen arm runs no
 /// user code, so nothing can leave between committing an operation and completing it.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_parse {
     // recv(rx) -> res => body
-    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:block, $($rest:tt)*) => {
+    ($b:expr; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:block $($rest:tt)*) => {
+    ($b:expr; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
+    ($b:expr; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:expr, $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; recv($rx:expr) -> $res:pat => $body:expr) => {
+    ($b:expr; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:expr) => {
         $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))];)
     };
     // send(tx, value) -> res => body
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:block, $($rest:tt)*) => {
+    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:block $($rest:tt)*) => {
+    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:expr, $($rest:tt)*) => {
+    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:expr, $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr) -> $res:pat => $body:expr) => {
+    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:expr) => {
         $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))];)
     };
     // default, last.
     ($b:expr; [$($done:tt)*]; default => $body:expr $(,)?) => {
         $crate::__select_expand!($b; $crate::chan::__select::Timeout::Now; ($body); $($done)*)
     };
-    ($b:expr; [$($done:tt)*]; default($t:expr) => $body:expr $(,)?) => {
+    ($b:expr; [$($done:tt)*]; default() => $body:expr $(,)?) => {
+        $crate::__select_expand!($b; $crate::chan::__select::Timeout::Now; ($body); $($done)*)
+    };
+    ($b:expr; [$($done:tt)*]; default($t:expr $(,)?) => $body:expr $(,)?) => {
         $crate::__select_expand!(
             $b; $crate::chan::__select::Timeout::after($t); ($body); $($done)*
         )
@@ -136,8 +139,21 @@ macro_rules! __select_parse {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_expand {
+    ($b:expr; $timeout:expr; ($default:expr); $(($arm:ident $kind:ident $args:tt $res:tt $body:tt))*) => {
+        // One `match` on a tuple of every arm: its elements are evaluated left to right
+        // (source order), and temporaries in a scrutinee live to the end of the `match`, so
+        // an operand such as `conn.rx()` stays borrowed for the whole select.
+        match ($( $crate::__select_arm!(new $kind $args), )*) {
+            ($( $arm, )*) => $crate::__select_run!($b; $timeout; ($default); $(($arm $kind $args $res $body))*),
+        }
+    };
+}
+
+/// Runs a select over the arms `__select_expand` built. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_run {
     ($b:expr; $timeout:expr; ($default:expr); $(($arm:ident $kind:ident $args:tt $res:tt $body:tt))*) => {{
-        $( let $arm = $crate::__select_arm!(new $kind $args); )*
         let mut __weft_token = $crate::chan::__select::Token::new();
         let __weft_selected = $crate::chan::__select::__run(
             &[$( $crate::chan::__select::ArmRef::from(&$arm) ),*],

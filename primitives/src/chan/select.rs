@@ -217,6 +217,15 @@ impl<'a, T> SendArm<'a, T> {
     }
 }
 
+// SAFETY: an arm owns what it holds when it is not inside a select call (a `Select` moves
+// only while no `SelectedOperation` borrows it, and between its calls): `end` refers to a
+// channel that is `Sync` for `T: Send`, and a rendezvous end's packet is registered nowhere
+// (a select unregisters before it returns) and holds at most a `T`; `chan` is an identity,
+// never dereferenced; the stash holds a `T`. Moving those to another thread moves `T`s.
+unsafe impl<T: Send> Send for RecvArm<'_, T> {}
+// SAFETY: as for `RecvArm`; `value` holds a `T`.
+unsafe impl<T: Send> Send for SendArm<'_, T> {}
+
 impl<T> Arm for RecvArm<'_, T> {
     #[inline]
     fn try_start(&self, token: &mut Token, exact: bool) -> bool {
@@ -394,7 +403,7 @@ impl Arms for [ArmRef<'_>] {
     }
 }
 
-impl<'a> Arms for [Box<dyn Arm + 'a>] {
+impl<'a> Arms for [Box<dyn Arm + Send + 'a>] {
     fn count(&self) -> usize {
         self.len()
     }
@@ -862,6 +871,10 @@ pub fn __run(
 /// the same handle. Among several ready operations one is chosen uniformly at random
 /// ([`new_biased`](Self::new_biased): the first added).
 ///
+/// A `Select` is `Send` (it holds only handles of `Send` element types: `recv` and `send`
+/// ask for `T: Send`), so it can be built on one thread and used on another; it is not
+/// `Sync` (every call takes `&mut self`).
+///
 /// A `Select` can be reused: each call selects afresh. It allocates as operations are added,
 /// not per call (except a few words the first time a call blocks on a rendezvous channel).
 ///
@@ -885,7 +898,7 @@ pub fn __run(
 /// assert_eq!(oper.recv(receivers[index]), Ok(7));
 /// ```
 pub struct Select<'a> {
-    arms: Vec<Box<dyn Arm + 'a>>,
+    arms: Vec<Box<dyn Arm + Send + 'a>>,
     /// Indices of removed operations (their place holds a `Removed`).
     removed: Vec<usize>,
     biased: bool,
@@ -955,7 +968,7 @@ impl<'a> Select<'a> {
     }
 
     /// Adds a receive on `rx`; returns its index.
-    pub fn recv<T>(&mut self, rx: &'a Receiver<T>) -> usize {
+    pub fn recv<T: Send>(&mut self, rx: &'a Receiver<T>) -> usize {
         self.arms.push(Box::new(RecvArm::new(rx)));
         self.arms.len() - 1
     }
@@ -963,7 +976,7 @@ impl<'a> Select<'a> {
     /// Adds a send on `tx`; returns its index. The value is given on completion
     /// ([`SelectedOperation::send`]): between the selection and the completion, a rendezvous
     /// receiver that was chosen waits for it, so complete promptly.
-    pub fn send<T>(&mut self, tx: &'a Sender<T>) -> usize {
+    pub fn send<T: Send>(&mut self, tx: &'a Sender<T>) -> usize {
         self.arms.push(Box::new(SendArm::new(tx)));
         self.arms.len() - 1
     }
