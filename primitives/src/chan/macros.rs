@@ -47,7 +47,7 @@
 #[macro_export]
 macro_rules! select {
     ($($tokens:tt)*) => {
-        $crate::__select_parse!(false; []; $($tokens)*)
+        $crate::__select_parse!((sync false); []; $($tokens)*)
     };
 }
 
@@ -69,7 +69,106 @@ macro_rules! select {
 #[macro_export]
 macro_rules! select_biased {
     ($($tokens:tt)*) => {
-        $crate::__select_parse!(true; []; $($tokens)*)
+        $crate::__select_parse!((sync true); []; $($tokens)*)
+    };
+}
+
+/// [`select!`] for async code: the same arms and semantics, awaited instead of blocking the
+/// thread. Use it inside an `async` block or function; in a weft task, waiting frees the
+/// worker for other tasks.
+///
+/// ```text
+/// weft::select_async! {
+///     recv(rx) -> res => body,          // res: Result<T, RecvError>
+///     send(tx, value) -> res => body,   // res: Result<(), SendError<T>>
+///     default => body,                  // optional: do not wait (Go's default)
+/// }
+/// ```
+///
+/// - As [`select!`]: exactly one operation completes; a uniformly random choice among ready
+///   arms ([`select_biased_async!`](crate::select_biased_async): the first in order); Go's
+///   evaluation order (every operand and send value once, in source order, before anything
+///   is committed); closed channels make their arms ready; `default` is linearizable. An
+///   async select and a blocking one (or a plain send or receive, blocking or async) meet on
+///   any channel, rendezvous included, and exchange exactly once.
+/// - `default(timeout)` is not available here yet: waiting on time needs a timer, which
+///   only a thread has today (a compile error says so).
+/// - A separate macro rather than one for both worlds: a macro cannot tell whether it is
+///   expanded inside `async` code, and `.await` is an error outside it.
+/// - Waker-only: it works under any executor (weft's scheduler, `futures`' `block_on`,
+///   tokio), allocates nothing per select once warm, and does not spin in `poll` beyond a
+///   rendezvous partner's own brief hand-over.
+/// - The future is `Send` when the arms' element types are.
+///
+/// # Cancel safety
+///
+/// Dropping the select's future at its await point (e.g. in another select, or on a
+/// timeout) loses no message and leaves no registration behind: a receive is committed only
+/// when the future completes; a send arm's value is sent exactly when its arm is the one
+/// chosen, and otherwise dropped with the future, never sent (on a rendezvous channel a
+/// receiver either took the whole value before the drop, and the select counts as having
+/// completed it, or the value comes back).
+///
+/// # Examples
+///
+/// ```
+/// use weft::chan::{bounded, unbounded};
+///
+/// // One worker: the selecting task waits without holding it, so the senders run.
+/// let sched = weft::sched::Scheduler::new(1);
+/// let (jobs_tx, jobs) = unbounded::<u32>();
+/// let (quit_tx, quit) = bounded::<()>(0);
+/// let total = sched.block_on(async move {
+///     let worker = weft::go(async move {
+///         let mut done = 0;
+///         loop {
+///             weft::select_async! {
+///                 recv(jobs) -> job => done += job.unwrap(),
+///                 recv(quit) -> _ => return done,
+///             }
+///         }
+///     });
+///     for job in 1..=3 {
+///         jobs_tx.send_async(job).await.unwrap();
+///     }
+///     // Wait until the worker took every job, then stop it.
+///     while !jobs_tx.is_empty() {
+///         weft::sched::yield_now().await;
+///     }
+///     quit_tx.send_async(()).await.unwrap();
+///     worker.await.unwrap()
+/// });
+/// assert_eq!(total, 6);
+/// ```
+#[macro_export]
+macro_rules! select_async {
+    ($($tokens:tt)*) => {
+        $crate::__select_parse!((async false); []; $($tokens)*)
+    };
+}
+
+/// As [`select_async!`], but among ready arms the first in written order is chosen.
+///
+/// # Examples
+///
+/// ```
+/// let (tx1, rx1) = weft::chan::bounded(1);
+/// let (tx2, rx2) = weft::chan::bounded(1);
+/// tx1.send(1).unwrap();
+/// tx2.send(2).unwrap();
+/// let sched = weft::sched::Scheduler::new(1);
+/// let first = sched.block_on(async {
+///     weft::select_biased_async! {
+///         recv(rx1) -> m => m.unwrap(),
+///         recv(rx2) -> m => m.unwrap(),
+///     }
+/// });
+/// assert_eq!(first, 1);
+/// ```
+#[macro_export]
+macro_rules! select_biased_async {
+    ($($tokens:tt)*) => {
+        $crate::__select_parse!((async true); []; $($tokens)*)
     };
 }
 
@@ -83,51 +182,49 @@ macro_rules! select_biased {
 #[macro_export]
 macro_rules! __select_parse {
     // recv(rx) -> res => body
-    ($b:expr; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*) => {
+    ($b:tt; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*) => {
+    ($b:tt; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:expr, $($rest:tt)*) => {
+    ($b:tt; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:expr, $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:expr) => {
+    ($b:tt; [$($done:tt)*]; recv($rx:expr $(,)?) -> $res:pat => $body:expr) => {
         $crate::__select_parse!($b; [$($done)* (arm recv ($rx) ($res) ($body))];)
     };
     // send(tx, value) -> res => body
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*) => {
+    ($b:tt; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:block, $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*) => {
+    ($b:tt; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:block $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:expr, $($rest:tt)*) => {
+    ($b:tt; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:expr, $($rest:tt)*) => {
         $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))]; $($rest)*)
     };
-    ($b:expr; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:expr) => {
+    ($b:tt; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:expr) => {
         $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))];)
     };
     // default, last.
-    ($b:expr; [$($done:tt)*]; default => $body:expr $(,)?) => {
-        $crate::__select_expand!($b; $crate::chan::__select::Timeout::Now; ($body); $($done)*)
+    ($b:tt; [$($done:tt)*]; default => $body:expr $(,)?) => {
+        $crate::__select_expand!($b; (now); ($body); $($done)*)
     };
-    ($b:expr; [$($done:tt)*]; default() => $body:expr $(,)?) => {
-        $crate::__select_expand!($b; $crate::chan::__select::Timeout::Now; ($body); $($done)*)
+    ($b:tt; [$($done:tt)*]; default() => $body:expr $(,)?) => {
+        $crate::__select_expand!($b; (now); ($body); $($done)*)
     };
-    ($b:expr; [$($done:tt)*]; default($t:expr $(,)?) => $body:expr $(,)?) => {
+    ($b:tt; [$($done:tt)*]; default($t:expr $(,)?) => $body:expr $(,)?) => {
+        $crate::__select_expand!($b; (after $t); ($body); $($done)*)
+    };
+    ($b:tt; [$($done:tt)*];) => {
         $crate::__select_expand!(
-            $b; $crate::chan::__select::Timeout::after($t); ($body); $($done)*
-        )
-    };
-    ($b:expr; [$($done:tt)*];) => {
-        $crate::__select_expand!(
-            $b; $crate::chan::__select::Timeout::Never;
+            $b; (never);
             (::core::unreachable!("a select without default returns an arm"));
             $($done)*
         )
     };
-    ($b:expr; [$($done:tt)*]; $($rest:tt)+) => {
+    ($b:tt; [$($done:tt)*]; $($rest:tt)+) => {
         ::core::compile_error!(
             "weft::select!: expected `recv(rx) -> res => body`, `send(tx, value) -> res => \
              body`, or a final `default => body` / `default(timeout) => body`"
@@ -139,7 +236,7 @@ macro_rules! __select_parse {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_expand {
-    ($b:expr; $timeout:expr; ($default:expr); $(($arm:ident $kind:ident $args:tt $res:tt $body:tt))*) => {
+    ($b:tt; $timeout:tt; ($default:expr); $(($arm:ident $kind:ident $args:tt $res:tt $body:tt))*) => {
         // One `match` on a tuple of every arm: its elements are evaluated left to right
         // (source order), and temporaries in a scrutinee live to the end of the `match`, so
         // an operand such as `conn.rx()` stays borrowed for the whole select.
@@ -153,12 +250,12 @@ macro_rules! __select_expand {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_run {
-    ($b:expr; $timeout:expr; ($default:expr); $(($arm:ident $kind:ident $args:tt $res:tt $body:tt))*) => {{
+    ((sync $b:expr); $timeout:tt; ($default:expr); $(($arm:ident $kind:ident $args:tt $res:tt $body:tt))*) => {{
         let mut __weft_token = $crate::chan::__select::Token::new();
         let __weft_selected = $crate::chan::__select::__run(
             &[$( $crate::chan::__select::ArmRef::from(&$arm) ),*],
             $b,
-            $timeout,
+            $crate::__select_timeout!($timeout),
             &mut __weft_token,
         );
         match __weft_selected {
@@ -168,6 +265,49 @@ macro_rules! __select_run {
             ::core::option::Option::None => $default,
         }
     }};
+    ((async $b:expr); (after $t:expr); $($rest:tt)*) => {
+        ::core::compile_error!(
+            "weft::select_async!: `default(timeout)` waits on a timer, which async code does \
+             not have yet; use `default` (do not wait) or no default (wait)"
+        )
+    };
+    ((async $b:expr); $timeout:tt; ($default:expr); $(($arm:ident $kind:ident $args:tt $res:tt $body:tt))*) => {{
+        let (__weft_selected, __weft_arms, __weft_token) = $crate::chan::__select::SelectFuture::new(
+            ($( $arm, )*),
+            $b,
+            $crate::__select_timeout!(now? $timeout),
+        )
+        .await;
+        let ($( $arm, )*) = __weft_arms;
+        match __weft_selected {
+            ::core::option::Option::Some(__weft_index) => {
+                $crate::__select_chain!(__weft_index, __weft_token, (0usize); $(($arm $kind $args $res $body))*)
+            }
+            ::core::option::Option::None => $default,
+        }
+    }};
+}
+
+/// A parsed `select!` timeout as a `Timeout`, or (`now?`) whether it is `default`. Not public
+/// API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_timeout {
+    ((now)) => {
+        $crate::chan::__select::Timeout::Now
+    };
+    ((never)) => {
+        $crate::chan::__select::Timeout::Never
+    };
+    ((after $t:expr)) => {
+        $crate::chan::__select::Timeout::after($t)
+    };
+    (now? (now)) => {
+        true
+    };
+    (now? (never)) => {
+        false
+    };
 }
 
 /// The if-else chain that runs the selected arm (plain `if`s, so that a diverging body or a

@@ -62,6 +62,7 @@ mod handle;
 mod list;
 mod macros;
 mod select;
+mod select_async;
 pub(crate) mod waiters;
 mod zero;
 
@@ -72,12 +73,14 @@ pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 pub use select::{Select, SelectTimeoutError, SelectedOperation, TrySelectError};
+pub use select_async::SelectAsync;
 
 /// What `select!` expands to. Not public API: no stability promise.
 #[doc(hidden)]
 pub mod __select {
     pub use super::handle::Token;
     pub use super::select::{__run, ArmRef, RecvArm, SendArm, Timeout};
+    pub use super::select_async::SelectFuture;
 }
 
 use core::cell::Cell;

@@ -45,7 +45,7 @@ use crate::backoff::spin_then_yield_or_park;
 
 /// One arm of a select, with its element type erased: what the selection algorithm below
 /// drives (the typed arms forward to their channel's `handle` traits).
-pub(crate) trait Arm {
+pub(super) trait Arm {
     /// Tries to commit the operation without blocking (`true`: committed, in `token`).
     /// Without `exact`, `false` may also mean "a peer is mid-operation on the slot" (see
     /// `array::Channel::start_send`): for the polls of a select that will re-check exactly
@@ -81,6 +81,23 @@ pub(crate) trait Arm {
     /// A number that changes whenever the arm's readiness may have changed (the channel's
     /// operation counters), for a linearizable non-blocking select (`try_linearizable`).
     fn version(&self) -> u128;
+    /// As `register`, for an async select: a registration whose claim asks for nothing
+    /// before the task runs again (it only wakes the task, which then tries the arm), so a
+    /// select future can be dropped at its await point with nothing half done. Only a
+    /// `select!` send arm on a rendezvous channel registers its value (`FULL`): a receiver
+    /// takes it whole, or gives it back.
+    ///
+    /// # Safety
+    ///
+    /// As [`register`](Self::register).
+    unsafe fn register_async(&self, waiter: &Waiter, oper: usize) -> bool;
+    /// The async select's waiter was claimed for this arm with `kind`: commit the
+    /// operation if it can proceed (`false`: select again).
+    fn accept_async(&self, token: &mut Token, kind: usize) -> bool;
+    /// The async select's waiter was claimed for this arm with `kind`, and the select goes
+    /// away instead (its future dropped): finish or undo what the claim started, and pass
+    /// an unused notification on.
+    fn abandon_async(&self, kind: usize);
 }
 
 /// The receive arm of a select: `recv(rx)`.
@@ -187,6 +204,12 @@ impl<'a, T> SendArm<'a, T> {
         self.valued.then_some(&self.value)
     }
 
+    /// Whether an async select registers this arm's value with the channel: a `select!`
+    /// send arm on a rendezvous channel, whose receiver then takes it whole.
+    fn hands_over(&self) -> bool {
+        self.valued && SendHandle::needs_registration(&self.end)
+    }
+
     /// Completes the send this `select!` arm committed, with its value.
     ///
     /// # Panics
@@ -286,6 +309,27 @@ impl<T> Arm for RecvArm<'_, T> {
     fn pass_on(&self) {
         RecvHandle::pass_on(&self.end);
     }
+
+    unsafe fn register_async(&self, waiter: &Waiter, oper: usize) -> bool {
+        // A receive only watches: on a rendezvous channel it registers no packet, so no
+        // sender can hand it a message that a dropped future would then hold.
+        // SAFETY: forwarded from our caller.
+        unsafe { RecvHandle::watch(&self.end, waiter, oper) }
+    }
+
+    fn accept_async(&self, token: &mut Token, kind: usize) -> bool {
+        if self.try_start(token, true) {
+            return true;
+        }
+        self.abandon_async(kind);
+        false
+    }
+
+    fn abandon_async(&self, kind: usize) {
+        if kind == NOTIFIED {
+            RecvHandle::pass_on(&self.end);
+        }
+    }
 }
 
 impl<T> Arm for SendArm<'_, T> {
@@ -337,6 +381,44 @@ impl<T> Arm for SendArm<'_, T> {
     fn pass_on(&self) {
         SendHandle::pass_on(&self.end);
     }
+
+    unsafe fn register_async(&self, waiter: &Waiter, oper: usize) -> bool {
+        // SAFETY: forwarded from our caller.
+        unsafe {
+            if self.hands_over() {
+                SendHandle::register(&self.end, waiter, oper, self.value())
+            } else {
+                SendHandle::watch(&self.end, waiter, oper)
+            }
+        }
+    }
+
+    fn accept_async(&self, token: &mut Token, kind: usize) -> bool {
+        if self.hands_over() {
+            // The registered `FULL` packet: delivered, given back, or closed.
+            return self.accept(token, kind);
+        }
+        if self.try_start(token, true) {
+            return true;
+        }
+        self.abandon_async(kind);
+        false
+    }
+
+    fn abandon_async(&self, kind: usize) {
+        if self.hands_over() {
+            // A receiver took our packet (or the close did): wait out the exchange. The value
+            // was delivered (the send happened, once), or comes back to the arm and drops
+            // with it, never sent.
+            let mut token = Token::new();
+            if self.accept(&mut token, kind) && token.how != DELIVERED {
+                // The close: the arm committed to failing; nothing to give back but the token.
+                self.give_back(&token);
+            }
+        } else if kind == NOTIFIED {
+            SendHandle::pass_on(&self.end);
+        }
+    }
 }
 
 /// The place of an operation removed from a [`Select`]: never ready, so indices stay stable.
@@ -369,6 +451,15 @@ impl Arm for Removed {
     fn version(&self) -> u128 {
         0
     }
+    unsafe fn register_async(&self, _: &Waiter, _: usize) -> bool {
+        false
+    }
+    fn accept_async(&self, _: &mut Token, _: usize) -> bool {
+        unreachable!("a removed operation is never registered")
+    }
+    fn abandon_async(&self, _: usize) {
+        unreachable!("a removed operation is never registered")
+    }
 }
 
 /// A reference to an arm, for the array `select!` builds on its stack.
@@ -389,7 +480,7 @@ impl<'r, 'a: 'r, T: 'r> From<&'r SendArm<'a, T>> for ArmRef<'r> {
 }
 
 /// The arms of one select, however they are stored.
-trait Arms {
+pub(super) trait Arms {
     fn count(&self) -> usize;
     fn arm(&self, i: usize) -> &dyn Arm;
 }
@@ -441,7 +532,7 @@ impl Timeout {
 /// Why a permutation and not a random start followed by a rotation: with a rotation, an arm
 /// that follows `k` never-ready arms is first whenever the start falls on any of them, and
 /// gets `k + 1` shares (arms `[never, never, ready, ready]` were chosen 75% / 25%).
-struct Order {
+pub(super) struct Order {
     n: usize,
     /// Positions `..drawn` are fixed; the rest is the pool still to draw from.
     drawn: usize,
@@ -467,7 +558,7 @@ const SMALL: usize = 32;
 
 impl Order {
     #[inline(always)]
-    fn new(n: usize, biased: bool) -> Self {
+    pub(super) fn new(n: usize, biased: bool) -> Self {
         // The model build keeps schedules deterministic: loom replays them.
         let biased = biased || cfg!(weft_loom) || n < 2;
         Self {
@@ -482,7 +573,7 @@ impl Order {
     /// The arm at position `k` of the order (`k` < `n`, and positions asked in increasing
     /// order the first time).
     #[inline]
-    fn at(&mut self, k: usize) -> usize {
+    pub(super) fn at(&mut self, k: usize) -> usize {
         if self.biased {
             return k;
         }
@@ -597,7 +688,7 @@ fn sleep_until(deadline: Option<Instant>) {
 /// waiters module): once the arm's lock is free again nobody can find the entry, so arm `i`
 /// needs no visit, which saves one lock round trip per blocked select (the only one for a
 /// select of one arm).
-fn unregister_all<A: Arms + ?Sized>(
+pub(super) fn unregister_all<A: Arms + ?Sized>(
     arms: &A,
     order: &mut Order,
     registered: usize,
@@ -615,7 +706,7 @@ fn unregister_all<A: Arms + ?Sized>(
 
 /// One pass over every arm in `order`: the first that commits.
 #[inline]
-fn try_pass<A: Arms + ?Sized>(
+pub(super) fn try_pass<A: Arms + ?Sized>(
     arms: &A,
     order: &mut Order,
     token: &mut Token,
@@ -634,7 +725,7 @@ fn try_pass<A: Arms + ?Sized>(
 /// pass runs, and the versions are read again: if none moved, each arm stayed unready from
 /// its first read to its second, and all were unready together at the end of the second
 /// pass. Otherwise some operation completed meanwhile, and it goes round again.
-fn try_linearizable<A: Arms + ?Sized>(
+pub(super) fn try_linearizable<A: Arms + ?Sized>(
     arms: &A,
     order: &mut Order,
     token: &mut Token,
@@ -999,11 +1090,21 @@ impl<'a> Select<'a> {
     #[inline]
     fn selected(&mut self, timeout: Timeout) -> Option<SelectedOperation<'_>> {
         let index = run(&self.arms[..], self.biased, timeout, &mut self.token)?;
-        Some(SelectedOperation {
+        Some(self.selected_operation(index))
+    }
+
+    /// The operation at `index`, which a selection just committed in `self.token`.
+    pub(super) fn selected_operation(&mut self, index: usize) -> SelectedOperation<'_> {
+        SelectedOperation {
             index,
             token: &self.token,
             arm: &*self.arms[index],
-        })
+        }
+    }
+
+    /// The arms and the token, for a selection run elsewhere (`select_async.rs`).
+    pub(super) fn parts(&mut self) -> (&[Box<dyn Arm + Send + 'a>], &mut Token, bool) {
+        (&self.arms[..], &mut self.token, self.biased)
     }
 
     /// Waits until an operation can proceed and commits it. A select without operations

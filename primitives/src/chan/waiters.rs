@@ -126,6 +126,15 @@ impl Waiter {
             .with(|u| matches!(unsafe { &*u }, Unblock::Task(_)))
     }
 
+    /// Whether a task waiter would wake `waker`'s task (false for a thread waiter). For the
+    /// waiter's owner, whose registrations never change `unblock` (an async select registers
+    /// anew instead of updating it): notifiers only read it, so a read here races nothing.
+    pub(crate) fn will_wake(&self, waker: &Waker) -> bool {
+        // SAFETY: as above, nobody writes `unblock` while this waiter lives registered.
+        self.unblock
+            .with(|u| matches!(unsafe { &*u }, Unblock::Task(w) if w.will_wake(waker)))
+    }
+
     /// The current selection (`WAITING` if none yet).
     pub(crate) fn selected(&self) -> usize {
         // Ordering: Acquire pairs with the Release CAS of the notifier (`select_first`), so
