@@ -53,12 +53,14 @@ mod backoff;
 mod futex;
 mod parker;
 mod primitive;
+mod timers;
 mod unwind;
 
 pub mod chan;
 pub mod deque;
 pub mod sched;
 pub mod sync;
+pub mod time;
 
 #[cfg(not(weft_loom))]
 pub use sched::go;

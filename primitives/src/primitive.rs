@@ -18,7 +18,7 @@ pub(crate) mod sync {
         // The full set the crate's primitives draw on; not every build uses every item.
         #[allow(unused_imports)]
         pub(crate) use core::sync::atomic::{
-            fence, AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize, Ordering,
+            fence, AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
         };
     }
 }
@@ -31,7 +31,7 @@ pub(crate) mod sync {
     pub(crate) mod atomic {
         #[allow(unused_imports)]
         pub(crate) use loom::sync::atomic::{
-            fence, AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicUsize, Ordering,
+            fence, AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
         };
     }
 }

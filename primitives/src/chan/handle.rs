@@ -136,6 +136,12 @@ pub(crate) trait RecvHandle<T> {
     /// A number that changes whenever the arm's readiness may have changed (the channel's
     /// operation counters), for a linearizable non-blocking select.
     fn version(&self) -> u128;
+    /// When the arm becomes ready by itself (a timer channel's deadline): a blocking select
+    /// sleeps no longer than this, so no thread has to fire the timer. `None` for channels
+    /// that only a peer's operation makes ready.
+    fn deadline(&self) -> Option<std::time::Instant> {
+        None
+    }
     /// Moves the committed message out; `Err` if the commitment was to the close.
     ///
     /// # Safety

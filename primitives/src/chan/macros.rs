@@ -82,17 +82,20 @@ macro_rules! select_biased {
 ///     recv(rx) -> res => body,          // res: Result<T, RecvError>
 ///     send(tx, value) -> res => body,   // res: Result<(), SendError<T>>
 ///     default => body,                  // optional: do not wait (Go's default)
+///     default(timeout) => body,         // or: wait at most `timeout`
 /// }
 /// ```
 ///
-/// - As [`select!`]: exactly one operation completes; a uniformly random choice among ready
+/// - As [`select!`](crate::select): exactly one operation completes; a uniformly random choice among ready
 ///   arms ([`select_biased_async!`](crate::select_biased_async): the first in order); Go's
 ///   evaluation order (every operand and send value once, in source order, before anything
 ///   is committed); closed channels make their arms ready; `default` is linearizable. An
 ///   async select and a blocking one (or a plain send or receive, blocking or async) meet on
 ///   any channel, rendezvous included, and exchange exactly once.
-/// - `default(timeout)` is not available here yet: waiting on time needs a timer, which
-///   only a thread has today (a compile error says so).
+/// - `default(timeout)` is an arm on [`after(timeout)`](crate::chan::after), woken by weft's
+///   timer facility ([`weft::time`](crate::time)): the task frees its worker meanwhile. Any
+///   arm may also receive from a timer channel (`recv(after(d)) -> _ => ..`, a `Ticker`'s
+///   receiver), as Go's `case <-time.After(d)`.
 /// - A separate macro rather than one for both worlds: a macro cannot tell whether it is
 ///   expanded inside `async` code, and `.await` is an error outside it.
 /// - Waker-only: it works under any executor (weft's scheduler, `futures`' `block_on`,
@@ -207,7 +210,15 @@ macro_rules! __select_parse {
     ($b:tt; [$($done:tt)*]; send($tx:expr, $v:expr $(,)?) -> $res:pat => $body:expr) => {
         $crate::__select_parse!($b; [$($done)* (arm send ($tx, $v) ($res) ($body))];)
     };
-    // default, last.
+    // default, last. In async code `default(timeout)` is a receive from a timer channel:
+    // the select waits on the task's waker, with the timer facility waking it.
+    ((async $bb:expr); [$($done:tt)*]; default($t:expr $(,)?) => $body:expr $(,)?) => {
+        $crate::__select_expand!(
+            (async $bb); (never);
+            (::core::unreachable!("a select without default returns an arm"));
+            $($done)* (arm recv ($crate::chan::after($t)) (_) ($body))
+        )
+    };
     ($b:tt; [$($done:tt)*]; default => $body:expr $(,)?) => {
         $crate::__select_expand!($b; (now); ($body); $($done)*)
     };
@@ -265,12 +276,6 @@ macro_rules! __select_run {
             ::core::option::Option::None => $default,
         }
     }};
-    ((async $b:expr); (after $t:expr); $($rest:tt)*) => {
-        ::core::compile_error!(
-            "weft::select_async!: `default(timeout)` waits on a timer, which async code does \
-             not have yet; use `default` (do not wait) or no default (wait)"
-        )
-    };
     ((async $b:expr); $timeout:tt; ($default:expr); $(($arm:ident $kind:ident $args:tt $res:tt $body:tt))*) => {{
         let (__weft_selected, __weft_arms, __weft_token) = $crate::chan::__select::SelectFuture::new(
             ($( $arm, )*),

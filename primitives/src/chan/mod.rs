@@ -63,6 +63,7 @@ mod list;
 mod macros;
 mod select;
 mod select_async;
+pub(crate) mod timer;
 pub(crate) mod waiters;
 mod zero;
 
@@ -118,6 +119,8 @@ enum Flavor<T> {
     Array(Arc<Shared<array::Channel<T>>>),
     Zero(Arc<Shared<zero::Channel<T>>>),
     List(Arc<Shared<list::Channel<T>>>),
+    /// Receive-only: [`after`], [`at`], [`tick`], [`never`] and `weft::time`'s timers.
+    Timer(Arc<Shared<timer::Channel<T>>>),
 }
 
 impl<T> Clone for Flavor<T> {
@@ -126,6 +129,7 @@ impl<T> Clone for Flavor<T> {
             Flavor::Array(s) => Flavor::Array(Arc::clone(s)),
             Flavor::Zero(s) => Flavor::Zero(Arc::clone(s)),
             Flavor::List(s) => Flavor::List(Arc::clone(s)),
+            Flavor::Timer(s) => Flavor::Timer(Arc::clone(s)),
         }
     }
 }
@@ -150,6 +154,32 @@ macro_rules! dispatch {
                 let $chan = &$shared.chan;
                 $body
             }
+            Flavor::Timer($shared) => {
+                #[allow(unused_variables)]
+                let $chan = &$shared.chan;
+                $body
+            }
+        }
+    };
+}
+
+/// As [`dispatch!`], for the operations only a [`Sender`] has: a timer channel has none.
+macro_rules! dispatch_send {
+    ($flavor:expr, |$shared:ident, $chan:ident| $body:expr) => {
+        match $flavor {
+            Flavor::Array($shared) => {
+                let $chan = &$shared.chan;
+                $body
+            }
+            Flavor::Zero($shared) => {
+                let $chan = &$shared.chan;
+                $body
+            }
+            Flavor::List($shared) => {
+                let $chan = &$shared.chan;
+                $body
+            }
+            Flavor::Timer(_) => unreachable!("a timer channel has no Sender"),
         }
     };
 }
@@ -161,6 +191,7 @@ pub(crate) enum End<'a, T> {
     Array(&'a array::Channel<T>),
     List(&'a list::Channel<T>),
     Zero(zero::SelectEnd<'a, T>),
+    Timer(timer::SelectEnd<'a, T>),
 }
 
 impl<T> Flavor<T> {
@@ -174,6 +205,7 @@ impl<T> Flavor<T> {
             Flavor::Array(s) => End::Array(&s.chan),
             Flavor::List(s) => End::List(&s.chan),
             Flavor::Zero(s) => End::Zero(zero::SelectEnd::new(&s.chan)),
+            Flavor::Timer(s) => End::Timer(timer::SelectEnd::new(&s.chan)),
         }
     }
 }
@@ -194,11 +226,20 @@ impl<T> Sender<T> {
 
 /// Calls `$trait::$method` on whichever flavour's end `$end` holds.
 macro_rules! forward {
-    ($end:expr, $trait:ident::$method:ident($($arg:expr),*)) => {
+    ($end:expr, RecvHandle::$method:ident($($arg:expr),*)) => {
         match $end {
-            End::Array(c) => $trait::$method(*c, $($arg),*),
-            End::List(c) => $trait::$method(*c, $($arg),*),
-            End::Zero(z) => $trait::$method(z, $($arg),*),
+            End::Array(c) => RecvHandle::$method(*c, $($arg),*),
+            End::List(c) => RecvHandle::$method(*c, $($arg),*),
+            End::Zero(z) => RecvHandle::$method(z, $($arg),*),
+            End::Timer(t) => RecvHandle::$method(t, $($arg),*),
+        }
+    };
+    ($end:expr, SendHandle::$method:ident($($arg:expr),*)) => {
+        match $end {
+            End::Array(c) => SendHandle::$method(*c, $($arg),*),
+            End::List(c) => SendHandle::$method(*c, $($arg),*),
+            End::Zero(z) => SendHandle::$method(z, $($arg),*),
+            End::Timer(_) => unreachable!("a timer channel has no Sender"),
         }
     };
 }
@@ -233,6 +274,9 @@ impl<T> RecvHandle<T> for End<'_, T> {
     }
     fn version(&self) -> u128 {
         forward!(self, RecvHandle::version())
+    }
+    fn deadline(&self) -> Option<Instant> {
+        forward!(self, RecvHandle::deadline())
     }
     #[inline]
     unsafe fn complete(&self, token: &Token) -> Result<T, ()> {
@@ -335,6 +379,97 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     handles(Flavor::List(Shared::new(list::Channel::new())))
 }
 
+/// A channel that yields one value, the instant it was due, once `duration` has passed
+/// (Go's `time.After`), then blocks for ever. A zero duration is due at once;
+/// `Duration::MAX` (or any deadline past what `Instant` can hold) never is.
+///
+/// Like every timer channel it is a `Receiver<Instant>` usable wherever one is: `recv`,
+/// `recv_timeout`, `recv_async`, iterators, `select!` and `select_async!`. A blocking wait
+/// on it sleeps until the deadline on its own thread; an async one is woken by weft's
+/// timer facility (see [`weft::time`](crate::time)). Nothing is sent: dropping it frees
+/// the timer at once.
+///
+/// # Examples
+///
+/// Go's `select { case v := <-ch: ...; case <-time.After(d): ... }`:
+///
+/// ```
+/// use std::time::Duration;
+/// use weft::chan::{after, bounded};
+///
+/// let (_tx, rx) = bounded::<u32>(1);
+/// let got = weft::select! {
+///     recv(rx) -> v => v.ok(),
+///     recv(after(Duration::from_millis(10))) -> _ => None,
+/// };
+/// assert_eq!(got, None);
+/// ```
+pub fn after(duration: Duration) -> Receiver<Instant> {
+    timer_receiver(Instant::now().checked_add(duration), None)
+}
+
+/// A channel that yields `deadline` once it has passed (at once if it already has), then
+/// blocks for ever: [`after`] with an absolute deadline.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let deadline = Instant::now() + Duration::from_millis(5);
+/// assert_eq!(weft::chan::at(deadline).recv(), Ok(deadline));
+/// assert!(Instant::now() >= deadline);
+/// ```
+pub fn at(deadline: Instant) -> Receiver<Instant> {
+    timer_receiver(Some(deadline), None)
+}
+
+/// A channel that yields the instant of each tick, every `period` (Go's `time.Tick`). A
+/// receiver that falls behind gets the first tick it missed, and the ticks after it are
+/// dropped: no backlog builds up. See [`Ticker`](crate::time::Ticker) for one that can be
+/// stopped and reset.
+///
+/// # Panics
+///
+/// If `period` is zero (Go's `NewTicker` panics too): `"weft::chan::tick: non-positive
+/// interval"`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let start = Instant::now();
+/// let ticks = weft::chan::tick(Duration::from_millis(2));
+/// let first = ticks.recv().unwrap();
+/// let second = ticks.recv().unwrap();
+/// assert!(first >= start + Duration::from_millis(2));
+/// assert!(second >= first + Duration::from_millis(2));
+/// ```
+pub fn tick(period: Duration) -> Receiver<Instant> {
+    assert!(!period.is_zero(), "weft::chan::tick: non-positive interval");
+    timer_receiver(Instant::now().checked_add(period), Some(period))
+}
+
+/// A channel that never yields a value: for a `select!` arm that is switched off (Go's nil
+/// channel in a `select`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use weft::chan::{never, RecvTimeoutError};
+/// let r = never().recv_timeout(Duration::from_millis(1));
+/// assert_eq!(r, Err(RecvTimeoutError::Timeout));
+/// ```
+pub fn never() -> Receiver<Instant> {
+    timer_receiver(None, None)
+}
+
+fn timer_receiver(deadline: Option<Instant>, period: Option<Duration>) -> Receiver<Instant> {
+    Receiver {
+        flavor: Flavor::Timer(Shared::new(timer::Channel::new(deadline, period))),
+    }
+}
+
 fn handles<T>(flavor: Flavor<T>) -> (Sender<T>, Receiver<T>) {
     (
         Sender {
@@ -375,7 +510,8 @@ impl<T> Sender<T> {
     /// assert_eq!(t.join().unwrap(), 5);
     /// ```
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
-        dispatch!(&self.flavor, |s, c| c.send(msg, None)).map_err(|e| SendError(e.into_inner()))
+        dispatch_send!(&self.flavor, |s, c| c.send(msg, None))
+            .map_err(|e| SendError(e.into_inner()))
     }
 
     /// Sends `msg` if that is possible without waiting.
@@ -385,7 +521,7 @@ impl<T> Sender<T> {
     /// `Full(msg)` if the buffer is full (on a rendezvous channel: no thread is blocked in
     /// `recv`), `Closed(msg)` if the channel is closed.
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        dispatch!(&self.flavor, |s, c| c.try_send(msg))
+        dispatch_send!(&self.flavor, |s, c| c.try_send(msg))
     }
 
     /// Sends `msg`, waiting at most `timeout`.
@@ -405,7 +541,7 @@ impl<T> Sender<T> {
     /// ```
     pub fn send_timeout(&self, msg: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         let deadline = deadline_after(timeout);
-        dispatch!(&self.flavor, |s, c| c.send(msg, deadline))
+        dispatch_send!(&self.flavor, |s, c| c.send(msg, deadline))
     }
 
     /// A future that sends `msg`; resolves like [`send`](Self::send).
@@ -415,7 +551,7 @@ impl<T> Sender<T> {
     pub fn send_async(&self, msg: T) -> SendFuture<'_, T> {
         SendFuture {
             sender: self,
-            state: dispatch!(&self.flavor, |s, c| c.send_state(msg)),
+            state: dispatch_send!(&self.flavor, |s, c| c.send_state(msg)),
         }
     }
 }
@@ -606,6 +742,7 @@ pub(crate) enum FlavorRecv<T> {
     Array(waiters::AsyncWait),
     Zero(zero::AsyncRecv<T>),
     List(waiters::AsyncWait),
+    Timer(waiters::AsyncWait),
 }
 
 impl<T> Future for SendFuture<'_, T> {
@@ -658,6 +795,10 @@ impl<T> Future for RecvFuture<'_, T> {
             (Flavor::List(s), FlavorRecv::List(wait)) => unsafe {
                 s.chan.poll_recv(wait, cx.waker())
             },
+            // SAFETY: as above.
+            (Flavor::Timer(s), FlavorRecv::Timer(wait)) => unsafe {
+                s.chan.poll_recv(wait, cx.waker())
+            },
             _ => unreachable!("receive state of another flavour"),
         };
         poll.map(|r| r.map_err(|()| RecvError))
@@ -670,6 +811,7 @@ impl<T> Drop for RecvFuture<'_, T> {
             (Flavor::Array(s), FlavorRecv::Array(wait)) => s.chan.finish_recv(wait),
             (Flavor::Zero(s), FlavorRecv::Zero(st)) => s.chan.finish_recv(st),
             (Flavor::List(s), FlavorRecv::List(wait)) => s.chan.finish_recv(wait),
+            (Flavor::Timer(s), FlavorRecv::Timer(wait)) => s.chan.finish_recv(wait),
             _ => unreachable!("receive state of another flavour"),
         }
     }

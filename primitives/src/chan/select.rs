@@ -81,6 +81,11 @@ pub(super) trait Arm {
     /// A number that changes whenever the arm's readiness may have changed (the channel's
     /// operation counters), for a linearizable non-blocking select (`try_linearizable`).
     fn version(&self) -> u128;
+    /// When the arm becomes ready by itself (a timer channel's deadline): a blocking select
+    /// sleeps no longer than the earliest of these.
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
     /// As `register`, for an async select: a registration whose claim asks for nothing
     /// before the task runs again (it only wakes the task, which then tries the arm), so a
     /// select future can be dropped at its await point with nothing half done. Only a
@@ -284,6 +289,10 @@ impl<T> Arm for RecvArm<'_, T> {
             return u128::MAX; // ready: never reaches the version comparison
         }
         RecvHandle::version(&self.end)
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        RecvHandle::deadline(&self.end)
     }
 
     fn give_back(&self, token: &Token) {
@@ -663,6 +672,21 @@ fn random_below(n: usize) -> usize {
     }
 }
 
+/// How long a blocked select sleeps: until its own `deadline` or the earliest deadline of a
+/// timer arm, whichever comes first. Read after registering, so a reset of a timer after
+/// this read notifies the registered waiter.
+fn wake_at<A: Arms + ?Sized>(
+    arms: &A,
+    order: &mut Order,
+    registered: usize,
+    deadline: Option<Instant>,
+) -> Option<Instant> {
+    (0..registered)
+        .filter_map(|k| arms.arm(order.at(k)).deadline())
+        .chain(deadline)
+        .min()
+}
+
 /// Blocks until `deadline` (forever without one): a select without arms.
 fn sleep_until(deadline: Option<Instant>) {
     loop {
@@ -860,12 +884,12 @@ fn wait_and_run<A: Arms + ?Sized>(
             // An arm is ready: withdraw and try again, unless a partner claimed us already.
             waiter.try_abort().err().unwrap_or(ABORTED)
         } else {
-            waiter.wait(deadline)
+            waiter.wait(wake_at(arms, order, registered, deadline))
         };
         unregister_all(arms, order, registered, &waiter, selected);
         if waiters::kind(selected) == ABORTED {
-            if ready {
-                continue;
+            if ready || !deadline.is_some_and(|d| Instant::now() >= d) {
+                continue; // an arm was ready, or a timer arm's deadline came first
             }
             // Timed out: one last, linearizable look.
             return exact_look(order, token);
@@ -920,11 +944,11 @@ fn run_ready<A: Arms + ?Sized>(arms: &A, biased: bool, timeout: Timeout) -> Opti
         let selected = if ready {
             waiter.try_abort().err().unwrap_or(ABORTED)
         } else {
-            waiter.wait(deadline)
+            waiter.wait(wake_at(arms, &mut order, registered, deadline))
         };
         unregister_all(arms, &mut order, registered, &waiter, selected);
         match waiters::kind(selected) {
-            ABORTED if ready => continue,
+            ABORTED if ready || !deadline.is_some_and(|d| Instant::now() >= d) => continue,
             ABORTED => return look(&mut order),
             kind => {
                 let i = waiters::oper(selected);

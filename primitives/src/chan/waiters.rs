@@ -135,6 +135,14 @@ impl Waiter {
             .with(|u| matches!(unsafe { &*u }, Unblock::Task(w) if w.will_wake(waker)))
     }
 
+    /// Whether this is a task waiter, asked by its owner (as [`will_wake`](Self::will_wake),
+    /// with the same reasoning: `unblock` is only read while the waiter is registered).
+    pub(crate) fn owned_by_task(&self) -> bool {
+        // SAFETY: as in `will_wake`.
+        self.unblock
+            .with(|u| matches!(unsafe { &*u }, Unblock::Task(_)))
+    }
+
     /// The current selection (`WAITING` if none yet).
     pub(crate) fn selected(&self) -> usize {
         // Ordering: Acquire pairs with the Release CAS of the notifier (`select_first`), so
@@ -511,6 +519,18 @@ impl WaitList {
         if let Some(s) = selected {
             s.wake();
         }
+    }
+
+    /// Whether an async task waits here (one that can still be selected): a timer channel
+    /// asks, to know whether its deadline needs an entry in a timer queue.
+    pub(crate) fn any_task(&self) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let q = self.queue.lock();
+        // `is_task` is read under the list's lock, as it requires.
+        // SAFETY: as in `WaitQueue::any_selectable`: present entries, lock held.
+        q.any_selectable(|e| unsafe { &*e.waiter }.is_task())
     }
 
     /// Wakes every waiter with `token` (`CLOSED` on close).

@@ -48,7 +48,9 @@ use crate::parker::Parker;
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use crate::primitive::sync::Arc;
 use crate::sync::Mutex;
+use crate::timers::TimerQueue;
 use crate::unwind::FirstPanic;
+use std::time::Instant;
 
 /// Consecutive `runnext` picks before the deque gets a turn.
 const RUNNEXT_STREAK: u32 = 3;
@@ -95,6 +97,10 @@ struct Sleepers {
     stack: Vec<usize>,
     /// `asleep[i]`: worker `i` is on `stack`.
     asleep: Vec<bool>,
+    /// The sleeper that parks until the timer queue's next deadline (at most one: the
+    /// others park without a deadline). Notifiers pick it last, so it stays asleep on
+    /// the timers while another sleeper can take the work.
+    watcher: Option<usize>,
 }
 
 /// The state the workers and every spawning thread share.
@@ -108,6 +114,9 @@ pub(crate) struct Shared<T: Task> {
     idle: AtomicUsize,
     sleepers: Mutex<Sleepers>,
     shutdown: AtomicBool,
+    /// The scheduler's timers (`crate::timers`): fired by workers looking for work, and
+    /// by the watching sleeper at their deadline.
+    pub(crate) timers: Arc<TimerQueue>,
 }
 
 impl<T: Task> Drop for Shared<T> {
@@ -176,8 +185,10 @@ impl<T: Task> Shared<T> {
             sleepers: Mutex::new(Sleepers {
                 stack: Vec::with_capacity(workers),
                 asleep: vec![false; workers],
+                watcher: None,
             }),
             shutdown: AtomicBool::new(false),
+            timers: Arc::new(TimerQueue::new()),
         };
         (shared, locals)
     }
@@ -222,6 +233,7 @@ impl<T: Task> Shared<T> {
             for &i in &woken {
                 s.asleep[i] = false;
             }
+            s.watcher = None;
             // Relaxed: the lock orders it; see `notify` for why the fast check tolerates it.
             self.idle.store(0, Ordering::Relaxed);
             woken
@@ -252,9 +264,19 @@ impl<T: Task> Shared<T> {
         }
         let woken = {
             let mut s = self.sleepers.lock();
-            let woken = s.stack.pop();
+            // The most recent sleeper (warmest cache), unless it is the timers' watcher
+            // and another sleeper can go instead.
+            let n = s.stack.len();
+            let woken = if n > 1 && s.watcher == s.stack.last().copied() {
+                Some(s.stack.remove(n - 2))
+            } else {
+                s.stack.pop()
+            };
             if let Some(i) = woken {
                 s.asleep[i] = false;
+                if s.watcher == Some(i) {
+                    s.watcher = None;
+                }
                 self.idle.fetch_sub(1, Ordering::Relaxed);
             }
             woken
@@ -326,6 +348,11 @@ impl<T: Task> Local<T> {
         loop {
             if shared.is_shutdown() {
                 return None;
+            }
+            // Due timers first: what they wake is queued (on the injector: this worker's
+            // queue is borrowed meanwhile) before we look. With no timers, one load.
+            if shared.timers.is_due(Instant::now) {
+                shared.timers.fire_due(Instant::now());
             }
             if let Some(task) = self.find_local(shared) {
                 return Some(task);
@@ -486,47 +513,88 @@ impl<T: Task> Local<T> {
         false
     }
 
-    /// Registers as a sleeper, re-checks, and parks until a notifier picks this worker.
-    /// Returns false if the scheduler shut down.
+    /// Registers as a sleeper, re-checks, and parks until a notifier picks this worker (or,
+    /// as the timers' watcher, until their next deadline). Returns false if the scheduler
+    /// shut down.
     fn sleep(&mut self, shared: &Shared<T>) -> bool {
-        {
+        let mut watching = {
             let mut s = shared.sleepers.lock();
             s.stack.push(self.index);
             s.asleep[self.index] = true;
             shared.idle.fetch_add(1, Ordering::Relaxed);
-        }
+            let watching = s.watcher.is_none();
+            if watching {
+                s.watcher = Some(self.index);
+            }
+            watching
+        };
         // Ordering: SeqCst fence pairs with the one in `notify` (see the module docs).
         fence(Ordering::SeqCst);
-        if shared.has_work() || shared.is_shutdown() {
-            let mut s = shared.sleepers.lock();
-            if s.asleep[self.index] {
-                s.asleep[self.index] = false;
-                s.stack.retain(|&i| i != self.index);
-                shared.idle.fetch_sub(1, Ordering::Relaxed);
-                // Search for it, past the half-of-busy limit (as Go's `findRunnable` does
-                // after its last check): work we can only reach by stealing must not leave
-                // us looping between this re-check and a refused search.
-                shared.searching.fetch_add(1, Ordering::Relaxed);
-            }
-            // Else a notifier picked us already and counted us as searching.
-            self.searching = true;
-            return !shared.is_shutdown();
+        if shared.has_work() || shared.is_shutdown() || shared.timers.is_due(Instant::now) {
+            return self.wake_up(shared, watching);
         }
         let parker = &shared.remotes[self.index].parker;
         loop {
-            parker.park(None);
+            // The watcher sleeps until the next deadline; `watch` makes an insert of an
+            // earlier one unpark it (before or after it parks: the parker keeps the token).
+            // Under the sleepers' lock, so the queue's watcher is always the sleeper that
+            // `Sleepers::watcher` names (a notifier may have picked us meanwhile).
+            let deadline = if watching {
+                let s = shared.sleepers.lock();
+                if s.watcher == Some(self.index) {
+                    shared.timers.watch(parker)
+                } else {
+                    watching = false;
+                    None
+                }
+            } else {
+                None
+            };
+            let timed_out = !parker.park(deadline);
             // The lock's Acquire pairs with the notifier's release of it after taking us off
             // the stack (its unpark comes after that).
             let picked = !shared.sleepers.lock().asleep[self.index];
             if picked {
+                if watching {
+                    shared.timers.unwatch(parker);
+                }
                 if shared.is_shutdown() {
                     return false;
                 }
                 self.searching = true;
                 return true;
             }
-            // A stale token from an earlier round: still registered, sleep on.
+            if watching && (timed_out || shared.timers.is_due(Instant::now)) {
+                // A timer is due: leave the sleepers and fire it (`next_task`).
+                return self.wake_up(shared, watching);
+            }
+            // A stale token from an earlier round, or an earlier timer: sleep on.
         }
+    }
+
+    /// Leaves the sleepers by ourselves (work, a due timer, or the shutdown appeared): as
+    /// a searcher, past the half-of-busy limit (as Go's `findRunnable` does after its last
+    /// check): work we can only reach by stealing must not leave us looping between the
+    /// re-check and a refused search.
+    fn wake_up(&mut self, shared: &Shared<T>, watching: bool) -> bool {
+        {
+            let mut s = shared.sleepers.lock();
+            if s.asleep[self.index] {
+                s.asleep[self.index] = false;
+                s.stack.retain(|&i| i != self.index);
+                shared.idle.fetch_sub(1, Ordering::Relaxed);
+                shared.searching.fetch_add(1, Ordering::Relaxed);
+            }
+            // Else a notifier picked us already and counted us as searching.
+            if s.watcher == Some(self.index) {
+                s.watcher = None;
+            }
+        }
+        if watching {
+            shared.timers.unwatch(&shared.remotes[self.index].parker);
+        }
+        self.searching = true;
+        !shared.is_shutdown()
     }
 
     /// Xorshift32: victim order.

@@ -267,6 +267,8 @@ mod imp {
     impl<'a> WorkerGuard<'a> {
         fn set(ctx: &'a WorkerCtx) -> Self {
             WORKER.with(|w| w.set(ctx));
+            // Timers made on this thread go to the scheduler's queue.
+            crate::timers::set_current(Some(Arc::clone(&ctx.inner.core.timers)));
             WorkerGuard(PhantomData)
         }
     }
@@ -274,6 +276,7 @@ mod imp {
     impl Drop for WorkerGuard<'_> {
         fn drop(&mut self) {
             WORKER.with(|w| w.set(core::ptr::null()));
+            crate::timers::set_current(None);
         }
     }
 
@@ -468,6 +471,10 @@ mod imp {
                     let _ = t.join();
                 }
             }
+            // The timers' pending entries wake their tasks (into the injector, cancelled
+            // below); a future polled again elsewhere registers in that context's queue.
+            // Also breaks the cycle scheduler -> queue -> waker -> task -> scheduler.
+            self.inner.core.timers.close();
             // Cancelling a task drops its future, which may wake others (into the injector).
             self.inner.drain_injector();
             // Ordering: SeqCst, see `schedule_on`.
