@@ -69,6 +69,8 @@ mod zero;
 
 #[cfg(all(test, weft_loom))]
 mod loom_tests;
+#[cfg(all(test, weft_loom))]
+mod timer_loom_tests;
 
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,

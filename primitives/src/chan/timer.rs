@@ -159,7 +159,11 @@ impl Core {
     fn arm(&self, s: &mut State) {
         match s.deadline {
             Some(d) if !s.closed => {
-                if s.entry.as_ref().map(Registration::deadline) != Some(d) {
+                let current = s
+                    .entry
+                    .as_ref()
+                    .is_some_and(|e| e.deadline() == d && e.is_pending());
+                if !current {
                     let fire = s
                         .fire
                         .get_or_insert_with(|| Waker::from(StdArc::new(Fire(self.me.clone()))))
@@ -183,10 +187,7 @@ impl Core {
         let gone = {
             let mut s = self.state.lock();
             // A fire for an entry replaced meanwhile (a reset) leaves the new one.
-            if s.entry
-                .as_ref()
-                .is_some_and(|e| e.deadline() <= Instant::now())
-            {
+            if s.entry.as_ref().is_some_and(|e| !e.is_pending()) {
                 s.entry.take()
             } else {
                 None

@@ -111,3 +111,39 @@ fn shutdown_wakes_every_worker() {
         }
     });
 }
+
+/// Queues a job when woken: a timer whose waker wakes a task.
+struct QueueJob(Arc<Shared<Job>>);
+
+impl std::task::Wake for QueueJob {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.push_remote(Job(Box::new(0)));
+    }
+}
+
+/// The lone worker sleeps as the timers' watcher, with no timer (a park without deadline);
+/// a due timer is then inserted from outside, racing the worker's way to sleep. The insert
+/// must unpark the watcher, which fires the timer and runs the job its waker queues; a lost
+/// kick is a deadlock (checked: with `TimerQueue::insert`'s unpark removed, it is).
+#[test]
+fn earlier_timer_wakes_the_watching_worker() {
+    use core::task::Waker;
+    use std::time::Instant;
+    model(2, || {
+        let (shared, locals) = Shared::<Job>::new(1);
+        let shared = Arc::new(shared);
+        let done = Arc::new(WaitGroup::new());
+        done.add(1);
+        let now = Instant::now();
+        let workers = start(&shared, locals, &done);
+        let near = Waker::from(std::sync::Arc::new(QueueJob(Arc::clone(&shared))));
+        shared.timers.insert(now, &near);
+        drop(near);
+        done.wait();
+        shared.shutdown();
+        for w in workers {
+            w.join().unwrap();
+        }
+        assert_eq!(shared.timers.len(), 0, "the timer fired");
+    });
+}
