@@ -232,6 +232,10 @@ fn select_dynamic_over_timers() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "wall-clock bounds: under Miri the clock runs with the interpreter"
+)]
 fn sleeping_tasks_free_their_worker() {
     let sched = Scheduler::new(1);
     let start = Instant::now();
@@ -249,6 +253,10 @@ fn sleeping_tasks_free_their_worker() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "wall-clock bounds: under Miri the clock runs with the interpreter"
+)]
 fn sleeps_fire_in_deadline_order() {
     let sched = Scheduler::new(1);
     let (tx, rx) = unbounded();
