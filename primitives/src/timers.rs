@@ -249,17 +249,18 @@ impl TimerQueue {
     /// cancelled).
     pub(crate) fn update(&self, key: Key, waker: &Waker) -> bool {
         let mut h = self.heap.lock();
-        match h.get_mut(key) {
-            Some(slot) => {
-                if !slot.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    // The old waker drops under the lock: wakers' drops never take timer
-                    // locks (a task's drop goes through its scheduler, never through here).
-                    slot.waker = Some(waker.clone());
-                }
-                true
-            }
-            None => false,
+        let Some(slot) = h.get_mut(key) else {
+            return false;
+        };
+        if slot.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            return true;
         }
+        let old = slot.waker.replace(waker.clone());
+        drop(h);
+        // Outside the lock: dropping a waker may drop a task that owns a future holding an
+        // entry of this queue (executors whose waker owns the task), whose drop cancels it.
+        drop(old);
+        true
     }
 
     /// Whether an entry is still queued (not fired, not cancelled).
