@@ -92,6 +92,30 @@ impl<T> SendTimeoutError<T> {
     }
 }
 
+impl TryRecvError {
+    /// True for `Empty`.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Self::Empty)
+    }
+
+    /// True for `Closed`.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed)
+    }
+}
+
+impl RecvTimeoutError {
+    /// True for `Timeout`.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout)
+    }
+
+    /// True for `Closed`.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed)
+    }
+}
+
 impl<T> From<SendError<T>> for TrySendError<T> {
     fn from(SendError(v): SendError<T>) -> Self {
         Self::Closed(v)

@@ -39,6 +39,36 @@
 //! pending `recv_async` never loses a message, and dropping a pending `send_async` leaves its
 //! message either delivered or dropped with the future.
 //!
+//! # In any async runtime
+//!
+//! The async operations are waker-only: they work under weft's scheduler, tokio,
+//! `futures::executor` or any other executor. [`Receiver::into_stream`] and
+//! [`Sender::into_sink`] give owned, `Unpin`, `'static` ends for runtimes and combinators:
+//! with the `futures` cargo feature (on by default; it pulls only `futures-core` and
+//! `futures-sink`) they are a `futures_core::Stream` and a `futures_sink::Sink`. Channel
+//! introspection: [`Sender::same_channel`], [`Sender::sender_count`], weak senders
+//! ([`Sender::downgrade`]), [`Receiver::recv_many`], deadline forms.
+//!
+//! ```
+//! // A weft channel between tokio tasks.
+//! let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+//! let total = rt.block_on(async {
+//!     let (tx, rx) = weft::chan::bounded::<u64>(8);
+//!     let producer = tokio::spawn(async move {
+//!         for i in 1..=100 {
+//!             tx.send_async(i).await.unwrap();
+//!         }
+//!     });
+//!     let mut total = 0;
+//!     while let Ok(v) = rx.recv_async().await {
+//!         total += v;
+//!     }
+//!     producer.await.unwrap();
+//!     total
+//! });
+//! assert_eq!(total, 5050);
+//! ```
+//!
 //! # Examples
 //!
 //! ```
@@ -61,6 +91,7 @@ mod error;
 mod handle;
 mod list;
 mod macros;
+mod owned;
 mod select;
 mod select_async;
 pub(crate) mod timer;
@@ -75,6 +106,7 @@ mod timer_loom_tests;
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+pub use owned::{RecvStream, SendSink};
 pub use select::{Select, SelectTimeoutError, SelectedOperation, TrySelectError};
 pub use select_async::SelectAsync;
 
@@ -668,6 +700,246 @@ macro_rules! common_methods {
 common_methods!(Sender);
 common_methods!(Receiver);
 
+impl<T> Sender<T> {
+    /// Sends `msg`, waiting until `deadline` at most (one in the past: only if it can go at
+    /// once).
+    ///
+    /// # Errors
+    ///
+    /// `Timeout(msg)` or `Closed(msg)`: the message always comes back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (tx, _rx) = weft::chan::bounded(1);
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// tx.send_deadline(1, deadline).unwrap();
+    /// assert!(tx.send_deadline(2, deadline).unwrap_err().is_timeout());
+    /// ```
+    pub fn send_deadline(&self, msg: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        dispatch_send!(&self.flavor, |s, c| c.send(msg, Some(deadline)))
+    }
+
+    /// Whether `self` and `other` are handles of the same channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::unbounded::<u8>();
+    /// let (tx2, _) = weft::chan::unbounded::<u8>();
+    /// assert!(tx.same_channel(&tx.clone()));
+    /// assert!(!tx.same_channel(&tx2));
+    /// assert!(rx.same_channel_as(&tx));
+    /// ```
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        self.flavor.id() == other.flavor.id()
+    }
+
+    /// A [`WeakSender`]: a handle that does not keep the channel open, and can be upgraded
+    /// to a `Sender` while some other `Sender` lives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::unbounded::<u8>();
+    /// let weak = tx.downgrade();
+    /// weak.upgrade().unwrap().send(1).unwrap();
+    /// drop(tx); // the last Sender: the channel closes
+    /// assert!(weak.upgrade().is_none());
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// assert!(rx.recv().is_err());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            flavor: self.flavor.clone(),
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives a message, waiting until `deadline` at most (one in the past: only a
+    /// message ready now).
+    ///
+    /// # Errors
+    ///
+    /// `Timeout`, or `Closed` once the channel is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (_tx, rx) = weft::chan::bounded::<u8>(1);
+    /// let r = rx.recv_deadline(Instant::now() + Duration::from_millis(5));
+    /// assert!(r.unwrap_err().is_timeout());
+    /// ```
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        dispatch!(&self.flavor, |s, c| c.recv(Some(deadline)))
+    }
+
+    /// Whether `self` and `other` are handles of the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        self.flavor.id() == other.flavor.id()
+    }
+
+    /// Whether `tx` sends into this receiver's channel.
+    pub fn same_channel_as(&self, tx: &Sender<T>) -> bool {
+        self.flavor.id() == tx.flavor.id()
+    }
+
+    /// Receives up to `limit` messages into `buf`: waits for the first (as
+    /// [`recv`](Self::recv)), then takes what is ready now. Returns how many were added
+    /// (0 only for `limit == 0`).
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the channel is closed and drained (`buf` unchanged).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(8);
+    /// for i in 0..5 {
+    ///     tx.send(i).unwrap();
+    /// }
+    /// let mut buf = Vec::new();
+    /// assert_eq!(rx.recv_many(&mut buf, 3), Ok(3));
+    /// assert_eq!(rx.recv_many(&mut buf, 10), Ok(2));
+    /// assert_eq!(buf, [0, 1, 2, 3, 4]);
+    /// ```
+    pub fn recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, RecvError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        buf.push(self.recv()?);
+        Ok(1 + self.take_ready(buf, limit - 1))
+    }
+
+    /// The async form of [`recv_many`](Self::recv_many). Cancel-safe: messages are taken
+    /// only as the future completes (dropped while waiting for the first, it took none).
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the channel is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::unbounded();
+    /// tx.send('a').unwrap();
+    /// tx.send('b').unwrap();
+    /// let mut buf = Vec::new();
+    /// let n = weft::sched::Scheduler::new(1).block_on(rx.recv_many_async(&mut buf, 8));
+    /// assert_eq!((n, buf), (Ok(2), vec!['a', 'b']));
+    /// ```
+    pub async fn recv_many_async(
+        &self,
+        buf: &mut Vec<T>,
+        limit: usize,
+    ) -> Result<usize, RecvError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        buf.push(self.recv_async().await?);
+        Ok(1 + self.take_ready(buf, limit - 1))
+    }
+
+    /// Moves up to `limit` ready messages into `buf`.
+    fn take_ready(&self, buf: &mut Vec<T>, limit: usize) -> usize {
+        let mut n = 0;
+        while n < limit {
+            match self.try_recv() {
+                Ok(m) => buf.push(m),
+                Err(_) => break,
+            }
+            n += 1;
+        }
+        n
+    }
+}
+
+/// A sender that does not keep its channel open: [`Sender::downgrade`]. While any
+/// [`Sender`] lives, [`upgrade`](Self::upgrade) makes another one; once the last one is
+/// gone (the channel closed by it), it returns `None`.
+pub struct WeakSender<T> {
+    flavor: Flavor<T>,
+}
+
+impl<T> WeakSender<T> {
+    /// A new `Sender`, if a `Sender` of the channel still lives.
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        let count = match &self.flavor {
+            Flavor::Array(s) => &s.senders,
+            Flavor::Zero(s) => &s.senders,
+            Flavor::List(s) => &s.senders,
+            Flavor::Timer(_) => unreachable!("a timer channel has no Sender"),
+        };
+        // Relaxed, as `Arc`'s weak upgrade: the count only moves away from zero through
+        // an existing handle, and a zero is final (the last Sender closed the channel).
+        let mut n = count.load(Ordering::Relaxed);
+        loop {
+            if n == 0 {
+                return None;
+            }
+            assert!(
+                n < isize::MAX as usize,
+                "weft::chan: too many channel handles"
+            );
+            match count.compare_exchange_weak(n, n + 1, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => {
+                    return Some(Sender {
+                        flavor: self.flavor.clone(),
+                    })
+                }
+                Err(now) => n = now,
+            }
+        }
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        Self {
+            flavor: self.flavor.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSender").finish_non_exhaustive()
+    }
+}
+
+/// The handle counts of a channel.
+macro_rules! count_methods {
+    ($handle:ident) => {
+        impl<T> $handle<T> {
+            /// How many [`Sender`]s the channel has now (0 for a timer channel). A snapshot.
+            pub fn sender_count(&self) -> usize {
+                match &self.flavor {
+                    Flavor::Timer(_) => 0,
+                    f => dispatch!(f, |s, c| s.senders.load(Ordering::Relaxed)),
+                }
+            }
+
+            /// How many [`Receiver`]s the channel has now. A snapshot.
+            pub fn receiver_count(&self) -> usize {
+                dispatch!(&self.flavor, |s, c| s.receivers.load(Ordering::Relaxed))
+            }
+        }
+
+        // Like crossbeam-channel's handles: no operation leaves a channel broken when a
+        // panic unwinds through it (nothing is poisoned; see the module docs on faults).
+        impl<T> std::panic::UnwindSafe for $handle<T> {}
+        impl<T> std::panic::RefUnwindSafe for $handle<T> {}
+    };
+}
+count_methods!(Sender);
+count_methods!(Receiver);
+impl<T> std::panic::UnwindSafe for WeakSender<T> {}
+impl<T> std::panic::RefUnwindSafe for WeakSender<T> {}
+
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         dispatch!(&self.flavor, |s, c| add_handle(&s.senders));
@@ -747,15 +1019,19 @@ pub(crate) enum FlavorRecv<T> {
     Timer(waiters::AsyncWait),
 }
 
-impl<T> Future for SendFuture<'_, T> {
-    type Output = Result<(), SendError<T>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: we never move out of `this`; the registration inside `state` stays at its
-        // address until `Drop` withdraws it (the pinning contract of `poll_send`).
-        let this = unsafe { self.get_unchecked_mut() };
-        let poll = match (&this.sender.flavor, &mut this.state) {
-            // SAFETY: `wait` is pinned inside this future and finished in `Drop`.
+impl<T> Sender<T> {
+    /// One poll of a send whose state (`send_state`) lives at a fixed address.
+    ///
+    /// # Safety
+    ///
+    /// `state` stays pinned until [`finish_send_state`](Self::finish_send_state) ran for it.
+    unsafe fn poll_send_state(
+        &self,
+        state: &mut FlavorSend<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError<T>>> {
+        let poll = match (&self.flavor, state) {
+            // SAFETY: forwarded from our caller.
             (Flavor::Array(s), FlavorSend::Array(wait, msg)) => unsafe {
                 s.chan.poll_send(wait, cx.waker(), msg)
             },
@@ -766,34 +1042,63 @@ impl<T> Future for SendFuture<'_, T> {
         };
         poll.map(|r| r.map_err(SendError))
     }
-}
 
-impl<T> Drop for SendFuture<'_, T> {
-    fn drop(&mut self) {
-        match (&self.sender.flavor, &mut self.state) {
+    /// Withdraws a send state's registration; afterwards its message, if not delivered, is
+    /// in the state ([`FlavorSend::into_unsent`]).
+    fn finish_send_state(&self, state: &mut FlavorSend<T>) {
+        match (&self.flavor, state) {
             (Flavor::Array(s), FlavorSend::Array(wait, _)) => s.chan.finish_send(wait),
             (Flavor::Zero(s), FlavorSend::Zero(st)) => s.chan.finish_send(st),
-            // Never registered; an unsent message drops with the future.
+            // Never registered; an unsent message stays in the state.
             (Flavor::List(_), FlavorSend::List(_)) => {}
             _ => unreachable!("send state of another flavour"),
         }
     }
 }
 
-impl<T> Future for RecvFuture<'_, T> {
-    type Output = Result<T, RecvError>;
+impl<T> Sender<T> {
+    /// A fresh async send state for `msg`.
+    fn new_send_state(&self, msg: T) -> FlavorSend<T> {
+        dispatch_send!(&self.flavor, |s, c| c.send_state(msg))
+    }
+}
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: as in `SendFuture::poll`.
-        let this = unsafe { self.get_unchecked_mut() };
-        let poll = match (&this.receiver.flavor, &mut this.state) {
-            // SAFETY: `wait` is pinned inside this future and finished in `Drop`.
+impl<T> Receiver<T> {
+    /// A fresh async receive state.
+    fn new_recv_state(&self) -> FlavorRecv<T> {
+        dispatch!(&self.flavor, |s, c| c.recv_state())
+    }
+}
+
+impl<T> FlavorSend<T> {
+    /// The message of a finished send state that was not delivered.
+    fn into_unsent(self) -> Option<T> {
+        match self {
+            FlavorSend::Array(_, msg) | FlavorSend::List(msg) => msg,
+            FlavorSend::Zero(st) => st.take_unsent(),
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// One poll of a receive whose state (`recv_state`) lives at a fixed address.
+    ///
+    /// # Safety
+    ///
+    /// `state` stays pinned until [`finish_recv_state`](Self::finish_recv_state) ran for it.
+    unsafe fn poll_recv_state(
+        &self,
+        state: &mut FlavorRecv<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, RecvError>> {
+        let poll = match (&self.flavor, state) {
+            // SAFETY: forwarded from our caller.
             (Flavor::Array(s), FlavorRecv::Array(wait)) => unsafe {
                 s.chan.poll_recv(wait, cx.waker())
             },
             // SAFETY: as above.
             (Flavor::Zero(s), FlavorRecv::Zero(st)) => unsafe { s.chan.poll_recv(st, cx.waker()) },
-            // SAFETY: `wait` is pinned inside this future and finished in `Drop`.
+            // SAFETY: as above.
             (Flavor::List(s), FlavorRecv::List(wait)) => unsafe {
                 s.chan.poll_recv(wait, cx.waker())
             },
@@ -805,17 +1110,51 @@ impl<T> Future for RecvFuture<'_, T> {
         };
         poll.map(|r| r.map_err(|()| RecvError))
     }
-}
 
-impl<T> Drop for RecvFuture<'_, T> {
-    fn drop(&mut self) {
-        match (&self.receiver.flavor, &mut self.state) {
+    /// Withdraws a receive state's registration (passing on a wake-up it took).
+    fn finish_recv_state(&self, state: &mut FlavorRecv<T>) {
+        match (&self.flavor, state) {
             (Flavor::Array(s), FlavorRecv::Array(wait)) => s.chan.finish_recv(wait),
             (Flavor::Zero(s), FlavorRecv::Zero(st)) => s.chan.finish_recv(st),
             (Flavor::List(s), FlavorRecv::List(wait)) => s.chan.finish_recv(wait),
             (Flavor::Timer(s), FlavorRecv::Timer(wait)) => s.chan.finish_recv(wait),
             _ => unreachable!("receive state of another flavour"),
         }
+    }
+}
+
+impl<T> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: we never move out of `this`; the registration inside `state` stays at its
+        // address until `Drop` withdraws it (the pinning contract of `poll_send_state`).
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: `state` is pinned inside this future and finished in `Drop`.
+        unsafe { this.sender.poll_send_state(&mut this.state, cx) }
+    }
+}
+
+impl<T> Drop for SendFuture<'_, T> {
+    fn drop(&mut self) {
+        self.sender.finish_send_state(&mut self.state);
+    }
+}
+
+impl<T> Future for RecvFuture<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: as in `SendFuture::poll`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: `state` is pinned inside this future and finished in `Drop`.
+        unsafe { this.receiver.poll_recv_state(&mut this.state, cx) }
+    }
+}
+
+impl<T> Drop for RecvFuture<'_, T> {
+    fn drop(&mut self) {
+        self.receiver.finish_recv_state(&mut self.state);
     }
 }
 

@@ -276,6 +276,14 @@ pub(crate) struct AsyncSend<T> {
     _pin: PhantomPinned,
 }
 
+impl<T> AsyncSend<T> {
+    /// After `finish_send`: the message, if it was not delivered.
+    pub(crate) fn take_unsent(self) -> Option<T> {
+        debug_assert!(!self.registered, "finish_send first");
+        self.packet.take()
+    }
+}
+
 /// Async receive state: a notify-only registration (see the module docs).
 pub(crate) struct AsyncRecv<T> {
     waiter: Option<Waiter>,
