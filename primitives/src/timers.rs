@@ -348,10 +348,11 @@ impl TimerQueue {
     #[cfg_attr(weft_loom, allow(dead_code))] // the scheduler proper is not in the model build
     pub(crate) fn close(&self) {
         let mut wakers = Vec::new();
+        let watcher;
         {
             let mut h = self.heap.lock();
             h.closed = true;
-            h.watcher = None;
+            watcher = h.watcher.take();
             while !h.heap.is_empty() {
                 wakers.push(h.remove_at(0));
             }
@@ -360,6 +361,17 @@ impl TimerQueue {
         for w in wakers {
             w.wake();
         }
+        // A watcher parked until the next deadline learns that there is none (the global
+        // queue's driver returns; a scheduler's workers are stopping anyway).
+        if let Some(w) = watcher {
+            w.unpark();
+        }
+    }
+
+    /// Whether `close` was called.
+    #[cfg(not(weft_loom))]
+    fn is_closed(&self) -> bool {
+        self.heap.lock().closed
     }
 
     /// Live entries (for tests).
@@ -484,14 +496,17 @@ fn global() -> &'static Arc<TimerQueue> {
     })
 }
 
-/// The global queue's watcher: fires what is due, sleeps until the next deadline.
+/// A queue's watcher thread: fires what is due, sleeps until the next deadline, returns once
+/// the queue is closed (the global queue never is).
 #[cfg(not(weft_loom))]
-fn drive(queue: &TimerQueue) -> ! {
+fn drive(queue: &TimerQueue) {
     let parker = Parker::current();
-    loop {
+    while !queue.is_closed() {
         queue.fire_due(Instant::now());
         let deadline = queue.watch(&parker);
-        if deadline.is_some_and(|d| d <= Instant::now()) {
+        // A close before `watch` found no watcher to unpark: it is seen here; one after it
+        // unparks this parker.
+        if deadline.is_some_and(|d| d <= Instant::now()) || queue.is_closed() {
             continue;
         }
         parker.park(deadline);
@@ -606,10 +621,16 @@ mod tests {
     }
 
     #[test]
-    fn global_queue_fires() {
+    fn a_driven_queue_fires_and_its_driver_stops_on_close() {
+        // The global queue's driver, on a queue of the test's own so that the thread can be
+        // joined (the global one lives as long as the process).
+        let queue = Arc::new(TimerQueue::new());
+        let q = Arc::clone(&queue);
+        let driver = std::thread::spawn(move || drive(&q));
         let log = Arc::new(StdMutex::new(Vec::new()));
         let start = Instant::now();
-        let r = Registration::new(start + Duration::from_millis(20), &waker(7, &log));
+        let r = Registration::in_queue(&queue, start + Duration::from_millis(20), &waker(7, &log))
+            .unwrap();
         while log.lock().unwrap().is_empty() {
             std::thread::sleep(Duration::from_millis(1));
             assert!(
@@ -619,6 +640,12 @@ mod tests {
         }
         assert!(start.elapsed() >= Duration::from_millis(20));
         assert!(!r.update(&waker(8, &log)));
+        // A later entry keeps the driver parked until its deadline; close wakes it at once.
+        let _later =
+            Registration::in_queue(&queue, start + Duration::from_secs(3600), &waker(9, &log));
+        queue.close();
+        driver.join().unwrap();
+        assert_eq!(*log.lock().unwrap(), [7, 9]);
     }
 }
 
