@@ -8,4 +8,4 @@ cd "$(dirname "$0")"/..
 # A separate target dir: the cfg changes every artefact, so sharing would rebuild both ways.
 RUSTFLAGS="${RUSTFLAGS:-} --cfg weft_loom" \
 CARGO_TARGET_DIR=target/loom \
-    cargo test -p weft --lib --release -- loom_tests "$@"
+    cargo test -p weft-go --lib --release -- loom_tests "$@"

@@ -21,7 +21,7 @@ for f in primitives/tests/*.rs; do
 done
 MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-many-seeds=0..4" \
 CARGO_TARGET_DIR=target/miri \
-    cargo +nightly miri test -p weft --lib "${tests[@]}" "$@"
+    cargo +nightly miri test -p weft-go --lib "${tests[@]}" "$@"
 MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-many-seeds=0..4 -Zmiri-ignore-leaks" \
 CARGO_TARGET_DIR=target/miri \
-    cargo +nightly miri test -p weft --test time "$@"
+    cargo +nightly miri test -p weft-go --test time "$@"

@@ -12,4 +12,4 @@ RUSTFLAGS="${RUSTFLAGS:-} -Zsanitizer=thread" \
 RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -Zsanitizer=thread" \
 TSAN_OPTIONS="${TSAN_OPTIONS:-} halt_on_error=1 second_deadlock_stack=1" \
 CARGO_TARGET_DIR=target/tsan \
-    cargo +nightly test -Zbuild-std --target "$target" -p weft --lib --tests "$@"
+    cargo +nightly test -Zbuild-std --target "$target" -p weft-go --lib --tests "$@"

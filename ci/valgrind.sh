@@ -9,7 +9,7 @@ cd "$(dirname "$0")"/..
 
 command -v valgrind >/dev/null || { apt-get update && apt-get install -y valgrind; }
 
-CARGO_TARGET_DIR=target/valgrind cargo test -p weft --release --test faults --no-run
+CARGO_TARGET_DIR=target/valgrind cargo test -p weft-go --release --test faults --no-run
 bin=$(ls -t target/valgrind/release/deps/faults-* | grep -v '\.d$' | head -n 1)
 # One test thread: valgrind serialises threads anyway; the watchdogs allow for its slowness.
 WEFT_SLOW_FACTOR=20 timeout 1200 valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \

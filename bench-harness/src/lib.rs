@@ -54,3 +54,9 @@ pub mod site;
 pub mod stats;
 pub mod suites;
 pub mod workloads;
+
+/// The repository README's Rust example (a copy of the crate README's, which the library
+/// doctests itself) runs as a doctest here: this crate depends on weft and is not published.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct RepositoryReadmeDoctests;

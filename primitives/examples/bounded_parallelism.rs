@@ -19,7 +19,7 @@
 //! waiting on other tasks would), so without the semaphore far more than `K` tasks would be
 //! inside at once, even on a 2-thread scheduler.
 //!
-//! Run with `cargo run --release -p weft --example bounded_parallelism`.
+//! Run with `cargo run --release -p weft-go --example bounded_parallelism`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

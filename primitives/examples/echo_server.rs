@@ -17,7 +17,7 @@
 //! stop flag, then connect to the listener once ourselves. The accept loop wakes with that
 //! connection, sees the flag, and returns; then it waits for the open connections to finish.
 //!
-//! Run with `cargo run --release -p weft --example echo_server`.
+//! Run with `cargo run --release -p weft-go --example echo_server`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -7,7 +7,7 @@
 //! closes its output when it is done (here by dropping its last `Sender`), which is what ends
 //! the next stage's `recv` loop, exactly like `close(out)` and `for n := range in` in Go.
 //!
-//! Run with `cargo run --release -p weft --example pipeline`.
+//! Run with `cargo run --release -p weft-go --example pipeline`.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -11,7 +11,7 @@
 //! send fails and it returns, dropping *its* receiver, and so on back to the generator: every
 //! task ends, and `Scheduler::shutdown` (which waits for all of them) returns.
 //!
-//! Run with `cargo run --release -p weft --example prime_sieve`.
+//! Run with `cargo run --release -p weft-go --example prime_sieve`.
 
 use std::time::Instant;
 

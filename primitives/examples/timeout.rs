@@ -16,7 +16,7 @@
 //! `select!` blocks its thread, so it is used here from plain threads (inside scheduler tasks,
 //! prefer the async channel operations: a blocked thread holds its worker).
 //!
-//! Run with `cargo run --release -p weft --example timeout`.
+//! Run with `cargo run --release -p weft-go --example timeout`.
 
 use std::thread;
 use std::time::{Duration, Instant};

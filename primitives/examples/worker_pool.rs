@@ -15,7 +15,7 @@
 //! for r := range results { ... }
 //! ```
 //!
-//! Run with `cargo run --release -p weft --example worker_pool`.
+//! Run with `cargo run --release -p weft-go --example worker_pool`.
 
 use std::sync::Arc;
 use std::time::Instant;

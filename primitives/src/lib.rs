@@ -65,7 +65,8 @@ pub mod time;
 #[cfg(not(weft_loom))]
 pub use sched::go;
 
-/// The README's Rust examples run as doctests, so the first screen never goes stale.
+/// The crate README's Rust examples run as doctests, so the first screen never goes stale.
+/// (The repository's README repeats its example; bench-harness doctests that copy.)
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

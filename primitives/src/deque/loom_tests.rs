@@ -1,5 +1,5 @@
 //! loom models of the Chase-Lev deque, run by `ci/loom.sh`:
-//! `RUSTFLAGS="--cfg weft_loom" cargo test -p weft --lib --release -- loom_tests`.
+//! `RUSTFLAGS="--cfg weft_loom" cargo test -p weft-go --lib --release -- loom_tests`.
 //!
 //! Under loom the smallest buffer holds 2 items, so a third push grows it, a thief's wrap-around
 //! lands on a slot within a few operations, and a pop shrinks it again: resizes happen inside

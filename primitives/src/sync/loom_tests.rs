@@ -1,5 +1,5 @@
 //! loom models of the Mutex and the WaitGroup, run by `ci/loom.sh`:
-//! `RUSTFLAGS="--cfg weft_loom" cargo test -p weft --lib --release sync::loom_tests`.
+//! `RUSTFLAGS="--cfg weft_loom" cargo test -p weft-go --lib --release sync::loom_tests`.
 //!
 //! The futex layer is modelled (see `futex.rs`): a lost wake-up shows up as a loom deadlock,
 //! a missing happens-before as a failed causality check on an `UnsafeCell` or a stale value
