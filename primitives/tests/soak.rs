@@ -78,11 +78,17 @@ impl Ledger {
         }
         let made = self.next.load(Ordering::Relaxed);
         if flags.len() as u64 != made {
-            out.push(format!("{} messages made, {} in the ledger", made, flags.len()));
+            out.push(format!(
+                "{} messages made, {} in the ledger",
+                made,
+                flags.len()
+            ));
         }
         for (&id, &f) in flags.iter() {
             if f & DROPPED == 0 {
-                out.push(format!("message {id}: never dropped (leaked), flags {f:#b}"));
+                out.push(format!(
+                    "message {id}: never dropped (leaked), flags {f:#b}"
+                ));
             }
             if f & DELIVERED != 0 && f & RETURNED != 0 {
                 out.push(format!("message {id}: delivered and also returned"));
@@ -223,9 +229,7 @@ fn produce(rng: &mut Rng, ledger: &Arc<Ledger>, a: &Sender<Msg>, b: &Sender<Msg>
             let id = m.id;
             match tx.send_timeout(m, SHORT) {
                 Ok(()) => Msg::sent(id, ledger),
-                Err(SendTimeoutError::Timeout(m) | SendTimeoutError::Closed(m)) => {
-                    m.returned()
-                }
+                Err(SendTimeoutError::Timeout(m) | SendTimeoutError::Closed(m)) => m.returned(),
             }
         }
         3 => {
@@ -434,7 +438,10 @@ fn round(seed: u64, shape: &Shape, totals: &mut [u64; 4]) -> Vec<String> {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "a multi-second soak; Miri runs the targeted tests instead")]
+#[cfg_attr(
+    miri,
+    ignore = "a multi-second soak; Miri runs the targeted tests instead"
+)]
 fn soak_every_flavour_select_close_and_cancel() {
     let secs: f64 = std::env::var("WEFT_SOAK_SECS")
         .ok()
@@ -497,5 +504,8 @@ fn soak_every_flavour_select_close_and_cancel() {
         totals[3]
     );
     // The soak must have exercised every outcome, or it checked nothing.
-    assert!(totals[1] > 0 && totals[2] > 0 && totals[3] > 0, "{totals:?}");
+    assert!(
+        totals[1] > 0 && totals[2] > 0 && totals[3] > 0,
+        "{totals:?}"
+    );
 }
