@@ -308,7 +308,7 @@ mod imp {
     ///
     /// Dropping it stops the workers once their current polls return, cancels the queued
     /// tasks (their futures are dropped; their [`JoinHandle`]s report
-    /// [`JoinError::is_cancelled`]), and joins the threads. A task that was waiting (on a
+    /// [`JoinError::is_cancelled`](crate::sched::JoinError::is_cancelled)), and joins the threads. A task that was waiting (on a
     /// channel, say) is cancelled when it is next woken; one that is never woken again stays
     /// suspended with what it holds, as a goroutine blocked forever does.
     /// [`shutdown`](Self::shutdown) first waits for every task to finish.
@@ -415,7 +415,7 @@ mod imp {
         /// Runs `future` as a task on the workers.
         ///
         /// A panic inside the task (its `poll`, or its future's `Drop`) is caught; its handle
-        /// returns it as a [`JoinError`]. No panic of a task kills a worker: one that has no
+        /// returns it as a [`JoinError`](crate::sched::JoinError). No panic of a task kills a worker: one that has no
         /// handle to go to (in a detached task, its output's `Drop`, a join handle's waker) is
         /// reported by the panic hook, as std reports a thread's panic, and the worker goes on.
         pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
