@@ -615,3 +615,200 @@ fn default_select_against_a_message_held_throughout() {
         assert_ne!(got, other);
     });
 }
+
+// Async select (`select_async!`, `select_async.rs`): the same arms as the blocking select,
+// registered with a waker instead of a parked thread. A future polled and dropped must leave
+// every channel as if it had never waited; one that completes commits exactly one arm.
+
+/// An async select meets a blocking select on the two ends of two rendezvous channels (as in
+/// [`select_meets_select_on_rendezvous`], one side a task): exactly one exchange happens and
+/// both agree which, also when both are registered and each could claim the other.
+#[test]
+fn async_select_meets_blocking_select_on_rendezvous() {
+    model(2, || {
+        let (tx_c, rx_c) = bounded::<usize>(0);
+        let (tx_d, rx_d) = bounded::<usize>(0);
+        let t = thread::spawn(move || {
+            crate::select! {
+                recv(rx_c) -> m => ('c', m.unwrap()),
+                send(tx_d, 2) -> r => { r.unwrap(); ('d', 2) },
+            }
+        });
+        let mine = loom::future::block_on(async {
+            crate::select_async! {
+                send(tx_c, 1) -> r => { r.unwrap(); ('c', 1) },
+                recv(rx_d) -> m => ('d', m.unwrap()),
+            }
+        });
+        assert_eq!(t.join().unwrap(), mine);
+    });
+}
+
+/// An async select over a channel of each flavour (and a second channel nothing is sent on)
+/// is polled once, registering its arms, and dropped while a sender sends one message; a
+/// second receiver waits on the same channel. The notification meant for the dropped select
+/// must reach the other receiver (a lost wake-up is a loom deadlock), and the message is
+/// received exactly once: by the select's one poll, or by the other receiver.
+#[test]
+fn dropped_async_select_passes_its_wake_up_on() {
+    for cap in [Some(0), Some(1), None] {
+        model(2, move || {
+            let (tx, rx) = channel(cap);
+            let (_tx_b, rx_b) = bounded::<usize>(1);
+            let rx2 = rx.clone();
+            let survivor = thread::spawn(move || loom::future::block_on(rx2.recv_async()));
+            let sender = thread::spawn(move || tx.send(4).unwrap());
+            let taken = {
+                let mut fut = core::pin::pin!(async {
+                    crate::select_async! {
+                        recv(rx) -> m => m,
+                        recv(rx_b) -> _m => unreachable!("nothing is sent on b"),
+                    }
+                });
+                match poll_once(fut.as_mut()) {
+                    core::task::Poll::Ready(m) => Some(m),
+                    core::task::Poll::Pending => None,
+                }
+            };
+            sender.join().unwrap();
+            let survived = survivor.join().unwrap();
+            match taken {
+                Some(Ok(m)) => {
+                    assert_eq!(m, 4);
+                    assert_eq!(survived, Err(RecvError));
+                }
+                Some(Err(RecvError)) | None => assert_eq!(survived, Ok(4)),
+            }
+        });
+    }
+}
+
+/// An async send arm on a rendezvous channel is polled once (its value registered in the
+/// future's packet, unless the receiver already waits) and dropped while a receiver arrives.
+/// As `select_async!`'s cancel safety says, the value is received once (the receiver took the
+/// whole packet before the drop: the send happened) or dropped with the future, never both
+/// and never lost (an `Arc`, so loom's leak check and the count see either), and the
+/// receiver is not left waiting on the withdrawn offer: it sees the close.
+#[test]
+fn dropped_async_select_send_on_rendezvous_loses_nothing() {
+    model(2, || {
+        let (tx, rx) = bounded::<Arc<usize>>(0);
+        let (_tx_b, rx_b) = bounded::<usize>(1);
+        let msg = Arc::new(8usize);
+        let receiver = thread::spawn(move || rx.recv().ok().map(|m| *m));
+        let completed = {
+            let m = Arc::clone(&msg);
+            let mut fut = core::pin::pin!(async {
+                crate::select_async! {
+                    send(tx, m) -> r => r.is_ok(),
+                    recv(rx_b) -> _m => unreachable!("nothing is sent on b"),
+                }
+            });
+            matches!(poll_once(fut.as_mut()), core::task::Poll::Ready(true))
+        };
+        drop(tx);
+        let got = receiver.join().unwrap();
+        if completed {
+            assert_eq!(got, Some(8), "a completed send was not received");
+        }
+        assert!(got.is_none() || got == Some(8));
+        assert_eq!(
+            Arc::strong_count(&msg),
+            1,
+            "the value was kept alive somewhere"
+        );
+    });
+}
+
+/// Two async selects, each a task on its own thread, race for the messages of two channels
+/// (a ring buffer and a list): each completes exactly one receive, together they take both.
+#[test]
+fn two_async_selects_race_for_two_channels() {
+    model(2, || {
+        let (tx_a, rx_a) = bounded::<usize>(1);
+        let (tx_b, rx_b) = unbounded::<usize>();
+        let (rx_a2, rx_b2) = (rx_a.clone(), rx_b.clone());
+        let t = thread::spawn(move || {
+            loom::future::block_on(async {
+                crate::select_async! {
+                    recv(rx_a2) -> m => m.unwrap(),
+                    recv(rx_b2) -> m => m.unwrap(),
+                }
+            })
+        });
+        tx_a.send(1).unwrap();
+        tx_b.send(2).unwrap();
+        let mine = loom::future::block_on(async {
+            crate::select_async! {
+                recv(rx_a) -> m => m.unwrap(),
+                recv(rx_b) -> m => m.unwrap(),
+            }
+        });
+        let mut got = [mine, t.join().unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
+/// An async select waiting on a rendezvous channel and a ring buffer races the close of the
+/// rendezvous channel: it is woken and reports the close on that arm.
+#[test]
+fn async_select_races_close() {
+    model(3, || {
+        let (tx_a, rx_a) = bounded::<usize>(0);
+        let (_tx_b, rx_b) = bounded::<usize>(1);
+        let t = thread::spawn(move || {
+            loom::future::block_on(async {
+                crate::select_async! {
+                    recv(rx_a) -> m => m,
+                    recv(rx_b) -> _m => unreachable!("nothing is sent on b"),
+                }
+            })
+        });
+        drop(tx_a);
+        assert_eq!(t.join().unwrap(), Err(RecvError));
+    });
+}
+
+/// An async select over a message channel and a timer (an hour away) races a message's
+/// arrival against the timer's reset to now: whichever arm the select completes, the message
+/// is received once (by the select, or left in the channel when the timer won) and the timer
+/// fired once (its value taken by the select, or still waiting after the reset).
+#[test]
+fn async_select_timer_arm_races_arrival() {
+    model(2, || {
+        let timer = Arc::new(super::timer::Timer::new(core::time::Duration::from_secs(
+            3600,
+        )));
+        let (tx, rx) = bounded::<usize>(1);
+        let rx2 = rx.clone();
+        let t2 = Arc::clone(&timer);
+        let selector = thread::spawn(move || {
+            loom::future::block_on(async {
+                crate::select_async! {
+                    recv(rx2) -> m => Some(m.unwrap()),
+                    recv(t2.receiver()) -> at => { at.unwrap(); None },
+                }
+            })
+        });
+        let t3 = Arc::clone(&timer);
+        let resetter = thread::spawn(move || {
+            t3.reset(core::time::Duration::ZERO);
+        });
+        tx.send(7).unwrap();
+        resetter.join().unwrap();
+        match selector.join().unwrap() {
+            Some(v) => {
+                assert_eq!(v, 7);
+                assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            }
+            None => {
+                assert_eq!(rx.try_recv(), Ok(7));
+                assert!(
+                    timer.receiver().try_recv().is_err(),
+                    "the timer fired twice"
+                );
+            }
+        }
+    });
+}
