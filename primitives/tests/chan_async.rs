@@ -434,16 +434,55 @@ fn dropped_notified_recv_leaves_the_sender_for_a_later_receiver() {
 }
 
 #[test]
-fn try_send_skips_async_receivers_on_rendezvous() {
-    // Documented design: try_send hands a value only to a *thread* blocked in recv (a future
-    // may be dropped at any moment, so a value handed to it could be lost). A pending receive
-    // makes try_send report Full, and is not woken by it; a blocking send reaches it.
+fn try_send_reaches_async_receivers_on_rendezvous() {
+    // Go's semantics: a non-blocking send to an unbuffered channel succeeds while a receiver
+    // waits. A pending receive (a future, which may be dropped at any moment) is not handed
+    // the value: it goes into the channel's hand-off slot, the receive is woken and takes it
+    // from there; a receive dropped before it does leaves it for the next receiver.
     let (tx, rx) = bounded(0);
     let (c, w) = CountingWaker::new();
     let mut recv = pin!(rx.recv_async());
     assert!(poll_once(recv.as_mut(), &w).is_pending());
-    assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
-    assert_eq!(c.wakes(), 0);
+    assert_eq!(tx.try_send(1), Ok(()));
+    assert_eq!(c.wakes(), 1);
+    assert_eq!(
+        tx.try_send(9),
+        Err(TrySendError::Full(9)),
+        "one in transit at most"
+    );
+    assert_eq!(poll_once(recv.as_mut(), &w), Poll::Ready(Ok(1)));
+    assert_eq!(
+        tx.try_send(9),
+        Err(TrySendError::Full(9)),
+        "nobody waits now"
+    );
+
+    {
+        let mut dropped = pin!(rx.recv_async());
+        assert!(poll_once(dropped.as_mut(), &w).is_pending());
+        assert_eq!(tx.try_send(2), Ok(()));
+    }
+    assert_eq!(rx.len(), 1, "in the slot");
+    assert_eq!(rx.try_recv(), Ok(2), "the next receiver takes it");
+    assert_eq!(rx.len(), 0);
+
+    // A message left in the slot is received after the close, or dropped once with it.
+    let drops = DropTracker::new(1);
+    let (tx, rx) = bounded(0);
+    {
+        let mut dropped = pin!(rx.recv_async());
+        assert!(poll_once(dropped.as_mut(), &w).is_pending());
+        assert!(tx.try_send(Tracked::new(&drops, 0)).is_ok());
+    }
+    drop(tx);
+    drop(rx);
+    assert_eq!(drops.drops(0), 1, "dropped exactly once, with the channel");
+
+    // A thread blocked in a send still reaches a pending receive.
+    let (tx, rx) = bounded(0);
+    let (c, w) = CountingWaker::new();
+    let mut recv = pin!(rx.recv_async());
+    assert!(poll_once(recv.as_mut(), &w).is_pending());
     thread::scope(|s| {
         let sender = s.spawn(|| tx.send_timeout(2, 2 * SLACK));
         wait_for("the sender to wake the receive", || c.wakes() >= 1);

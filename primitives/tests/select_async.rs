@@ -518,3 +518,41 @@ fn runs_under_tokio_and_futures() {
         assert_eq!(got, (0..100).sum::<u64>(), "{name} under futures");
     }
 }
+
+/// Both sides select in tasks: a select-send meets a select-receive on every flavour, on one
+/// worker and on two (on a rendezvous channel neither side can complete alone).
+#[test]
+fn async_select_send_meets_async_select_recv() {
+    let n = rounds(500);
+    for workers in [1, 2] {
+        for (name, make) in flavours::<usize>() {
+            let (tx, rx) = make();
+            let sched = Scheduler::new(workers);
+            let sum = sched.block_on(async move {
+                let sender = weft::go(async move {
+                    let mut sel = Select::new();
+                    sel.send(&tx);
+                    for i in 0..n {
+                        let op = sel.select_async().await;
+                        op.send(&tx, i).unwrap();
+                    }
+                });
+                let receiver = weft::go(async move {
+                    let mut sel = Select::new();
+                    sel.recv(&rx);
+                    let mut sum = 0;
+                    loop {
+                        let op = sel.select_async().await;
+                        match op.recv(&rx) {
+                            Ok(v) => sum += v,
+                            Err(_) => return sum,
+                        }
+                    }
+                });
+                sender.await.unwrap();
+                receiver.await.unwrap()
+            });
+            assert_eq!(sum, (0..n).sum::<usize>(), "{name} on {workers} workers");
+        }
+    }
+}

@@ -16,7 +16,9 @@
 //! Registrations ask nothing of the task before it runs again: receive arms (and a
 //! `Select`'s send arms) only watch, on a rendezvous channel too (no sender can hand a
 //! message to a future that might then be dropped); only a `select_async!` send arm on a
-//! rendezvous channel registers its value, in the packet a receiver takes whole. So a
+//! rendezvous channel registers its value, in the packet a receiver takes whole. (A
+//! `Select` send arm and a receive that both only watch meet through the rendezvous
+//! channel's hand-off slot: see `zero.rs`.) So a
 //! future dropped at its await point withdraws every registration, passes an unused
 //! notification on to another waiter, and, for that value, either lets the receiver that
 //! already took it finish (the send happened, once) or gets it back (and drops it, never

@@ -17,6 +17,11 @@
 //!   a future can be dropped at any time, and a message handed to it would be lost.
 //! - Hence a waiting sender and a waiting thread receiver never coexist: whoever arrives second
 //!   completes the exchange.
+//! - A send that cannot lend a packet (a [`Select`](super::Select) send arm awaited in a
+//!   task, whose value comes only at completion, or a `try_send`) meets a receiver that only
+//!   watches through the channel's one hand-off slot ([`Handoff`]): every receive takes from
+//!   it first, so a message there is received once, after a close too, or drops with the
+//!   channel.
 
 use core::cell::Cell;
 use core::marker::{PhantomData, PhantomPinned};
@@ -233,6 +238,9 @@ impl<T> Parked<T> {
 const PARTNER: usize = 0;
 /// `Token::pos` of a committed exchange: the packet is our own arm's (a partner selected us).
 pub(crate) const OWN: usize = 1;
+/// `Token::pos` of a committed exchange through the channel's hand-off slot (see
+/// [`Handoff`]); `Token::ptr` is then the channel.
+const SLOT: usize = 2;
 
 /// Whether a registration carries a packet (an exchange offer), rather than only a wish to be
 /// told.
@@ -240,15 +248,46 @@ fn has_packet(e: &Entry) -> bool {
     !e.packet.is_null()
 }
 
+/// Whether a registration only watches (an async receiver, a `Select` arm in a task, a
+/// `Select::ready` watcher), other than `waiter`'s own.
+fn watches_besides(waiter: Option<&Waiter>) -> impl Fn(&Entry) -> bool + '_ {
+    move |e| !has_packet(e) && !waiter.is_some_and(|w| e.is(w))
+}
+
+/// The hand-off slot: how a send that cannot lend a packet meets a receiver that only
+/// watches.
+///
+/// Both a [`Select`](super::Select) send arm awaited in a task and every async receive only
+/// watch (neither may leave a partner waiting on a future that can be dropped: see the
+/// module docs), so two of them would wait for each other for ever. Instead, a send that
+/// finds no receiver with a packet but a watching one reserves the slot (`start_send`),
+/// puts its message there on completion and wakes a watcher, and every receive takes from
+/// the slot first. A watcher dropped after that wake-up passes it on, and a message left in
+/// the slot goes to the next receiver (after a close too), or drops with the channel: it is
+/// never lost. Such a send completes when its message is in the slot rather than in a
+/// receiver's hands, the one way in which this channel is not strictly Go's rendezvous.
+enum Handoff<T> {
+    /// Nothing in transit.
+    Free,
+    /// A committed send will put its message here (or give the reservation back).
+    Reserved,
+    /// A message for the next receiver.
+    Full(T),
+    /// A committed receive will take this message (or give it back: `Full` again).
+    Claimed(T),
+}
+
 /// The channel state guarded by one lock, as Go's `hchan.lock` guards both queues.
-#[derive(Default)]
-struct Inner {
+struct Inner<T> {
     senders: WaitQueue,
     receivers: WaitQueue,
     closed: bool,
+    handoff: Handoff<T>,
+    /// Changes of `handoff` so far (wrapping), for `version`.
+    handoffs: usize,
 }
 
-impl Inner {
+impl<T> Inner<T> {
     /// The queue of one side (`send`: the senders) and of its partners.
     fn sides(&mut self, send: bool) -> (&mut WaitQueue, &mut WaitQueue) {
         if send {
@@ -257,10 +296,86 @@ impl Inner {
             (&mut self.receivers, &mut self.senders)
         }
     }
+
+    fn set_handoff(&mut self, to: Handoff<T>) -> Handoff<T> {
+        self.handoffs = self.handoffs.wrapping_add(1);
+        core::mem::replace(&mut self.handoff, to)
+    }
+
+    /// Whether a receive could take the slot's message now.
+    fn handoff_full(&self) -> bool {
+        matches!(self.handoff, Handoff::Full(_))
+    }
+
+    /// Whether a send could reserve the slot now: it is free and a receiver other than
+    /// `waiter` watches.
+    fn can_reserve(&self, waiter: Option<&Waiter>) -> bool {
+        matches!(self.handoff, Handoff::Free)
+            && self.receivers.any_selectable(watches_besides(waiter))
+    }
+
+    /// Takes the slot's message, if it holds one for anybody (`Full`); returns it and a send
+    /// watcher to wake after unlocking (the slot is free again for it).
+    fn take_handoff(&mut self) -> Option<(T, Option<Selected>)> {
+        if !self.handoff_full() {
+            return None;
+        }
+        let Handoff::Full(msg) = self.set_handoff(Handoff::Free) else {
+            unreachable!("checked Full")
+        };
+        Some((msg, self.slot_freed()))
+    }
+
+    /// The slot just became free: a send watcher may now reserve it, if a receiver watches.
+    fn slot_freed(&mut self) -> Option<Selected> {
+        if self.receivers.any_selectable(watches_besides(None)) {
+            self.senders.select_first(NOTIFIED, watches_besides(None))
+        } else {
+            None
+        }
+    }
+
+    /// Offers `msg`, in transit through the slot, to a receiver: straight into a waiting
+    /// receiver's packet if there is one (the slot becomes free), else into the slot for a
+    /// watcher, who is notified. Returns whom to wake after unlocking.
+    fn offer(&mut self, msg: T) -> [Option<Selected>; 2] {
+        if let Some(sel) = self.receivers.select_first(NOTIFIED, has_packet) {
+            // Receivers register a `Packet<T>` of this channel's `T`; we selected the
+            // receiver, which now waits for `FULL` before touching or freeing its packet.
+            // SAFETY: so the packet is live and typed, and we are its only writer.
+            unsafe { Packet::put(sel.packet.cast::<Packet<T>>(), msg) };
+            self.set_handoff(Handoff::Free);
+            return [Some(sel), self.slot_freed()];
+        }
+        self.set_handoff(Handoff::Full(msg));
+        [
+            self.receivers.select_first(NOTIFIED, watches_besides(None)),
+            None,
+        ]
+    }
+}
+
+impl<T> Default for Inner<T> {
+    fn default() -> Self {
+        Self {
+            senders: WaitQueue::default(),
+            receivers: WaitQueue::default(),
+            closed: false,
+            handoff: Handoff::Free,
+            handoffs: 0,
+        }
+    }
+}
+
+/// Wakes what an [`Inner`] operation selected (after the lock is released).
+fn wake_all(sels: impl IntoIterator<Item = Option<Selected>>) {
+    for s in sels.into_iter().flatten() {
+        s.wake();
+    }
 }
 
 pub(crate) struct Channel<T> {
-    inner: Mutex<Inner>,
+    inner: Mutex<Inner<T>>,
     _marker: PhantomData<T>,
 }
 
@@ -302,7 +417,7 @@ impl<T> Channel<T> {
 
     /// Hands `msg` to the first waiting receiver with a packet (a thread, or a `select` arm),
     /// if any. Returns it to wake after the lock is released.
-    fn give_to_receiver(inner: &mut Inner, msg: T) -> Result<Selected, T> {
+    fn give_to_receiver(inner: &mut Inner<T>, msg: T) -> Result<Selected, T> {
         let Some(sel) = inner.receivers.select_first(NOTIFIED, has_packet) else {
             return Err(msg);
         };
@@ -316,7 +431,7 @@ impl<T> Channel<T> {
     /// Selects the first waiting sender, if any: the caller must wake it (after unlocking)
     /// and then take its message with [`take_from`](Self::take_from), outside the lock (a
     /// `select` sender writes its message only after waking, and needs the lock to do so).
-    fn select_sender(inner: &mut Inner) -> Option<Selected> {
+    fn select_sender(inner: &mut Inner<T>) -> Option<Selected> {
         inner.senders.select_first(NOTIFIED, has_packet)
     }
 
@@ -337,7 +452,7 @@ impl<T> Channel<T> {
         queue.select_first(NOTIFIED, |e| !has_packet(e))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
         self.inner.lock()
     }
 
@@ -352,6 +467,13 @@ impl<T> Channel<T> {
                 sel.wake();
                 Ok(())
             }
+            Err(msg) if inner.can_reserve(None) => {
+                // Only watchers wait (tasks): the message waits for one in the slot.
+                let wake = inner.offer(msg);
+                drop(inner);
+                wake_all(wake);
+                Ok(())
+            }
             Err(msg) => Err(TrySendError::Full(msg)),
         }
     }
@@ -359,6 +481,11 @@ impl<T> Channel<T> {
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
         loop {
             let mut inner = self.lock();
+            if let Some((msg, next)) = inner.take_handoff() {
+                drop(inner);
+                wake_all([next]);
+                return Ok(msg);
+            }
             if let Some(sel) = Self::select_sender(&mut inner) {
                 drop(inner);
                 match Self::take_from(sel) {
@@ -445,6 +572,11 @@ impl<T> Channel<T> {
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         loop {
             let mut inner = self.lock();
+            if let Some((msg, next)) = inner.take_handoff() {
+                drop(inner);
+                wake_all([next]);
+                return Ok(msg);
+            }
             if let Some(sel) = Self::select_sender(&mut inner) {
                 drop(inner);
                 match Self::take_from(sel) {
@@ -615,7 +747,16 @@ impl<T> Channel<T> {
                 st.registered = false;
             }
         }
-        while let Some(sel) = Self::select_sender(&mut inner) {
+        loop {
+            if let Some((msg, freed)) = inner.take_handoff() {
+                let next = Self::withdraw(&mut inner, st);
+                drop(inner);
+                wake_all([freed, next]);
+                return Poll::Ready(Ok(msg));
+            }
+            let Some(sel) = Self::select_sender(&mut inner) else {
+                break;
+            };
             let next = Self::withdraw(&mut inner, st);
             drop(inner);
             if let Some(n) = next {
@@ -642,6 +783,14 @@ impl<T> Channel<T> {
             // removes the entry first if it is still there.
             unsafe { inner.receivers.register(waiter, core::ptr::null()) };
             st.registered = true;
+            // A watching sender (a `Select` in a task) can now go through the slot.
+            let sender = if matches!(inner.handoff, Handoff::Free) {
+                inner.senders.select_first(NOTIFIED, watches_besides(None))
+            } else {
+                None
+            };
+            drop(inner);
+            wake_all([sender]);
         }
         Poll::Pending
     }
@@ -650,7 +799,7 @@ impl<T> Channel<T> {
     /// registration under the lock. A notification that selected us meanwhile may have been
     /// meant for another waiting sender than the one we served, so it passes to another task
     /// receiver while senders still wait; returns that receiver to wake after unlocking.
-    fn withdraw(inner: &mut Inner, st: &mut AsyncRecv<T>) -> Option<Selected> {
+    fn withdraw(inner: &mut Inner<T>, st: &mut AsyncRecv<T>) -> Option<Selected> {
         if !core::mem::take(&mut st.registered) {
             return None;
         }
@@ -660,7 +809,7 @@ impl<T> Channel<T> {
                 inner.receivers.unregister(waiter);
                 None
             }
-            Err(NOTIFIED) if inner.senders.any_selectable(has_packet) => {
+            Err(NOTIFIED) if inner.senders.any_selectable(has_packet) || inner.handoff_full() => {
                 Self::notify_watcher(&mut inner.receivers)
             }
             Err(_) => None,
@@ -687,7 +836,8 @@ impl<T> Channel<T> {
     // whole `select` to that arm.
 
     /// Commits to sending to a waiting receiver, if one is there (or to failing, if the
-    /// channel is closed). The receiver's packet goes into `token`.
+    /// channel is closed). The receiver's packet goes into `token`; where only watchers
+    /// wait, the hand-off slot is reserved instead.
     pub(crate) fn start_send(&self, token: &mut Token) -> bool {
         let mut inner = self.lock();
         if inner.closed {
@@ -695,7 +845,13 @@ impl<T> Channel<T> {
             return true;
         }
         let Some(sel) = inner.receivers.select_first(NOTIFIED, has_packet) else {
-            return false;
+            if !inner.can_reserve(None) {
+                return false;
+            }
+            inner.set_handoff(Handoff::Reserved);
+            token.ptr = core::ptr::from_ref(self).cast();
+            token.pos = SLOT;
+            return true;
         };
         drop(inner);
         token.ptr = sel.packet;
@@ -718,6 +874,19 @@ impl<T> Channel<T> {
     pub(crate) unsafe fn complete_send(&self, token: &Token, msg: T) -> Result<(), T> {
         if token.ptr.is_null() {
             return Err(msg);
+        }
+        if token.pos == SLOT {
+            let mut inner = self.lock();
+            debug_assert!(matches!(inner.handoff, Handoff::Reserved));
+            if inner.closed {
+                // Nobody may receive it any more: the message comes back in the error.
+                inner.set_handoff(Handoff::Free);
+                return Err(msg);
+            }
+            let wake = inner.offer(msg);
+            drop(inner);
+            wake_all(wake);
+            return Ok(());
         }
         let packet = token.ptr.cast::<Packet<T>>();
         // SAFETY: a selected packet of this channel's `T`, alive until its owner sees our
@@ -746,6 +915,15 @@ impl<T> Channel<T> {
         if token.ptr.is_null() {
             return;
         }
+        if token.pos == SLOT {
+            let mut inner = self.lock();
+            debug_assert!(matches!(inner.handoff, Handoff::Reserved));
+            inner.set_handoff(Handoff::Free);
+            let next = inner.slot_freed();
+            drop(inner);
+            wake_all([next]);
+            return;
+        }
         let packet = token.ptr.cast::<Packet<T>>();
         if token.pos == OWN {
             // SAFETY: our own packet, in the arm that outlives this call; the receiver that
@@ -764,6 +942,15 @@ impl<T> Channel<T> {
     pub(crate) fn start_recv(&self, token: &mut Token) -> bool {
         loop {
             let mut inner = self.lock();
+            if inner.handoff_full() {
+                let Handoff::Full(msg) = inner.set_handoff(Handoff::Free) else {
+                    unreachable!("checked Full")
+                };
+                inner.set_handoff(Handoff::Claimed(msg));
+                token.ptr = core::ptr::from_ref(self).cast();
+                token.pos = SLOT;
+                return true;
+            }
             if let Some(sel) = Self::select_sender(&mut inner) {
                 drop(inner);
                 let packet = sel.packet.cast::<Packet<T>>();
@@ -798,6 +985,16 @@ impl<T> Channel<T> {
         if token.ptr.is_null() {
             return Err(());
         }
+        if token.pos == SLOT {
+            let mut inner = self.lock();
+            let Handoff::Claimed(msg) = inner.set_handoff(Handoff::Free) else {
+                unreachable!("a receive committed through the slot claimed its message")
+            };
+            let next = inner.slot_freed();
+            drop(inner);
+            wake_all([next]);
+            return Ok(msg);
+        }
         // SAFETY: a selected packet of this channel's `T`, `FULL` (seen by `start_recv` or
         // `accept`), alive until our `DONE` store (a partner's packet) or for as long as the
         // arm (our own); we are its reader.
@@ -814,6 +1011,17 @@ impl<T> Channel<T> {
     /// As [`complete_recv`](Self::complete_recv), instead of it, with `token.pos` `PARTNER`.
     pub(crate) unsafe fn give_back_recv(&self, token: &Token) {
         if token.ptr.is_null() {
+            return;
+        }
+        if token.pos == SLOT {
+            // The message goes back in transit, for the next receiver.
+            let mut inner = self.lock();
+            let Handoff::Claimed(msg) = inner.set_handoff(Handoff::Free) else {
+                unreachable!("a receive committed through the slot claimed its message")
+            };
+            let wake = inner.offer(msg);
+            drop(inner);
+            wake_all(wake);
             return;
         }
         debug_assert_eq!(token.pos, PARTNER);
@@ -860,9 +1068,23 @@ impl<T> Channel<T> {
         // SAFETY: forwarded from our caller.
         unsafe { own.register_oper(waiter, ptr, oper) };
         let ready = other.any_selectable(|e| has_packet(e) && !e.is(waiter));
-        // A new exchange offer: a watcher of the other side may now proceed.
-        let watcher = packet.and_then(|_| Self::notify_watcher(other));
-        let ready = ready || inner.closed;
+        let watcher = if packet.is_some() {
+            // A new exchange offer: a watcher of the other side may now proceed.
+            other.select_first(NOTIFIED, watches_besides(Some(waiter)))
+        } else if !send && matches!(inner.handoff, Handoff::Free) {
+            // A new watching receiver: a watching sender may now go through the slot.
+            inner
+                .senders
+                .select_first(NOTIFIED, watches_besides(Some(waiter)))
+        } else {
+            None
+        };
+        let through_slot = if send {
+            inner.can_reserve(Some(waiter))
+        } else {
+            inner.handoff_full()
+        };
+        let ready = ready || through_slot || inner.closed;
         drop(inner);
         if let Some(w) = watcher {
             w.wake();
@@ -889,15 +1111,25 @@ impl<T> Channel<T> {
     /// channel is closed.
     pub(crate) fn arm_ready(&self, send: bool) -> bool {
         let mut inner = self.lock();
-        inner.closed || inner.sides(send).1.any_selectable(has_packet)
+        let through_slot = if send {
+            inner.can_reserve(None)
+        } else {
+            inner.handoff_full()
+        };
+        inner.closed || through_slot || inner.sides(send).1.any_selectable(has_packet)
     }
 
     /// A watcher of one side was notified but does not act: pass the notification to another
     /// watcher of that side while a partner still waits (it may have been meant for it).
     pub(crate) fn pass_on(&self, send: bool) {
         let mut inner = self.lock();
+        let through_slot = if send {
+            inner.can_reserve(None)
+        } else {
+            inner.handoff_full()
+        };
         let (own, other) = inner.sides(send);
-        let next = if other.any_selectable(has_packet) {
+        let next = if through_slot || other.any_selectable(has_packet) {
             Self::notify_watcher(own)
         } else {
             None
@@ -923,15 +1155,23 @@ impl<T> Channel<T> {
         self.lock().closed
     }
 
+    /// A message in the hand-off slot counts (it is in the channel); a rendezvous channel
+    /// holds nothing else.
     pub(crate) fn len(&self) -> usize {
-        0
+        let inner = self.lock();
+        usize::from(matches!(
+            inner.handoff,
+            Handoff::Full(_) | Handoff::Claimed(_)
+        ))
     }
 
-    /// Changes whenever a party registers on either side, and on close: the only events
-    /// that can make a select arm on this channel ready.
+    /// Changes whenever a party registers on either side, the hand-off slot changes, and on
+    /// close: the only events that can make a select arm on this channel ready.
     pub(crate) fn version(&self) -> u128 {
         let inner = self.lock();
-        let regs = inner.senders.registrations() as u128 + inner.receivers.registrations() as u128;
+        let regs = inner.senders.registrations() as u128
+            + inner.receivers.registrations() as u128
+            + inner.handoffs as u128;
         regs << 1 | u128::from(inner.closed)
     }
 
