@@ -6,7 +6,8 @@ package main
 // tasks, so the workloads are the chan suite's spsc, mpsc, mpmc and ping_pong (exchange and
 // pingPong in chan.go), run under runtime.GOMAXPROCS(T): params.threads is T, the worker
 // count, and for mpsc and mpmc also the goroutines per side; spsc and ping_pong have one
-// goroutine per side at every T. Capacities 0, 1 and 1024 (ping_pong: 0 and 1).
+// goroutine per side at every T. Capacities 0, 1 and 1024 (ping_pong: 0 and 1). select_rx
+// and select_both are the chan suite's selectRx and selectBoth under GOMAXPROCS = T.
 
 import "time"
 
@@ -49,6 +50,18 @@ func achanSuite() suite {
 				Name:        "ping_pong",
 				Description: "two goroutines under GOMAXPROCS = T, two channels: one sends, the other answers on the second channel; op = one round trip",
 				Ops:         pingPongRounds,
+			},
+			{
+				Name:        "select_rx",
+				Description: "T channels with one sender goroutine each, one receiver goroutine selecting over all T, under GOMAXPROCS = T (T <= 8); op = one message",
+				Ops:         achanMessages,
+				BlockingOps: &chanBlockingMessages,
+			},
+			{
+				Name:        "select_both",
+				Description: "T channels; T sender goroutines each select-send over all T, T receiver goroutines each select-receive over all T, under GOMAXPROCS = T (T <= 8); op = one message",
+				Ops:         achanMessages,
+				BlockingOps: &chanBlockingMessages,
 			},
 		},
 		run: runAChan,
@@ -96,6 +109,24 @@ func runAChan(cfg *config, emit func(row)) {
 		for _, threads := range cfg.threads {
 			run("ping_pong", capacity, threads, rounds, func(n uint64) time.Duration {
 				return pingPong(capacity, n)
+			})
+		}
+	}
+	// The select workloads: chan.go's selectRx and selectBoth under GOMAXPROCS = T (Go has
+	// no unbounded channel: the Rust side's "unbounded" rows have no twin).
+	for _, capacity := range chanCapacities {
+		capacity := capacity
+		for _, threads := range cfg.threads {
+			threads := threads
+			if threads > maxSelect {
+				continue
+			}
+			n := divisible(achanOps(cfg, capacity), threads)
+			run("select_rx", capacity, threads, n, func(n uint64) time.Duration {
+				return selectRx(capacity, threads, n)
+			})
+			run("select_both", capacity, threads, n, func(n uint64) time.Duration {
+				return selectBoth(capacity, threads, n)
 			})
 		}
 	}

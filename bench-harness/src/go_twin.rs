@@ -145,6 +145,18 @@ pub const SUITES: &[TwinSuite] = &[
                 description: "two goroutines under GOMAXPROCS = T, two channels: one sends, \
                               the other answers on the second channel; op = one round trip",
             },
+            Workload {
+                name: "select_rx",
+                description: "T channels with one sender goroutine each, one receiver \
+                              goroutine selecting over all T, under GOMAXPROCS = T (T <= 8); \
+                              op = one message",
+            },
+            Workload {
+                name: "select_both",
+                description: "T channels; T sender goroutines each select-send over all T, T \
+                              receiver goroutines each select-receive over all T, under \
+                              GOMAXPROCS = T (T <= 8); op = one message",
+            },
         ],
     },
     TwinSuite {
@@ -779,6 +791,18 @@ mod tests {
                 Some(chan::BLOCKING_MESSAGES),
             ),
             ("achan", "ping_pong", chan::PING_PONG_ROUNDS, None),
+            (
+                "achan",
+                "select_rx",
+                achan::MESSAGES,
+                Some(chan::BLOCKING_MESSAGES),
+            ),
+            (
+                "achan",
+                "select_both",
+                achan::MESSAGES,
+                Some(chan::BLOCKING_MESSAGES),
+            ),
             ("sched", "idle_cpu", sched::IDLE_MILLIS, None),
         ];
         for (suite, go) in SUITES.iter().zip(listed) {

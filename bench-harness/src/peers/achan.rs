@@ -5,12 +5,23 @@
 //! ([`AsyncChan::Runtime`], an [`AsyncSched`] of the `sched` suite), so that each library
 //! runs where its users run it:
 //!
-//! | implementation | runtime | channel | bounded(0) | several receivers |
-//! |---|---|---|---|---|
-//! | `weft` | `weft::sched::Scheduler` | `weft::chan::bounded(n)`, `send_async` / `recv_async` | rendezvous | yes |
-//! | `tokio` | tokio multi-thread | `tokio::sync::mpsc::channel(n)` | none: left out | no: left out of `mpmc` |
-//! | `flume` | tokio multi-thread | `flume::bounded(n)`, `send_async` / `recv_async` | rendezvous | yes |
-//! | `kanal` | tokio multi-thread | `kanal::bounded_async(n)` | rendezvous | yes |
+//! | implementation | runtime | channel | bounded(0) | unbounded | several receivers | select receive | select send |
+//! |---|---|---|---|---|---|---|---|
+//! | `weft` | `weft::sched::Scheduler` | `weft::chan::bounded(n)`, `send_async` / `recv_async` | rendezvous | yes | yes | `Select::select_async` | `Select::select_async` |
+//! | `tokio` | tokio multi-thread | `tokio::sync::mpsc::channel(n)` | none: left out | another type: left out | no: left out of `mpmc`, `select_both` | `tokio::select!` | not needed (`select_both` needs several receivers) |
+//! | `flume` | tokio multi-thread | `flume::bounded(n)`, `send_async` / `recv_async` | rendezvous | yes | yes | `futures::select!` | no |
+//! | `kanal` | tokio multi-thread | `kanal::bounded_async(n)` | rendezvous | yes | yes | left out: loses messages (see below) | no |
+//!
+//! The select workloads use each library's own way of waiting on several channels in a task:
+//! weft's `Select` built once per task and awaited with `select_async` for every message;
+//! `tokio::select!` with one branch per channel (disabled once its channel is closed);
+//! `futures::select!` over fused receive futures made afresh for each message, for flume and
+//! kanal, which have no select of their own for tasks. Neither tokio, flume nor kanal has a
+//! select-send that keeps an unchosen send's value and sends each message once (a dropped
+//! `send_async` future of flume or kanal may already have handed its value over), so
+//! `select_both` runs weft alone beside Go. kanal is left out of both select workloads: its
+//! receive future loses a message it was handed when dropped (see `Kanal::SELECT_SAFE_RECV`),
+//! which the workloads' count check catches.
 //!
 //! tokio's `mpsc::channel` panics on a capacity of 0 and has no rendezvous form; rather than
 //! run `channel(1)` under a `capacity: 0` row (a different channel under the same label), tokio
@@ -20,8 +31,15 @@
 //! Messages are `u64`s, each a distinct number, so that receivers can check count and sum.
 
 use std::future::Future;
+use std::ops::Range;
+use std::pin::pin;
+
+use futures::future::{Fuse, FutureExt};
 
 use super::sched::AsyncSched;
+
+/// The most channels a select workload selects over (as in the `chan` suite and Go's twin).
+pub const MAX_SELECT: usize = 8;
 
 /// A library's bounded async channel of `u64`, on the runtime its tasks run on.
 ///
@@ -35,6 +53,10 @@ pub trait AsyncChan: 'static {
     /// Whether a receiver can be cloned (each message going to one receiver); where it
     /// cannot, `mpmc` leaves this implementation out.
     const MULTI_CONSUMER: bool;
+    /// Whether a receive future dropped in a select (an arm not chosen) leaves its message in
+    /// the channel; where it does not, the select workloads leave this implementation out
+    /// (they check every message, and would fail).
+    const SELECT_SAFE_RECV: bool = true;
 
     /// The runtime the workload's tasks run on.
     type Runtime: AsyncSched;
@@ -65,6 +87,81 @@ pub trait AsyncChan: 'static {
 
     /// The next value, or `None` once every sender is gone and the channel is drained.
     fn recv(rx: &mut Self::Receiver) -> impl Future<Output = Option<u64>> + Send;
+
+    /// An unbounded channel with the same end types, or `None` where the library has none
+    /// (or only one of another type).
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)>;
+
+    /// `select_rx`'s and `select_both`'s receiver: takes messages from whichever of `rxs`
+    /// (at most [`MAX_SELECT`]) has one, through the library's select, until every one is
+    /// closed and drained. Returns how many it took and their sum.
+    fn select_drain(rxs: Vec<Self::Receiver>) -> impl Future<Output = (u64, u64)> + Send;
+
+    /// `select_both`'s sender: sends each of `values` on whichever of `txs` (at most
+    /// [`MAX_SELECT`]) can take it, through the library's select, each value exactly once;
+    /// `None` where the library has no such select.
+    fn select_send(
+        txs: Vec<Self::Sender>,
+        values: Range<u64>,
+    ) -> Option<impl Future<Output = ()> + Send + 'static>;
+}
+
+/// Whether `C` runs `select_both` (a select-send and several receivers per channel).
+pub fn has_select_send<C: AsyncChan>() -> bool {
+    C::select_send(Vec::new(), 0..0).is_some()
+}
+
+/// Adds `(1, v)` to `tally` for `Some(v)`; for `None` marks the arm closed.
+fn take(tally: &mut (u64, u64), open: &mut bool, v: Option<u64>) {
+    match v {
+        Some(v) => {
+            tally.0 += 1;
+            tally.1 += v;
+        }
+        None => *open = false,
+    }
+}
+
+/// [`AsyncChan::select_drain`] through `futures::select!` (random among ready branches): one
+/// branch per channel, each a fused receive future made afresh for every message; a closed
+/// channel's branch is a terminated future from then on.
+async fn futures_select_drain<'a, R: Sync, F>(rxs: &'a [R], recv: impl Fn(&'a R) -> F) -> (u64, u64)
+where
+    F: Future<Output = Option<u64>> + 'a,
+{
+    assert!(rxs.len() <= MAX_SELECT, "at most {MAX_SELECT} channels");
+    let mut open = [false; MAX_SELECT];
+    open[..rxs.len()].fill(true);
+    let mut tally = (0, 0);
+    let arm = |i: usize, open: &[bool; MAX_SELECT]| -> Fuse<F> {
+        if open[i] {
+            recv(&rxs[i]).fuse()
+        } else {
+            Fuse::terminated()
+        }
+    };
+    while open.contains(&true) {
+        let mut f0 = pin!(arm(0, &open));
+        let mut f1 = pin!(arm(1, &open));
+        let mut f2 = pin!(arm(2, &open));
+        let mut f3 = pin!(arm(3, &open));
+        let mut f4 = pin!(arm(4, &open));
+        let mut f5 = pin!(arm(5, &open));
+        let mut f6 = pin!(arm(6, &open));
+        let mut f7 = pin!(arm(7, &open));
+        let (i, v) = futures::select! {
+            v = f0 => (0, v),
+            v = f1 => (1, v),
+            v = f2 => (2, v),
+            v = f3 => (3, v),
+            v = f4 => (4, v),
+            v = f5 => (5, v),
+            v = f6 => (6, v),
+            v = f7 => (7, v),
+        };
+        take(&mut tally, &mut open[i], v);
+    }
+    tally
 }
 
 /// `weft::chan` on `weft::sched::Scheduler`.
@@ -101,6 +198,49 @@ impl AsyncChan for Weft {
     #[inline]
     async fn recv(rx: &mut Self::Receiver) -> Option<u64> {
         rx.recv_async().await.ok()
+    }
+
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+        Some(weft::chan::unbounded())
+    }
+
+    async fn select_drain(rxs: Vec<Self::Receiver>) -> (u64, u64) {
+        let mut sel = weft::chan::Select::new();
+        for rx in &rxs {
+            sel.recv(rx);
+        }
+        let mut open = rxs.len();
+        let mut tally = (0, 0);
+        while open > 0 {
+            let op = sel.select_async().await;
+            let i = op.index();
+            let mut still_open = true;
+            take(&mut tally, &mut still_open, op.recv(&rxs[i]).ok());
+            if !still_open {
+                // Closed and drained: stop selecting on it.
+                sel.remove(i);
+                open -= 1;
+            }
+        }
+        tally
+    }
+
+    fn select_send(
+        txs: Vec<Self::Sender>,
+        values: Range<u64>,
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+        Some(async move {
+            let mut sel = weft::chan::Select::new();
+            for tx in &txs {
+                sel.send(tx);
+            }
+            for v in values {
+                let op = sel.select_async().await;
+                let i = op.index();
+                op.send(&txs[i], v)
+                    .expect("weft: channel closed during a select send");
+            }
+        })
     }
 }
 
@@ -140,6 +280,48 @@ impl AsyncChan for Tokio {
     fn recv(rx: &mut Self::Receiver) -> impl Future<Output = Option<u64>> + Send {
         rx.recv()
     }
+
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+        None // `unbounded_channel` has its own end types
+    }
+
+    /// `tokio::select!` (random among ready branches) with one branch per channel, disabled
+    /// by its precondition once the channel is closed and drained. The macro needs its
+    /// branches written out, so the receivers are padded to [`MAX_SELECT`] with channels
+    /// whose branches start disabled (their futures are made but never polled).
+    async fn select_drain(mut rxs: Vec<Self::Receiver>) -> (u64, u64) {
+        assert!(rxs.len() <= MAX_SELECT, "at most {MAX_SELECT} channels");
+        let mut open = [false; MAX_SELECT];
+        open[..rxs.len()].fill(true);
+        while rxs.len() < MAX_SELECT {
+            rxs.push(tokio::sync::mpsc::channel(1).1);
+        }
+        let mut rxs: [Self::Receiver; MAX_SELECT] = rxs.try_into().expect("padded");
+        let [r0, r1, r2, r3, r4, r5, r6, r7] = &mut rxs;
+        let mut tally = (0, 0);
+        loop {
+            let (i, v) = tokio::select! {
+                v = r0.recv(), if open[0] => (0, v),
+                v = r1.recv(), if open[1] => (1, v),
+                v = r2.recv(), if open[2] => (2, v),
+                v = r3.recv(), if open[3] => (3, v),
+                v = r4.recv(), if open[4] => (4, v),
+                v = r5.recv(), if open[5] => (5, v),
+                v = r6.recv(), if open[6] => (6, v),
+                v = r7.recv(), if open[7] => (7, v),
+                else => break,
+            };
+            take(&mut tally, &mut open[i], v);
+        }
+        tally
+    }
+
+    fn select_send(
+        _: Vec<Self::Sender>,
+        _: Range<u64>,
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+        None::<std::future::Ready<()>>
+    }
 }
 
 /// `flume::bounded` with `send_async` / `recv_async` on tokio's multi-thread runtime.
@@ -177,6 +359,21 @@ impl AsyncChan for Flume {
     async fn recv(rx: &mut Self::Receiver) -> Option<u64> {
         rx.recv_async().await.ok()
     }
+
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+        Some(flume::unbounded())
+    }
+
+    async fn select_drain(rxs: Vec<Self::Receiver>) -> (u64, u64) {
+        futures_select_drain(&rxs, |rx| async move { rx.recv_async().await.ok() }).await
+    }
+
+    fn select_send(
+        _: Vec<Self::Sender>,
+        _: Range<u64>,
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+        None::<std::future::Ready<()>>
+    }
 }
 
 /// `kanal::bounded_async` on tokio's multi-thread runtime.
@@ -187,6 +384,10 @@ impl AsyncChan for Kanal {
     const NAME: &'static str = "kanal";
     const RENDEZVOUS: bool = true;
     const MULTI_CONSUMER: bool = true;
+    /// kanal's receive future, dropped after a sender handed it a message, loses it: in
+    /// `select_rx` through `futures::select!` 72 of 300 messages were lost (bounded(0), one
+    /// worker, weft-bench's `select_workloads_deliver_every_message`, 2026-12-07).
+    const SELECT_SAFE_RECV: bool = false;
     type Runtime = tokio::runtime::Runtime;
     type Sender = kanal::AsyncSender<u64>;
     type Receiver = kanal::AsyncReceiver<u64>;
@@ -213,6 +414,21 @@ impl AsyncChan for Kanal {
     #[inline]
     async fn recv(rx: &mut Self::Receiver) -> Option<u64> {
         rx.recv().await.ok()
+    }
+
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+        Some(kanal::unbounded_async())
+    }
+
+    async fn select_drain(rxs: Vec<Self::Receiver>) -> (u64, u64) {
+        futures_select_drain(&rxs, |rx| async move { rx.recv().await.ok() }).await
+    }
+
+    fn select_send(
+        _: Vec<Self::Sender>,
+        _: Range<u64>,
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+        None::<std::future::Ready<()>>
     }
 }
 

@@ -13,15 +13,21 @@
 //! channel is drained, and the root checks the count and the sum of what they took (a lost or
 //! duplicated message fails the run); `ping_pong` checks every answer and the echo's count.
 //!
+//! `select_rx` and `select_both` are the `chan` suite's, with tasks: T channels (T at most
+//! [`MAX_SELECT`]), one sender task on each (`select_rx`) sharing the messages, and one
+//! receiver task selecting over all of them; or T sender tasks each select-sending over all T
+//! and T receiver tasks each select-receiving over all T (`select_both`). Each library selects
+//! its own way (see [`crate::peers::achan`]); the capacities add `"unbounded"`.
+//!
 //! The Go twin (`bench-harness/go/achan.go`) runs the same cases with goroutines over Go
 //! channels under `GOMAXPROCS` = T.
 
 use std::time::Duration;
 
-use super::chan::{BLOCKING_MESSAGES, PING_PONG_ROUNDS};
+use super::chan::{Capacity, BLOCKING_MESSAGES, PING_PONG_ROUNDS};
 use super::sched::timed;
 use super::{divisible, measure, Case, Config, Contender, Ops};
-use crate::peers::achan::{visit_all, AsyncChan, AsyncChanVisitor};
+use crate::peers::achan::{has_select_send, visit_all, AsyncChan, AsyncChanVisitor, MAX_SELECT};
 use crate::peers::sched::AsyncSched;
 use crate::result::{Params, ResultRow};
 use crate::suites::{Suite, Workload};
@@ -51,6 +57,17 @@ pub const SUITE: Suite = Suite {
             description: "two tasks on T workers, two channels: one sends, the other answers \
                           on the second channel; op = one round trip",
         },
+        Workload {
+            name: "select_rx",
+            description: "T channels with one sender task each, one receiver task selecting \
+                          over all T, on T workers (T <= 8); op = one message",
+        },
+        Workload {
+            name: "select_both",
+            description: "T channels; T sender tasks each select-send over all T, T receiver \
+                          tasks each select-receive over all T, on T workers (T <= 8; weft \
+                          alone: no peer has a task select-send); op = one message",
+        },
     ],
     implementations,
     implementations_of,
@@ -68,6 +85,14 @@ pub const MESSAGES: Ops = Ops {
 /// The capacities of `spsc`, `mpsc` and `mpmc`.
 pub const CAPACITIES: [usize; 3] = [0, 1, 1024];
 
+/// The capacities of `select_rx` and `select_both`.
+pub const SELECT_CAPACITIES: [Capacity; 4] = [
+    Capacity::Bounded(0),
+    Capacity::Bounded(1),
+    Capacity::Bounded(1024),
+    Capacity::Unbounded,
+];
+
 /// The capacities of `ping_pong` (at most one message is ever in flight, so 1024 would be 1).
 pub const PING_PONG_CAPACITIES: [usize; 2] = [0, 1];
 
@@ -78,6 +103,28 @@ pub fn messages(cfg: &Config, cap: usize) -> u64 {
         cfg.ops(BLOCKING_MESSAGES)
     } else {
         cfg.ops(MESSAGES)
+    }
+}
+
+/// Messages per sample on a channel of `cap` in the select workloads.
+fn select_messages(cfg: &Config, cap: Capacity) -> u64 {
+    match cap {
+        Capacity::Bounded(cap) => messages(cfg, cap),
+        Capacity::Unbounded => cfg.ops(MESSAGES),
+    }
+}
+
+/// A new channel of `cap`.
+///
+/// # Panics
+///
+/// If `C` has no unbounded channel and `cap` asks for one (cases are filtered before).
+fn open<C: AsyncChan>(cap: Capacity) -> (C::Sender, C::Receiver) {
+    match cap {
+        Capacity::Bounded(cap) => C::bounded(cap),
+        Capacity::Unbounded => {
+            C::unbounded().unwrap_or_else(|| panic!("{}: no unbounded channel", C::NAME))
+        }
     }
 }
 
@@ -199,19 +246,127 @@ pub fn ping_pong<C: AsyncChan>(cap: usize, workers: usize, rounds: u64) -> Durat
     })
 }
 
+/// `select_rx` (`select_both` false) and `select_both`: on a runtime with `threads` workers,
+/// `threads` channels of `cap` carry the messages `0..n`. In `select_rx` one sender task
+/// per channel sends its share on it and one receiver task selects over all of them; in
+/// `select_both` `threads` sender tasks each select-send their share over all channels and
+/// `threads` receiver tasks each select-receive over all of them until every channel is
+/// closed and drained. Returns the time the root task took.
+///
+/// # Panics
+///
+/// If `threads` is 0 or above [`MAX_SELECT`], `n` does not divide among the senders, `C`
+/// cannot run the case, or a message is lost or duplicated.
+pub fn select<C: AsyncChan>(select_both: bool, cap: Capacity, threads: usize, n: u64) -> Duration {
+    assert!(
+        (1..=MAX_SELECT).contains(&threads),
+        "1..={MAX_SELECT} channels"
+    );
+    assert_eq!(
+        n % threads as u64,
+        0,
+        "messages must divide among the senders"
+    );
+    let per = n / threads as u64;
+    let workload = if select_both {
+        "select_both"
+    } else {
+        "select_rx"
+    };
+    timed::<C::Runtime, _>(threads, async move {
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..threads).map(|_| open::<C>(cap)).unzip();
+        let sends: Vec<_> = if select_both {
+            (0..threads as u64)
+                .map(|i| {
+                    let txs = txs.iter().map(C::clone_sender).collect();
+                    let send = C::select_send(txs, i * per..(i + 1) * per)
+                        .unwrap_or_else(|| panic!("{}: no select-send", C::NAME));
+                    spawn::<C, _>(send)
+                })
+                .collect()
+        } else {
+            txs.iter()
+                .enumerate()
+                .map(|(i, tx)| {
+                    let tx = C::clone_sender(tx);
+                    let i = i as u64;
+                    spawn::<C, _>(async move {
+                        for k in i * per..(i + 1) * per {
+                            C::send(&tx, k).await;
+                        }
+                    })
+                })
+                .collect()
+        };
+        drop(txs);
+        let receivers = if select_both { threads } else { 1 };
+        let mut rxs = Some(rxs);
+        let takes: Vec<_> = (0..receivers)
+            .map(|r| {
+                let mine = if r + 1 == receivers {
+                    rxs.take().expect("the last receiver takes the originals")
+                } else {
+                    let all = rxs.as_ref().expect("not yet taken");
+                    all.iter()
+                        .map(|rx| {
+                            C::clone_receiver(rx)
+                                .unwrap_or_else(|| panic!("{}: single-consumer channel", C::NAME))
+                        })
+                        .collect()
+                };
+                spawn::<C, _>(C::select_drain(mine))
+            })
+            .collect();
+        for s in sends {
+            s.await;
+        }
+        let mut total = Tally::default();
+        for t in takes {
+            let (count, sum) = t.await;
+            total.count += count;
+            total.sum += sum;
+        }
+        assert_eq!(
+            total,
+            Tally {
+                count: n,
+                sum: n * (n - 1) / 2
+            },
+            "{}: {workload} lost or duplicated messages",
+            C::NAME
+        );
+    })
+}
+
 /// One implementation's workloads, monomorphised, and what it can run.
 struct Entry {
     name: &'static str,
     rendezvous: bool,
     multi_consumer: bool,
+    unbounded: bool,
+    select_recv: bool,
+    select_send: bool,
     exchange: fn(&'static str, usize, usize, usize, usize, u64) -> Duration,
     ping_pong: fn(usize, usize, u64) -> Duration,
+    select: fn(bool, Capacity, usize, u64) -> Duration,
 }
 
 impl Entry {
     /// Whether this implementation runs `workload` on a channel of `cap`.
     fn runs(&self, workload: &str, cap: usize) -> bool {
         (cap > 0 || self.rendezvous) && (workload != "mpmc" || self.multi_consumer)
+    }
+
+    /// Whether this implementation runs the select `workload` on a channel of `cap`.
+    fn runs_select(&self, workload: &str, cap: Capacity) -> bool {
+        let channel = match cap {
+            Capacity::Bounded(0) => self.rendezvous,
+            Capacity::Bounded(_) => true,
+            Capacity::Unbounded => self.unbounded,
+        };
+        channel
+            && self.select_recv
+            && (workload != "select_both" || (self.select_send && self.multi_consumer))
     }
 }
 
@@ -221,8 +376,12 @@ impl AsyncChanVisitor for Vec<Entry> {
             name: C::NAME,
             rendezvous: C::RENDEZVOUS,
             multi_consumer: C::MULTI_CONSUMER,
+            unbounded: C::unbounded().is_some(),
+            select_recv: C::SELECT_SAFE_RECV,
+            select_send: has_select_send::<C>(),
             exchange: exchange::<C>,
             ping_pong: ping_pong::<C>,
+            select: select::<C>,
         });
     }
 }
@@ -240,7 +399,12 @@ fn implementations() -> Vec<&'static str> {
 fn implementations_of(workload: &str) -> Vec<&'static str> {
     entries()
         .iter()
-        .filter(|e| CAPACITIES.iter().any(|&cap| e.runs(workload, cap)))
+        .filter(|e| match workload {
+            "select_rx" | "select_both" => SELECT_CAPACITIES
+                .iter()
+                .any(|&cap| e.runs_select(workload, cap)),
+            _ => CAPACITIES.iter().any(|&cap| e.runs(workload, cap)),
+        })
         .map(|e| e.name)
         .collect()
 }
@@ -298,6 +462,25 @@ fn run(cfg: &Config) -> Vec<ResultRow> {
             });
         }
     }
+    for cap in SELECT_CAPACITIES {
+        for &t in cfg.threads.iter().filter(|&&t| t <= MAX_SELECT) {
+            let ops = divisible(select_messages(cfg, cap), t);
+            for (workload, both) in [("select_rx", false), ("select_both", true)] {
+                let case = Case {
+                    suite: SUITE.name,
+                    workload,
+                    params: Params::threads(t).with("capacity", cap.param()),
+                    ops,
+                };
+                let contenders = entries
+                    .iter()
+                    .filter(|e| e.runs_select(workload, cap))
+                    .map(|e| Contender::new(e.name, move |n| (e.select)(both, cap, t, n)))
+                    .collect();
+                rows.extend(measure(cfg, &case, contenders));
+            }
+        }
+    }
     rows
 }
 
@@ -322,6 +505,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn select_workloads_deliver_every_message() {
+        for cap in SELECT_CAPACITIES {
+            for t in [1, 3] {
+                select::<Weft>(false, cap, t, 300);
+                select::<Weft>(true, cap, t, 300);
+                select::<Flume>(false, cap, t, 300);
+                if matches!(cap, Capacity::Bounded(c) if c > 0) {
+                    select::<Tokio>(false, cap, t, 300);
+                }
+            }
+        }
+        select::<Weft>(true, Capacity::Bounded(0), MAX_SELECT, 800);
+        select::<Tokio>(false, Capacity::Bounded(1), MAX_SELECT, 800);
+        select::<Flume>(false, Capacity::Bounded(0), MAX_SELECT, 800);
+    }
+
+    #[test]
+    #[should_panic(expected = "no select-send")]
+    fn flume_has_no_select_send() {
+        select::<Flume>(true, Capacity::Bounded(1), 1, 10);
     }
 
     #[test]
@@ -359,8 +565,33 @@ mod tests {
             assert_eq!(names("ping_pong", t, 0), rendezvous);
             assert!(names("ping_pong", t, 1024).is_empty());
         }
-        assert_eq!(rows.len(), 2 * (3 + 4 + 4 + 3 + 4 + 4 + 3 + 3 + 3 + 3 + 4));
+        let select_rx = |t: usize, cap: Capacity| -> Vec<&str> {
+            let params = Params::threads(t).with("capacity", cap.param());
+            rows.iter()
+                .filter(|r| r.workload == "select_rx" && r.params == params)
+                .map(|r| r.implementation.as_str())
+                .collect()
+        };
+        // kanal's receive future is not select-safe: left out of the select workloads.
+        for t in [1, 2] {
+            assert_eq!(
+                select_rx(t, Capacity::Bounded(1)),
+                ["weft", "tokio", "flume"]
+            );
+            assert_eq!(select_rx(t, Capacity::Bounded(0)), ["weft", "flume"]);
+            assert_eq!(select_rx(t, Capacity::Unbounded), ["weft", "flume"]);
+        }
+        let select_both = rows.iter().filter(|r| r.workload == "select_both");
+        assert!(select_both.clone().all(|r| r.implementation == "weft"));
+        assert_eq!(select_both.count(), 2 * 4);
+        let select_rows = 2 * (2 + 3 + 3 + 2) + 2 * 4;
+        assert_eq!(
+            rows.len(),
+            2 * (3 + 4 + 4 + 3 + 4 + 4 + 3 + 3 + 3 + 3 + 4) + select_rows
+        );
         assert_eq!(implementations_of("mpmc"), rendezvous);
         assert_eq!(implementations_of("spsc"), all);
+        assert_eq!(implementations_of("select_rx"), ["weft", "tokio", "flume"]);
+        assert_eq!(implementations_of("select_both"), ["weft"]);
     }
 }
