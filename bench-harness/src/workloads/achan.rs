@@ -142,6 +142,25 @@ struct Tally {
     sum: u64,
 }
 
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.count += other.count;
+        self.sum += other.sum;
+    }
+
+    /// Panics unless this is the messages `0..n`, each once (by count and sum).
+    fn assert_every_message(self, n: u64, implementation: &str, workload: &str) {
+        assert_eq!(
+            self,
+            Tally {
+                count: n,
+                sum: n * (n - 1) / 2
+            },
+            "{implementation}: {workload} lost or duplicated messages"
+        );
+    }
+}
+
 /// Receives until the channel is closed and drained.
 async fn drain<C: AsyncChan>(mut rx: C::Receiver) -> Tally {
     let mut tally = Tally::default();
@@ -201,19 +220,9 @@ pub fn exchange<C: AsyncChan>(
         }
         let mut total = Tally::default();
         for t in takes {
-            let t = t.await;
-            total.count += t.count;
-            total.sum += t.sum;
+            total.add(t.await);
         }
-        assert_eq!(
-            total,
-            Tally {
-                count: n,
-                sum: n * (n - 1) / 2
-            },
-            "{}: {workload} lost or duplicated messages",
-            C::NAME
-        );
+        total.assert_every_message(n, C::NAME, workload);
     })
 }
 
@@ -323,18 +332,9 @@ pub fn select<C: AsyncChan>(select_both: bool, cap: Capacity, threads: usize, n:
         let mut total = Tally::default();
         for t in takes {
             let (count, sum) = t.await;
-            total.count += count;
-            total.sum += sum;
+            total.add(Tally { count, sum });
         }
-        assert_eq!(
-            total,
-            Tally {
-                count: n,
-                sum: n * (n - 1) / 2
-            },
-            "{}: {workload} lost or duplicated messages",
-            C::NAME
-        );
+        total.assert_every_message(n, C::NAME, workload);
     })
 }
 
