@@ -4,7 +4,7 @@
 //
 // Usage (flags mirror `weft-bench run`):
 //
-//	weft-bench-go -suite mutex,waitgroup,chan,achan,sched -threads 1,2,4,8 -quick -samples 5
+//	weft-bench-go -suite mutex,waitgroup,chan,achan,sched,time -threads 1,2,4,8 -quick -samples 5
 //	weft-bench-go -list
 //
 // Each result row is printed on stdout as one line of JSON in the result-row shape of
@@ -45,7 +45,7 @@ type workload struct {
 
 // suites lists every suite in the order a full run runs them.
 func suites() []suite {
-	return []suite{mutexSuite(), waitGroupSuite(), chanSuite(), achanSuite(), spawnSuite(), schedSuite()}
+	return []suite{mutexSuite(), waitGroupSuite(), chanSuite(), achanSuite(), spawnSuite(), schedSuite(), timeSuite()}
 }
 
 func main() {

@@ -71,6 +71,7 @@ func (c *config) ops(o ops) uint64 {
 type params struct {
 	Threads    int  `json:"threads"`
 	Capacity   *int `json:"capacity,omitempty"`
+	Quantile   *int `json:"quantile,omitempty"`
 	GOMAXPROCS int  `json:"gomaxprocs"`
 }
 
@@ -83,10 +84,18 @@ func (p params) withCapacity(capacity int) params {
 	return p
 }
 
+func (p params) withQuantile(q int) params {
+	p.Quantile = &q
+	return p
+}
+
 func (p params) String() string {
 	s := fmt.Sprintf("threads=%d", p.Threads)
 	if p.Capacity != nil {
 		s += fmt.Sprintf(" capacity=%d", *p.Capacity)
+	}
+	if p.Quantile != nil {
+		s += fmt.Sprintf(" quantile=%d", *p.Quantile)
 	}
 	return s
 }

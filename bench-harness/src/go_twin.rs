@@ -214,6 +214,48 @@ pub const SUITES: &[TwinSuite] = &[
             },
         ],
     },
+    TwinSuite {
+        name: "time",
+        description: "Go's time package: timers, time.After in a select, time.Sleep",
+        workloads: &[
+            Workload {
+                name: "timer_start_stop",
+                description: "one goroutine starts a timer due in 1 s (time.NewTimer) and stops \
+                              it (Stop), n times; op = one start and stop",
+            },
+            Workload {
+                name: "select_timeout",
+                description: "a sender goroutine sends n messages, a receiver takes each in a \
+                              select with case <-time.After(1 s), GOMAXPROCS = 1; op = one \
+                              message",
+            },
+            Workload {
+                name: "select_timeout_threads",
+                description: "as select_timeout under GOMAXPROCS = 2, so that the two \
+                              goroutines may run in parallel as the Rust side's two threads do; \
+                              op = one message",
+            },
+            Workload {
+                name: "sleep_many",
+                description: "n goroutines under GOMAXPROCS = T each time.Sleep until its \
+                              deadline, spread evenly over 50 ms from n us after the start, and \
+                              are waited for; op = one goroutine, value = wall time / n",
+            },
+            Workload {
+                name: "sleep_lateness",
+                description: "in a sleep_many sample, the given quantile of how late the \
+                              goroutines woke after their deadlines; ops = 1, value = lateness \
+                              in ns (not a time per op)",
+            },
+            Workload {
+                name: "idle_timers",
+                description: "10,000 timers due in an hour are pending while the process \
+                              (GOMAXPROCS = 1) sits idle: after 20 ms, its CPU time (getrusage) \
+                              over 100 ms of wall time; op = one idle ms, value = CPU ns used \
+                              per idle ms (not a latency)",
+            },
+        ],
+    },
 ];
 
 /// The twin's suite called `name`.
@@ -508,7 +550,7 @@ mod tests {
     use super::*;
     use crate::result::Params;
     use crate::suites;
-    use crate::workloads::{achan, chan, mutex, sched, wait_group, Ops};
+    use crate::workloads::{achan, chan, mutex, sched, time, wait_group, Ops};
 
     /// Two rows as the twin prints them.
     const SAMPLE: &str = r#"{"suite":"mutex","workload":"contended","implementation":"go","params":{"threads":2,"gomaxprocs":2},"ops":500000,"samples_ns_per_op":[37.9,35.1,41.2,36.0,38.3],"median_ns_per_op":37.9,"min_ns_per_op":35.1,"max_ns_per_op":41.2,"spread":0.1609498680738788}
@@ -689,7 +731,7 @@ mod tests {
             .map(|s| s.name)
             .filter(|name| suites::find(name).is_some())
             .collect();
-        for name in ["mutex", "waitgroup", "chan", "achan", "sched"] {
+        for name in ["mutex", "waitgroup", "chan", "achan", "sched", "time"] {
             assert!(shared.contains(&name), "{name} is not shared");
         }
         let go_rows = twin.run(&shared, &cfg).unwrap();
@@ -804,6 +846,11 @@ mod tests {
                 Some(chan::BLOCKING_MESSAGES),
             ),
             ("sched", "idle_cpu", sched::IDLE_MILLIS, None),
+            ("time", "timer_start_stop", time::TIMERS, None),
+            ("time", "select_timeout", time::TIMED_MESSAGES, None),
+            ("time", "select_timeout_threads", time::TIMED_MESSAGES, None),
+            ("time", "sleep_many", time::SLEEPERS, None),
+            ("time", "idle_timers", time::IDLE_MILLIS, None),
         ];
         for (suite, go) in SUITES.iter().zip(listed) {
             assert_eq!(go["suite"], suite.name);

@@ -51,6 +51,7 @@ pub const SUITES: &[Suite] = &[
     workloads::achan::SUITE,
     workloads::deque::SUITE,
     workloads::sched::SUITE,
+    workloads::time::SUITE,
 ];
 
 /// The suite called `name`.

@@ -15,6 +15,7 @@ pub mod chan;
 pub mod deque;
 pub mod mutex;
 pub mod sched;
+pub mod time;
 pub mod wait_group;
 
 pub use achan::AsyncChan;
@@ -22,4 +23,5 @@ pub use chan::ChanLike;
 pub use deque::DequeLike;
 pub use mutex::MutexLike;
 pub use sched::{AsyncSched, ForkJoinSched};
+pub use time::{BlockingTimed, TimeRt};
 pub use wait_group::WaitGroupLike;

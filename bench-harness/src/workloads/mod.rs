@@ -25,6 +25,7 @@ pub mod chan;
 pub mod deque;
 pub mod mutex;
 pub mod sched;
+pub mod time;
 pub mod wait_group;
 
 use std::cell::{Cell, RefCell};

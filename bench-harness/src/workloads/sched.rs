@@ -473,7 +473,7 @@ pub fn process_cpu_time() -> Duration {
 /// # Panics
 ///
 /// If the sleep ended before `millis` ms of wall time.
-fn idle_window(millis: u64) -> Duration {
+pub(crate) fn idle_window(millis: u64) -> Duration {
     std::thread::sleep(IDLE_SETTLE);
     let window = Duration::from_millis(millis);
     let (start, before) = (Instant::now(), process_cpu_time());
