@@ -55,6 +55,11 @@ func timeSuite() suite {
 				Ops:         timedMessages,
 			},
 			{
+				Name:        "timeout",
+				Description: "the select_timeout code (Go has no timeout wrapper apart from a select with time.After), GOMAXPROCS = 1; op = one message",
+				Ops:         timedMessages,
+			},
+			{
 				Name:        "select_timeout_threads",
 				Description: "as select_timeout under GOMAXPROCS = 2, so that the two goroutines may run in parallel as the Rust side's two threads do; op = one message",
 				Ops:         timedMessages,
@@ -188,6 +193,8 @@ func runTime(cfg *config, emit func(row)) {
 	for _, capacity := range timeCapacities {
 		capacity := capacity
 		one("select_timeout", func() params { return threadsParams(1).withCapacity(capacity) }, cfg.ops(timedMessages),
+			func(n uint64) time.Duration { return selectTimeout(capacity, n) })
+		one("timeout", func() params { return threadsParams(1).withCapacity(capacity) }, cfg.ops(timedMessages),
 			func(n uint64) time.Duration { return selectTimeout(capacity, n) })
 		withGOMAXPROCS(2, func() {
 			// params.threads stays 1 as on the Rust side (the case); gomaxprocs says 2.

@@ -230,6 +230,11 @@ pub const SUITES: &[TwinSuite] = &[
                               message",
             },
             Workload {
+                name: "timeout",
+                description: "the select_timeout code (Go has no timeout wrapper apart from a \
+                              select with time.After), GOMAXPROCS = 1; op = one message",
+            },
+            Workload {
                 name: "select_timeout_threads",
                 description: "as select_timeout under GOMAXPROCS = 2, so that the two \
                               goroutines may run in parallel as the Rust side's two threads do; \
@@ -848,6 +853,7 @@ mod tests {
             ("sched", "idle_cpu", sched::IDLE_MILLIS, None),
             ("time", "timer_start_stop", time::TIMERS, None),
             ("time", "select_timeout", time::TIMED_MESSAGES, None),
+            ("time", "timeout", time::TIMED_MESSAGES, None),
             ("time", "select_timeout_threads", time::TIMED_MESSAGES, None),
             ("time", "sleep_many", time::SLEEPERS, None),
             ("time", "idle_timers", time::IDLE_MILLIS, None),

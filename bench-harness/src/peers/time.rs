@@ -5,9 +5,10 @@
 //! Two adapter traits, as the peers offer two models:
 //!
 //! - [`TimeRt`]: a runtime of tasks with sleeps and a receive that gives up after a timeout
-//!   (weft, tokio). Each library's idiom: weft's `select_async!` over the channel and
-//!   `chan::after(d)` (Go's `case <-time.After(d)`), tokio's `time::timeout` around its mpsc
-//!   receive.
+//!   (weft, tokio), in two forms: a select with a timer arm (weft's `select_async!` over the
+//!   channel and `chan::after(d)`, Go's `case <-time.After(d)`; tokio's `select!` over its
+//!   mpsc receive and `time::sleep(d)`), and a timeout around the receive future
+//!   (`weft::time::timeout`, `tokio::time::timeout`).
 //! - [`BlockingTimed`]: a blocking select over a channel and a timer channel on plain threads
 //!   (weft's `select!` with `recv(after(d))`, crossbeam's the same).
 
@@ -58,8 +59,16 @@ pub trait TimeRt: AsyncSched + Sync {
     /// If the receiver is gone.
     fn send_timed(tx: &Self::TimedTx, value: u64) -> impl Future<Output = ()> + Send;
 
-    /// The next message, unless `timeout` passes first: a timer is started for every call.
-    fn recv_or_timeout(
+    /// The next message, unless `timeout` passes first, through a select with a timer arm
+    /// made for every call.
+    fn select_recv_or_timer(
+        rx: &mut Self::TimedRx,
+        timeout: Duration,
+    ) -> impl Future<Output = Timed> + Send;
+
+    /// The next message, unless `timeout` passes first, through the library's timeout
+    /// wrapper around the receive future.
+    fn timeout_recv(
         rx: &mut Self::TimedRx,
         timeout: Duration,
     ) -> impl Future<Output = Timed> + Send;
@@ -93,18 +102,26 @@ impl TimeRt for weft::sched::Scheduler {
         }
     }
 
-    async fn recv_or_timeout(rx: &mut Self::TimedRx, timeout: Duration) -> Timed {
+    async fn select_recv_or_timer(rx: &mut Self::TimedRx, timeout: Duration) -> Timed {
         let rx = &*rx;
         weft::select_async! {
             recv(rx) -> m => m.map_or(Timed::Closed, Timed::Msg),
             recv(weft::chan::after(timeout)) -> _ => Timed::TimedOut,
         }
     }
+
+    async fn timeout_recv(rx: &mut Self::TimedRx, timeout: Duration) -> Timed {
+        match weft::time::timeout(timeout, rx.recv_async()).await {
+            Ok(Ok(v)) => Timed::Msg(v),
+            Ok(Err(_)) => Timed::Closed,
+            Err(_) => Timed::TimedOut,
+        }
+    }
 }
 
-/// tokio's multi-thread runtime with its time driver (`enable_time`), `tokio::time::sleep`
-/// and `tokio::time::timeout` around `tokio::sync::mpsc`'s receive (no rendezvous: capacity
-/// 0 is not run).
+/// tokio's multi-thread runtime with its time driver (`enable_time`), `tokio::time::sleep`,
+/// `tokio::select!` and `tokio::time::timeout` around `tokio::sync::mpsc`'s receive (no
+/// rendezvous: capacity 0 is not run).
 impl TimeRt for tokio::runtime::Runtime {
     type Sleep = tokio::time::Sleep;
     type TimedTx = tokio::sync::mpsc::Sender<u64>;
@@ -138,7 +155,14 @@ impl TimeRt for tokio::runtime::Runtime {
         }
     }
 
-    async fn recv_or_timeout(rx: &mut Self::TimedRx, timeout: Duration) -> Timed {
+    async fn select_recv_or_timer(rx: &mut Self::TimedRx, timeout: Duration) -> Timed {
+        tokio::select! {
+            m = rx.recv() => m.map_or(Timed::Closed, Timed::Msg),
+            () = tokio::time::sleep(timeout) => Timed::TimedOut,
+        }
+    }
+
+    async fn timeout_recv(rx: &mut Self::TimedRx, timeout: Duration) -> Timed {
         match tokio::time::timeout(timeout, rx.recv()).await {
             Ok(Some(v)) => Timed::Msg(v),
             Ok(None) => Timed::Closed,

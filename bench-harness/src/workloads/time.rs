@@ -31,10 +31,16 @@ pub const SUITE: Suite = Suite {
         },
         Workload {
             name: "select_timeout",
-            description: "a sender task sends n messages, a receiver task takes each with a \
-                          fresh 1 s timeout (weft: select_async! over the channel and \
-                          chan::after; tokio: time::timeout around mpsc recv), one worker; \
-                          op = one message",
+            description: "a sender task sends n messages, a receiver task takes each in a \
+                          select with a fresh 1 s timer arm (weft: select_async! over the \
+                          channel and chan::after; tokio: select! over mpsc recv and \
+                          time::sleep), one worker; op = one message",
+        },
+        Workload {
+            name: "timeout",
+            description: "as select_timeout, each receive wrapped in a 1 s timeout instead \
+                          (weft::time::timeout around recv_async, tokio::time::timeout around \
+                          mpsc recv); op = one message",
         },
         Workload {
             name: "select_timeout_threads",
@@ -129,14 +135,15 @@ pub fn timer_start_stop<R: TimeRt>(n: u64) -> Duration {
     })
 }
 
-/// `select_timeout`: on a one-worker runtime, a sender task sends `0..n` on a channel of
-/// `capacity`, a receiver task takes each with a fresh [`TIMEOUT`]. Returns the time from the
-/// sender's spawn to the last message.
+/// `select_timeout` (`select` true: [`TimeRt::select_recv_or_timer`]) and `timeout`
+/// ([`TimeRt::timeout_recv`]): on a one-worker runtime, a sender task sends `0..n` on a
+/// channel of `capacity`, a receiver task takes each with a fresh [`TIMEOUT`]. Returns the
+/// time from the sender's spawn to the last message.
 ///
 /// # Panics
 ///
 /// If a receive times out, or a message is lost or duplicated.
-pub fn select_timeout<R: TimeRt>(capacity: usize, n: u64) -> Duration {
+pub fn select_timeout<R: TimeRt>(select: bool, capacity: usize, n: u64) -> Duration {
     let rt = R::with_timers(1);
     let (elapsed, count, sum) = rt.run(async move {
         let (tx, mut rx) = R::timed_channel(capacity);
@@ -148,7 +155,12 @@ pub fn select_timeout<R: TimeRt>(capacity: usize, n: u64) -> Duration {
         });
         let (mut count, mut sum) = (0u64, 0u64);
         loop {
-            match R::recv_or_timeout(&mut rx, TIMEOUT).await {
+            let got = if select {
+                R::select_recv_or_timer(&mut rx, TIMEOUT).await
+            } else {
+                R::timeout_recv(&mut rx, TIMEOUT).await
+            };
+            match got {
                 Timed::Msg(v) => {
                     count += 1;
                     sum += v;
@@ -161,7 +173,8 @@ pub fn select_timeout<R: TimeRt>(capacity: usize, n: u64) -> Duration {
         sender.await;
         (elapsed, count, sum)
     });
-    check(R::NAME, "select_timeout", n, count, sum);
+    let workload = if select { "select_timeout" } else { "timeout" };
+    check(R::NAME, workload, n, count, sum);
     elapsed
 }
 
@@ -294,8 +307,8 @@ type Sample = fn(usize, u64) -> Duration;
 struct Entry {
     name: &'static str,
     timer_start_stop: Option<Sample>,
-    /// By capacity: `None` where the library has no channel of that capacity.
-    select_timeout: Option<fn(usize, u64) -> Duration>,
+    /// With a select (true) or a timeout wrapper, by capacity.
+    select_timeout: Option<fn(bool, usize, u64) -> Duration>,
     rendezvous: bool,
     select_timeout_threads: Option<fn(usize, u64) -> Duration>,
     sleep_many: Option<Sample>,
@@ -342,7 +355,7 @@ fn implementations_of(workload: &str) -> Vec<&'static str> {
         .into_iter()
         .filter(|e| match workload {
             "timer_start_stop" => e.timer_start_stop.is_some(),
-            "select_timeout" => e.select_timeout.is_some(),
+            "select_timeout" | "timeout" => e.select_timeout.is_some(),
             "select_timeout_threads" => e.select_timeout_threads.is_some(),
             "sleep_many" => e.sleep_many.is_some(),
             "sleep_lateness" => e.sleep_lateness.is_some(),
@@ -382,10 +395,12 @@ fn run(cfg: &Config) -> Vec<ResultRow> {
     let n = cfg.ops(TIMED_MESSAGES);
     for capacity in CAPACITIES {
         let params = Params::threads(1).with("capacity", capacity);
-        case("select_timeout", params.clone(), n, &|e| {
-            let f = e.select_timeout.filter(|_| capacity > 0 || e.rendezvous)?;
-            Some(Box::new(move || f(capacity, n)))
-        });
+        for (workload, select) in [("select_timeout", true), ("timeout", false)] {
+            case(workload, params.clone(), n, &|e| {
+                let f = e.select_timeout.filter(|_| capacity > 0 || e.rendezvous)?;
+                Some(Box::new(move || f(select, capacity, n)))
+            });
+        }
         case("select_timeout_threads", params, n, &|e| {
             let f = e.select_timeout_threads?;
             Some(Box::new(move || f(capacity, n)))
@@ -442,11 +457,13 @@ mod tests {
         timer_start_stop::<Sched>(50);
         timer_start_stop::<Tokio>(50);
         for capacity in CAPACITIES {
-            select_timeout::<Sched>(capacity, 50);
+            select_timeout::<Sched>(true, capacity, 50);
+            select_timeout::<Sched>(false, capacity, 50);
             select_timeout_threads::<Weft>(capacity, 50);
             select_timeout_threads::<Crossbeam>(capacity, 50);
         }
-        select_timeout::<Tokio>(1, 50);
+        select_timeout::<Tokio>(true, 1, 50);
+        select_timeout::<Tokio>(false, 1, 50);
         let (wall, late) = sleep_many::<Sched>(2, 200);
         assert_eq!(late.len(), 200);
         assert!(
