@@ -1,5 +1,5 @@
 //! The owned async ends (`RecvStream`, `SendSink`) as `futures` Streams and Sinks under
-//! tokio, `futures::executor` and weft's scheduler, on every flavour; their cancellation
+//! tokio, `futures::executor`, smol's `async-executor` and weft's scheduler, on every flavour; their cancellation
 //! with drop counting; and the channel introspection (`same_channel`, counts, weak
 //! senders, `recv_many`, deadlines).
 
@@ -87,6 +87,31 @@ fn stream_and_sink_under_every_executor() {
         let got = futures::executor::block_on(async { futures::future::join(p, c).await.1 });
         assert_eq!(got, (0..N).collect::<Vec<_>>(), "futures {name}");
 
+        // smol's executor (async-executor) run by two threads, stopped through a weft channel.
+        let (p, c) = run(Arc::clone(&drops));
+        let ex = Arc::new(async_executor::Executor::new());
+        let (stop_tx, stop_rx) = bounded::<()>(0);
+        let runners: Vec<_> = (0..2)
+            .map(|_| {
+                let (ex, stop) = (Arc::clone(&ex), stop_rx.clone());
+                std::thread::spawn(move || {
+                    futures::executor::block_on(ex.run(async move {
+                        let _ = stop.recv_async().await; // closed: stop running
+                    }));
+                })
+            })
+            .collect();
+        let (c, p) = (ex.spawn(c), ex.spawn(p));
+        let got = futures::executor::block_on(async {
+            p.await;
+            c.await
+        });
+        drop(stop_tx);
+        for r in runners {
+            r.join().unwrap();
+        }
+        assert_eq!(got, (0..N).collect::<Vec<_>>(), "async-executor {name}");
+
         // weft's scheduler, one worker.
         let sched = weft::sched::Scheduler::new(1);
         let (p, c) = run(Arc::clone(&drops));
@@ -96,7 +121,7 @@ fn stream_and_sink_under_every_executor() {
 
         assert_eq!(
             drops.load(Ordering::SeqCst),
-            3 * N as usize,
+            4 * N as usize,
             "{name}: dropped once each"
         );
     }
