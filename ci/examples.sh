@@ -5,6 +5,6 @@ set -euxo pipefail
 cd "$(dirname "$0")"/..
 
 for example in fan_in_tasks jobs_done_tasks worker_pool pipeline prime_sieve timeout bounded_parallelism echo_server \
-    timeout_tasks ticker_worker rate_limit; do
+    timeout_tasks ticker_worker rate_limit tokio_echo; do
     timeout 120 cargo run --release -p weft-go --example "$example"
 done
