@@ -131,6 +131,7 @@ use waiters::Waiter;
 
 use crate::primitive::sync::atomic::{AtomicUsize, Ordering};
 use crate::primitive::sync::Arc;
+use std::sync::Arc as StdArc;
 
 /// A channel and its handle counts; the last handle of either side closes it.
 struct Shared<C> {
@@ -141,11 +142,16 @@ struct Shared<C> {
 
 impl<C> Shared<C> {
     fn new(chan: C) -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new(Self::with_one_each(chan))
+    }
+
+    /// One handle of each side (a timer channel's sender count is never read).
+    fn with_one_each(chan: C) -> Self {
+        Self {
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
             chan,
-        })
+        }
     }
 }
 
@@ -153,8 +159,9 @@ enum Flavor<T> {
     Array(Arc<Shared<array::Channel<T>>>),
     Zero(Arc<Shared<zero::Channel<T>>>),
     List(Arc<Shared<list::Channel<T>>>),
-    /// Receive-only: [`after`], [`at`], [`tick`], [`never`] and `weft::time`'s timers.
-    Timer(Arc<Shared<timer::Channel<T>>>),
+    /// Receive-only: [`after`], [`at`], [`tick`], [`never`] and `weft::time`'s timers. A
+    /// std `Arc` in every build (the timer queue's waker holds a `Weak` to it).
+    Timer(StdArc<Shared<timer::Channel<T>>>),
 }
 
 impl<T> Clone for Flavor<T> {
@@ -163,7 +170,7 @@ impl<T> Clone for Flavor<T> {
             Flavor::Array(s) => Flavor::Array(Arc::clone(s)),
             Flavor::Zero(s) => Flavor::Zero(Arc::clone(s)),
             Flavor::List(s) => Flavor::List(Arc::clone(s)),
-            Flavor::Timer(s) => Flavor::Timer(Arc::clone(s)),
+            Flavor::Timer(s) => Flavor::Timer(StdArc::clone(s)),
         }
     }
 }
@@ -500,7 +507,7 @@ pub fn never() -> Receiver<Instant> {
 
 fn timer_receiver(deadline: Option<Instant>, period: Option<Duration>) -> Receiver<Instant> {
     Receiver {
-        flavor: Flavor::Timer(Shared::new(timer::Channel::new(deadline, period))),
+        flavor: Flavor::Timer(timer::Channel::new(deadline, period)),
     }
 }
 

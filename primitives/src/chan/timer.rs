@@ -52,16 +52,29 @@ struct State {
     fire: Option<Waker>,
 }
 
+/// The whole allocation of a timer channel: its handle counts and the channel, one
+/// allocation per `after`, `at`, `tick` (the flavour's `Arc`, a std one: the timer queue's
+/// waker holds a `Weak` to it).
+pub(super) type Shared = super::Shared<Channel<Instant>>;
+
 /// The untyped part of a timer channel, shared with its timer-queue waker.
-#[derive(Debug)]
 pub(crate) struct Core {
     state: Mutex<State>,
     waiters: WaitList,
-    me: Weak<Core>,
+    /// The allocation this core lives in, for the timer queue's waker.
+    me: Weak<Shared>,
+}
+
+impl core::fmt::Debug for Core {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Core")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A timer queue entry's waker: notifies the channel's waiters (the channel may be gone).
-struct Fire(Weak<Core>);
+struct Fire(Weak<Shared>);
 
 impl Wake for Fire {
     fn wake(self: StdArc<Self>) {
@@ -69,8 +82,8 @@ impl Wake for Fire {
     }
 
     fn wake_by_ref(self: &StdArc<Self>) {
-        if let Some(core) = self.0.upgrade() {
-            core.fire();
+        if let Some(shared) = self.0.upgrade() {
+            shared.chan.core.fire();
         }
     }
 }
@@ -85,8 +98,8 @@ fn next_tick(due: Instant, p: Duration, now: Instant) -> Option<Instant> {
 }
 
 impl Core {
-    fn new(deadline: Option<Instant>, period: Option<Duration>) -> StdArc<Self> {
-        StdArc::new_cyclic(|me| Core {
+    fn new(deadline: Option<Instant>, period: Option<Duration>, me: Weak<Shared>) -> Self {
+        Core {
             state: Mutex::new(State {
                 deadline,
                 armed: true,
@@ -97,8 +110,8 @@ impl Core {
                 fire: None,
             }),
             waiters: WaitList::new(),
-            me: me.clone(),
-        })
+            me,
+        }
     }
 
     /// Takes the due value: `Ok((due, version after taking))`.
@@ -271,17 +284,20 @@ impl Core {
 /// A timer channel of element type `T`, made only as `Channel<Instant>` (`make` is the
 /// identity then): the flavour is generic so that `Receiver<T>` can hold it.
 pub(crate) struct Channel<T> {
-    core: StdArc<Core>,
+    core: Core,
     make: fn(Instant) -> T,
 }
 
 impl Channel<Instant> {
-    /// A timer due at `deadline` (`None`: never), repeating every `period`.
-    pub(crate) fn new(deadline: Option<Instant>, period: Option<Duration>) -> Self {
-        Self {
-            core: Core::new(deadline, period),
-            make: core::convert::identity,
-        }
+    /// A timer due at `deadline` (`None`: never), repeating every `period`, with its one
+    /// receiver's count.
+    pub(super) fn new(deadline: Option<Instant>, period: Option<Duration>) -> StdArc<Shared> {
+        StdArc::new_cyclic(|me| {
+            super::Shared::with_one_each(Self {
+                core: Core::new(deadline, period, me.clone()),
+                make: core::convert::identity,
+            })
+        })
     }
 }
 
