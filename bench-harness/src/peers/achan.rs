@@ -244,6 +244,58 @@ impl AsyncChan for Weft {
     }
 }
 
+/// `weft::chan` on tokio's multi-thread runtime: the same channels and selects as [`Weft`],
+/// driven by tokio's workers and wakers, so that beside tokio's mpsc, flume and kanal on that
+/// runtime the channel is the only difference (issue #11).
+#[derive(Debug)]
+pub struct WeftOnTokio;
+
+impl AsyncChan for WeftOnTokio {
+    const NAME: &'static str = "weft-tokio";
+    const RENDEZVOUS: bool = true;
+    const MULTI_CONSUMER: bool = true;
+    type Runtime = tokio::runtime::Runtime;
+    type Sender = weft::chan::Sender<u64>;
+    type Receiver = weft::chan::Receiver<u64>;
+
+    fn bounded(cap: usize) -> (Self::Sender, Self::Receiver) {
+        Weft::bounded(cap)
+    }
+
+    fn clone_sender(tx: &Self::Sender) -> Self::Sender {
+        Weft::clone_sender(tx)
+    }
+
+    fn clone_receiver(rx: &Self::Receiver) -> Option<Self::Receiver> {
+        Weft::clone_receiver(rx)
+    }
+
+    #[inline]
+    fn send(tx: &Self::Sender, value: u64) -> impl Future<Output = ()> + Send {
+        Weft::send(tx, value)
+    }
+
+    #[inline]
+    fn recv(rx: &mut Self::Receiver) -> impl Future<Output = Option<u64>> + Send {
+        Weft::recv(rx)
+    }
+
+    fn unbounded() -> Option<(Self::Sender, Self::Receiver)> {
+        Weft::unbounded()
+    }
+
+    fn select_drain(rxs: Vec<Self::Receiver>) -> impl Future<Output = (u64, u64)> + Send {
+        Weft::select_drain(rxs)
+    }
+
+    fn select_send(
+        txs: Vec<Self::Sender>,
+        values: Range<u64>,
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+        Weft::select_send(txs, values)
+    }
+}
+
 /// `tokio::sync::mpsc::channel` on tokio's multi-thread runtime.
 #[derive(Debug)]
 pub struct Tokio;
@@ -442,6 +494,7 @@ pub trait AsyncChanVisitor {
 /// extend when adding a peer.
 pub fn visit_all(visitor: &mut impl AsyncChanVisitor) {
     visitor.visit::<Weft>();
+    visitor.visit::<WeftOnTokio>();
     visitor.visit::<Tokio>();
     visitor.visit::<Flume>();
     visitor.visit::<Kanal>();
@@ -481,6 +534,6 @@ mod tests {
     fn every_async_channel_carries_messages() {
         let mut v = Basics(Vec::new());
         visit_all(&mut v);
-        assert_eq!(v.0, ["weft", "tokio", "flume", "kanal"]);
+        assert_eq!(v.0, ["weft", "weft-tokio", "tokio", "flume", "kanal"]);
     }
 }

@@ -553,8 +553,8 @@ mod tests {
                 .map(|r| r.implementation.as_str())
                 .collect()
         };
-        let all = ["weft", "tokio", "flume", "kanal"];
-        let rendezvous = ["weft", "flume", "kanal"];
+        let all = ["weft", "weft-tokio", "tokio", "flume", "kanal"];
+        let rendezvous = ["weft", "weft-tokio", "flume", "kanal"];
         for t in [1, 2] {
             assert_eq!(names("spsc", t, 1024), all);
             assert_eq!(names("spsc", t, 0), rendezvous);
@@ -576,22 +576,35 @@ mod tests {
         for t in [1, 2] {
             assert_eq!(
                 select_rx(t, Capacity::Bounded(1)),
-                ["weft", "tokio", "flume"]
+                ["weft", "weft-tokio", "tokio", "flume"]
             );
-            assert_eq!(select_rx(t, Capacity::Bounded(0)), ["weft", "flume"]);
-            assert_eq!(select_rx(t, Capacity::Unbounded), ["weft", "flume"]);
+            assert_eq!(
+                select_rx(t, Capacity::Bounded(0)),
+                ["weft", "weft-tokio", "flume"]
+            );
+            assert_eq!(
+                select_rx(t, Capacity::Unbounded),
+                ["weft", "weft-tokio", "flume"]
+            );
         }
         let select_both = rows.iter().filter(|r| r.workload == "select_both");
-        assert!(select_both.clone().all(|r| r.implementation == "weft"));
-        assert_eq!(select_both.count(), 2 * 4);
-        let select_rows = 2 * (2 + 3 + 3 + 2) + 2 * 4;
+        assert!(select_both
+            .clone()
+            .all(|r| r.implementation.starts_with("weft")));
+        assert_eq!(select_both.count(), 2 * 4 * 2);
+        // weft-tokio runs every case weft runs: one more row per case (11 channel cases and
+        // 4 + 4 select cases per thread count).
+        let select_rows = 2 * (2 + 3 + 3 + 2) + 2 * 4 + 2 * (4 + 4);
         assert_eq!(
             rows.len(),
-            2 * (3 + 4 + 4 + 3 + 4 + 4 + 3 + 3 + 3 + 3 + 4) + select_rows
+            2 * (3 + 4 + 4 + 3 + 4 + 4 + 3 + 3 + 3 + 3 + 4) + 2 * 11 + select_rows
         );
         assert_eq!(implementations_of("mpmc"), rendezvous);
         assert_eq!(implementations_of("spsc"), all);
-        assert_eq!(implementations_of("select_rx"), ["weft", "tokio", "flume"]);
-        assert_eq!(implementations_of("select_both"), ["weft"]);
+        assert_eq!(
+            implementations_of("select_rx"),
+            ["weft", "weft-tokio", "tokio", "flume"]
+        );
+        assert_eq!(implementations_of("select_both"), ["weft", "weft-tokio"]);
     }
 }
