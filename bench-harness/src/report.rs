@@ -12,6 +12,12 @@ use crate::suites;
 /// The name of the implementation whose ratio to the best peer the tables report.
 pub const SUBJECT: &str = "weft";
 
+/// Whether `implementation` is weft itself in another setting (`weft-tokio`: weft's channels
+/// on tokio's runtime), which is not a peer: the best-peer ratio leaves it out.
+pub fn is_weft(implementation: &str) -> bool {
+    implementation == SUBJECT || implementation.starts_with("weft-")
+}
+
 /// Renders `file` as markdown: a header naming the machine and build, then per suite a table
 /// of median ns per op with the spread, the fastest median in bold, and weft's median divided
 /// by the best peer's (below 1: weft is faster), followed by what each workload measures.
@@ -162,7 +168,7 @@ fn suite_table(out: &mut String, suite: &str, rows: &[&ResultRow]) {
             let subject = of(SUBJECT).map(|r| r.median_ns_per_op);
             let best_peer = implementations
                 .iter()
-                .filter(|i| **i != SUBJECT)
+                .filter(|i| !is_weft(i))
                 .filter_map(|i| of(i))
                 .map(|r| r.median_ns_per_op)
                 .fold(f64::INFINITY, f64::min);
@@ -279,6 +285,27 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("- `contended`: T threads"), "{md}");
+    }
+
+    /// weft in another setting (weft-tokio) gets its column but is not a peer in the ratio.
+    #[test]
+    fn weft_in_another_setting_is_not_a_peer() {
+        let file = ResultFile {
+            schema_version: SCHEMA_VERSION,
+            run: RunInfo::collect(true),
+            machine: Machine::detect(),
+            results: vec![
+                row("contended", "weft", 2, &[10.0]),
+                row("contended", "weft-tokio", 2, &[5.0]),
+                row("contended", "std", 2, &[20.0]),
+            ],
+        };
+        let md = markdown(&file);
+        assert!(
+            md.contains("| contended | 2 | 10.0 ±0% | **5.00** ±0% | 20.0 ±0% | 0.50x |"),
+            "{md}"
+        );
+        assert!(is_weft("weft-tokio") && is_weft("weft") && !is_weft("tokio"));
     }
 
     #[test]
