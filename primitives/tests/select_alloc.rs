@@ -314,6 +314,36 @@ fn senders(txs: Vec<Sender<u64>>, n: u64) -> Vec<thread::JoinHandle<()>> {
         .collect()
 }
 
+/// [`block_once_on`] for an async select: waits once in a `Select::select_async` over `rxs`
+/// and one more rendezvous channel that a helper thread sends on only once the select
+/// waits there, so that every arm has registered once (each channel's wait list has its
+/// first capacity) before the count. Without it, a warm-up whose selects all found a
+/// message ready left that first growth to the counted rounds (ThreadSanitizer's timing
+/// made it happen: 1 allocation).
+async fn wait_once_on(rxs: &[Receiver<u64>]) {
+    let (wake_tx, wake_rx) = bounded::<u64>(0);
+    let helper = thread::spawn(move || {
+        // A rendezvous `try_send` succeeds once a receiver waits (here an async one).
+        while wake_tx.try_send(0).is_err() {
+            thread::yield_now();
+        }
+    });
+    let mut sel = Select::new();
+    for rx in rxs {
+        sel.recv(rx);
+    }
+    let last = sel.recv(&wake_rx);
+    let op = sel.select_async().await;
+    assert_eq!(
+        op.index(),
+        last,
+        "nothing is sent on the channels under test yet"
+    );
+    op.recv(&wake_rx)
+        .expect("the helper sends before it leaves");
+    helper.join().unwrap();
+}
+
 /// Channels of the flavours whose sends allocate nothing on the sending side once warm
 /// (the list allocates a block per 31 sends, on the sender's thread: not counted here, but
 /// kept out so the figure says what the select does).
@@ -333,9 +363,10 @@ fn a_reused_select_async_in_a_task_allocates_nothing_per_call() {
     let warm_up = 30u64;
     let (txs, rxs) = async_select_channels();
     let per = n + warm_up;
-    let handles = senders(txs, per);
     let sched = weft::sched::Scheduler::new(1);
-    let (count, got) = sched.block_on(async move {
+    let (count, got, handles) = sched.block_on(async move {
+        wait_once_on(&rxs).await;
+        let handles = senders(txs, per);
         let mut sel = Select::new();
         for rx in &rxs {
             sel.recv(rx);
@@ -371,7 +402,7 @@ fn a_reused_select_async_in_a_task_allocates_nothing_per_call() {
         for rx in &rxs {
             got += rx.iter().count() as u64;
         }
-        (count, got)
+        (count, got, handles)
     });
     for h in handles {
         h.join().unwrap();
@@ -392,8 +423,9 @@ fn a_select_async_macro_allocates_nothing_after_warm_up() {
     let warm_up = 30u64;
     let (txs, rxs) = async_select_channels();
     let per = n + warm_up;
-    let handles = senders(txs, per);
-    let (count, got) = futures::executor::block_on(async {
+    let (count, got, handles) = futures::executor::block_on(async {
+        wait_once_on(&rxs).await;
+        let handles = senders(txs, per);
         let (r0, r1, r2) = (&rxs[0], &rxs[1], &rxs[2]);
         let mut got = 0u64;
         let mut closed = [false; 3];
@@ -424,7 +456,7 @@ fn a_select_async_macro_allocates_nothing_after_warm_up() {
                 got += rx.iter().count() as u64;
             }
         }
-        (count, got)
+        (count, got, handles)
     });
     for h in handles {
         h.join().unwrap();
