@@ -47,6 +47,11 @@ pub struct RunInfo {
     /// run has no `go` rows. Absent in files written before the twin existed.
     #[serde(default)]
     pub go: Option<String>,
+    /// The versions of weft's package and of the peer crates this binary was built with, as
+    /// resolved in Cargo.lock (`{"tokio": "1.48.0", ...}`). Absent in files written before
+    /// they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crates: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl RunInfo {
@@ -82,8 +87,17 @@ impl RunInfo {
             ),
             cpu_order: None,
             go: None,
+            crates: Some(crate_versions(env!("WEFT_BENCH_PEERS"))),
         }
     }
+}
+
+/// Parses `build.rs`'s `name=version;name=version` list.
+fn crate_versions(list: &str) -> std::collections::BTreeMap<String, String> {
+    list.split(';')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }
 
 /// The placement from this process's `/proc/self/status` (its `Cpus_allowed_list`) and the
@@ -268,5 +282,20 @@ mod tests {
         assert!(info.rustc.starts_with("rustc "), "{}", info.rustc);
         assert!(info.quick);
         assert_eq!(info.timestamp.len(), "1970-01-01T00:00:00Z".len());
+        let crates = info.crates.expect("crate versions recorded");
+        for name in [
+            "weft-go",
+            "tokio",
+            "crossbeam-channel",
+            "kanal",
+            "parking_lot",
+        ] {
+            let v = crates
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} in {crates:?}"));
+            assert!(v.split('.').count() == 3, "{name} {v}");
+        }
+        // The manifest asks for parking_lot 0.13 (tokio's tree may lock 0.12 beside it).
+        assert!(crates["parking_lot"].starts_with("0.13."), "{crates:?}");
     }
 }
