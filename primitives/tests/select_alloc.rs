@@ -89,12 +89,7 @@ fn rounds() -> u64 {
 /// when its deadline has passed before it gets there, which Miri's clock made happen (seed 7
 /// of the macro test: the parker and a wait list's first growth fell into the count).
 fn block_once_on(rxs: &[&Receiver<u64>]) {
-    let (wake_tx, wake_rx) = bounded::<u64>(0);
-    let helper = thread::spawn(move || {
-        while wake_tx.try_send(0).is_err() {
-            thread::yield_now();
-        }
-    });
+    let (wake_rx, helper) = wake_when_waited_on();
     let mut sel = Select::new();
     for rx in rxs {
         sel.recv(rx);
@@ -109,6 +104,19 @@ fn block_once_on(rxs: &[&Receiver<u64>]) {
     op.recv(&wake_rx)
         .expect("the helper sends before it leaves");
     helper.join().unwrap();
+}
+
+/// A rendezvous channel and a helper thread that sends on it once: a rendezvous `try_send`
+/// succeeds only once a receiver waits there (a thread, or an async select that watches), so
+/// the send comes only after the select under test has registered every arm.
+fn wake_when_waited_on() -> (Receiver<u64>, thread::JoinHandle<()>) {
+    let (wake_tx, wake_rx) = bounded::<u64>(0);
+    let helper = thread::spawn(move || {
+        while wake_tx.try_send(0).is_err() {
+            thread::yield_now();
+        }
+    });
+    (wake_rx, helper)
 }
 
 /// Receives `warm_up + rounds` messages through one reused `Select` over `rxs` and returns
@@ -321,13 +329,7 @@ fn senders(txs: Vec<Sender<u64>>, n: u64) -> Vec<thread::JoinHandle<()>> {
 /// message ready left that first growth to the counted rounds (ThreadSanitizer's timing
 /// made it happen: 1 allocation).
 async fn wait_once_on(rxs: &[Receiver<u64>]) {
-    let (wake_tx, wake_rx) = bounded::<u64>(0);
-    let helper = thread::spawn(move || {
-        // A rendezvous `try_send` succeeds once a receiver waits (here an async one).
-        while wake_tx.try_send(0).is_err() {
-            thread::yield_now();
-        }
-    });
+    let (wake_rx, helper) = wake_when_waited_on();
     let mut sel = Select::new();
     for rx in rxs {
         sel.recv(rx);
