@@ -595,9 +595,12 @@ fn selected_send_completes_on_repoll() {
 }
 
 #[test]
-fn dropped_notified_send_passes_the_wake_up_on() {
-    // Ring buffer: two pending sends on a full buffer; a receive frees the slot and wakes the
-    // first; dropping it unpolled must wake the second, which then fits.
+fn receive_moves_a_pending_sends_message() {
+    // Ring buffer: two pending sends on a full buffer. A receive frees the slot and, the
+    // first pending send lending its message, moves that message into the slot and completes
+    // the send: its task is woken done, not woken to retry. Dropping that future unpolled
+    // then loses nothing (the message is in the buffer), and the second send, for which
+    // there is no room, is not woken until the next receive does the same for it.
     let drops = DropTracker::new(3);
     let (tx, rx) = bounded(1);
     tx.send(Tracked::new(&drops, 0)).unwrap();
@@ -610,9 +613,56 @@ fn dropped_notified_send_passes_the_wake_up_on() {
         assert!(poll_once(second.as_mut(), &w2).is_pending());
         assert_eq!(rx.recv().unwrap().id, 0);
         assert_eq!((c1.wakes(), c2.wakes()), (1, 0));
+        assert_eq!(rx.len(), 1, "the first's message moved into the buffer");
+    }
+    assert_eq!(
+        drops.drops(1),
+        0,
+        "the first's message was delivered, not dropped"
+    );
+    assert_eq!(c2.wakes(), 0, "no room for the second: not woken");
+    assert!(poll_once(second.as_mut(), &w2).is_pending());
+    assert_eq!(rx.recv().unwrap().id, 1);
+    assert_eq!(c2.wakes(), 1, "the receive moved the second's message too");
+    assert!(matches!(
+        poll_once(second.as_mut(), &w2),
+        Poll::Ready(Ok(()))
+    ));
+    assert_eq!(rx.recv().unwrap().id, 2);
+    drops.assert_all_dropped_once();
+}
+
+#[test]
+fn dropped_notified_send_passes_the_wake_up_on() {
+    // Ring buffer: two pending sends on a full buffer, the first an async select's send arm
+    // (which does not lend its message: its value is sent only if its arm is chosen). A
+    // receive frees the slot and wakes the first to retry; dropping it unpolled must pass
+    // the wake-up on: the second send's message is moved into the freed slot.
+    let drops = DropTracker::new(3);
+    let (tx, rx) = bounded(1);
+    tx.send(Tracked::new(&drops, 0)).unwrap();
+    let (c1, w1) = CountingWaker::new();
+    let (c2, w2) = CountingWaker::new();
+    let mut second = pin!(tx.send_async(Tracked::new(&drops, 2)));
+    {
+        let msg = Tracked::new(&drops, 1);
+        let tx = &tx;
+        let mut first = pin!(async move {
+            weft::select_async! { send(tx, msg) -> r => r }
+        });
+        assert!(poll_once(first.as_mut(), &w1).is_pending());
+        assert!(poll_once(second.as_mut(), &w2).is_pending());
+        assert_eq!(rx.recv().unwrap().id, 0);
+        assert_eq!((c1.wakes(), c2.wakes()), (1, 0));
+        assert_eq!(rx.len(), 0, "the select's value stays with it");
     }
     assert_eq!(drops.drops(1), 1, "the first's message dropped with it");
     assert_eq!(c2.wakes(), 1, "the wake-up passed to the second send");
+    assert_eq!(
+        rx.len(),
+        1,
+        "passed on to a lending send: its message moved"
+    );
     assert!(matches!(
         poll_once(second.as_mut(), &w2),
         Poll::Ready(Ok(()))
@@ -752,7 +802,12 @@ fn receive_completing_on_its_recheck_passes_on_a_later_notification() {
     // registered to be woken (hook 2) when R1's take frees the slot.
     tx.send(0).unwrap();
     let (_, plain) = CountingWaker::new();
-    let mut send1 = Box::pin(tx.send_async(1));
+    // The sends are async select send arms: they do not lend their message, so a receive
+    // that frees a slot wakes them (to retry) rather than moving their message, as it would
+    // for `send_async` (see `receive_moves_a_pending_sends_message`).
+    let mut send1 = Box::pin(async move {
+        weft::select_async! { send(tx, 1) -> r => r }
+    });
     assert!(poll_once(send1.as_mut(), &plain).is_pending());
     let r2: ParkedRecv = Arc::default();
     let (r2_wakes, r2_waker) = CountingWaker::new();
@@ -769,7 +824,9 @@ fn receive_completing_on_its_recheck_passes_on_a_later_notification() {
         })
     };
     let (send2_hook, send2_waker) = HookWaker::new(None, Some(hook2));
-    let mut send2 = Box::pin(tx.send_async(2));
+    let mut send2 = Box::pin(async move {
+        weft::select_async! { send(tx, 2) -> r => r }
+    });
     assert!(poll_once(send2.as_mut(), &send2_waker).is_pending());
     assert_eq!(rx.try_recv(), Ok(0));
 

@@ -43,6 +43,24 @@ struct Slot<T> {
     msg: UnsafeCell<MaybeUninit<T>>,
 }
 
+/// The state of an async send ([`Sender::send_async`](super::Sender::send_async), the sink),
+/// pinned inside its future. Its registration *lends* the message: the `senders` entry points
+/// at `msg`, and a receiver that frees a slot may move the message into the buffer and
+/// complete the send on the sender's behalf (`notify_sender`). `msg` is in a cell because
+/// that receiver writes it through the entry's pointer; who may touch it when is
+/// [`AsyncWait::poll_lending`]'s rule.
+pub(crate) struct AsyncSend<T> {
+    wait: AsyncWait,
+    msg: UnsafeCell<Option<T>>,
+}
+
+impl<T> AsyncSend<T> {
+    /// After `finish_send`: the message, if it was not delivered.
+    pub(crate) fn take_unsent(self) -> Option<T> {
+        self.msg.into_inner()
+    }
+}
+
 /// The ring buffer and its two wait lists.
 pub(crate) struct Channel<T> {
     /// Next position to receive from.
@@ -362,8 +380,69 @@ impl<T> Channel<T> {
     /// `try_recv`, with `start_recv`'s choice of `exact`.
     fn recv_now(&self, exact: bool) -> Result<T, TryRecvError> {
         let msg = self.pop(exact)?;
-        self.senders.notify_one();
+        self.notify_sender();
         Ok(msg)
+    }
+
+    /// After a receive freed a slot: notify one waiting sender; if it is an async send that
+    /// lends its message (see [`AsyncSend`]), move that message into the buffer on its behalf
+    /// and complete its send (`TAKEN`), so the task is woken done instead of woken to retry.
+    /// A woken task that retries costs a poll, a failed attempt and a new registration;
+    /// between two tasks on one worker this halves the polls per message.
+    #[inline]
+    fn notify_sender(&self) {
+        // SAFETY: every entry with a packet in `senders` is a lending `AsyncSend` of this
+        // channel (`poll_send` is the only registration with one), and the helper runs with
+        // the waiter claimed under the list's lock, as `help_send` requires.
+        if self
+            .senders
+            .notify_one_helping(|packet| unsafe { self.help_send(packet) })
+        {
+            self.receivers.notify_one();
+        }
+    }
+
+    /// Moves a claimed lending sender's message into the buffer, if there is room at once:
+    /// `TAKEN`, else `NOTIFIED` (the sender retries itself). Inexact (see `start_send`): no
+    /// waiting under the lock; a slot still being read answers `NOTIFIED`, and the sender's
+    /// own retry is exact.
+    ///
+    /// # Safety
+    ///
+    /// `packet` points at the `msg` cell of an [`AsyncSend<T>`] registered in `senders`, whose
+    /// waiter the caller claimed (`HELPING`) while holding the list's lock: until the final
+    /// word is stored, its owner neither touches the cell nor leaves.
+    unsafe fn help_send(&self, packet: *const ()) -> usize {
+        // SAFETY: as our caller promised: a live cell, ours alone while the waiter is claimed.
+        let cell = unsafe { &*packet.cast::<UnsafeCell<Option<T>>>() };
+        let mut token = Token::new();
+        if !self.start_send(&mut token, false) {
+            return super::waiters::NOTIFIED;
+        }
+        if token.ptr.is_null() {
+            // Closed: the sender retries and gets its message back in the error.
+            return super::waiters::NOTIFIED;
+        }
+        // SAFETY: exclusive access to the cell, as above.
+        let msg = cell.with_mut(|m| unsafe { (*m).take() });
+        let msg = msg.expect("a lending sender's message stays in its packet while it waits");
+        // SAFETY: a fresh token from a successful `start_send`, with a slot (not closed).
+        let written = unsafe { self.write(&token, msg) };
+        debug_assert!(written.is_ok(), "a claimed slot takes the message");
+        super::waiters::TAKEN
+    }
+
+    /// One attempt of an async send: the message is taken from `msg` on completion (or on
+    /// close, into the error). Does not notify.
+    fn attempt_push(&self, msg: &mut Option<T>, exact: bool) -> Option<Result<(), T>> {
+        match self.push(msg.take().expect("message present until sent"), exact) {
+            Ok(()) => Some(Ok(())),
+            Err(TrySendError::Closed(m)) => Some(Err(m)),
+            Err(TrySendError::Full(m)) => {
+                *msg = Some(m);
+                None
+            }
+        }
     }
 
     /// One attempt of a blocking send: `None` while full. `msg` is taken on completion.
@@ -412,7 +491,10 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn send_state(&self, msg: T) -> super::FlavorSend<T> {
-        super::FlavorSend::Array(AsyncWait::default(), Some(msg))
+        super::FlavorSend::Array(AsyncSend {
+            wait: AsyncWait::default(),
+            msg: UnsafeCell::new(Some(msg)),
+        })
     }
 
     pub(crate) fn recv_state(&self) -> super::FlavorRecv<T> {
@@ -424,16 +506,36 @@ impl<T> Channel<T> {
     /// As [`AsyncWait::poll`]: `wait` stays pinned until `finish_send` runs.
     pub(crate) unsafe fn poll_send(
         &self,
-        wait: &mut AsyncWait,
+        st: &mut AsyncSend<T>,
         waker: &Waker,
-        msg: &mut Option<T>,
     ) -> Poll<Result<(), T>> {
-        // SAFETY: forwarded from our caller.
-        unsafe { wait.poll(&self.senders, waker, || self.attempt_send(msg, true)) }
+        let cell = &st.msg;
+        let packet = (cell as *const UnsafeCell<Option<T>>).cast::<()>();
+        let attempt = |exact| {
+            // SAFETY: `poll_lending` runs the attempt only while no helper can claim the
+            // waiter, so the cell is ours.
+            cell.with_mut(|m| self.attempt_push(unsafe { &mut *m }, exact))
+        };
+        // SAFETY: forwarded from our caller (the state stays pinned until `finish_send`), and
+        // `cell` is touched only inside the attempt, as `poll_lending` requires.
+        let poll = unsafe { st.wait.poll_lending(&self.senders, waker, packet, attempt) };
+        match poll {
+            Poll::Pending => Poll::Pending,
+            // A receiver moved the message (and notified the receivers).
+            Poll::Ready(None) => Poll::Ready(Ok(())),
+            Poll::Ready(Some(Ok(()))) => {
+                self.receivers.notify_one();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Some(Err(m))) => Poll::Ready(Err(m)),
+        }
     }
 
-    pub(crate) fn finish_send(&self, wait: &mut AsyncWait) {
-        wait.finish(&self.senders);
+    pub(crate) fn finish_send(&self, st: &mut AsyncSend<T>) {
+        // A notification this send took and did not use is passed on as a receive gives
+        // one: helping the next lending sender.
+        st.wait
+            .finish_passing_on(&self.senders, || self.notify_sender());
     }
 
     /// # Safety
@@ -555,9 +657,10 @@ impl<T> SendHandle<T> for Channel<T> {
         self.send_ready()
     }
 
-    /// A watcher was notified but does not act: pass the notification on.
+    /// A watcher was notified but does not act: pass the notification on (helping a
+    /// lending sender, as a receive does).
     fn pass_on(&self) {
-        self.senders.notify_one();
+        self.notify_sender();
     }
 
     fn version(&self) -> u128 {
@@ -636,7 +739,7 @@ impl<T> RecvHandle<T> for Channel<T> {
     unsafe fn complete(&self, token: &Token) -> Result<T, ()> {
         // SAFETY: forwarded from our caller: a claim of `start_recv` on this channel.
         let msg = unsafe { self.read(token) }?;
-        self.senders.notify_one();
+        self.notify_sender();
         Ok(msg)
     }
 

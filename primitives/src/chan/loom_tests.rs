@@ -233,8 +233,68 @@ fn dropped_async_sender_passes_its_wake_up_on() {
         assert_eq!(got[0], 1, "the first message sent is received first");
         let mut all: Vec<usize> = got.into_iter().chain(rx.try_iter()).collect();
         all.sort_unstable();
-        let expected: &[usize] = if sent { &[1, 2, 3] } else { &[1, 2] };
-        assert_eq!(all, expected);
+        // A future dropped pending may still have sent: a receive that freed a slot moved
+        // its lent message into the buffer before the drop.
+        if sent {
+            assert_eq!(all, [1, 2, 3]);
+        } else {
+            assert!(all == [1, 2] || all == [1, 2, 3], "{all:?}");
+        }
+    });
+}
+
+/// An async send on a full ring buffer lends its message (its registration points at it) and
+/// is dropped after one poll, while a receiver frees the slot and may move the message into
+/// the buffer on the send's behalf. The message is received once or dropped with the future
+/// once (an `Arc`, so loom's leak check sees a loss), and the receiver never touches the
+/// future's message after the future is gone.
+#[test]
+fn dropped_lending_async_send_loses_nothing() {
+    model(2, || {
+        let (tx, rx) = bounded::<Arc<usize>>(1);
+        tx.send(Arc::new(1)).unwrap();
+        let msg = Arc::new(2usize);
+        let receiver = thread::spawn(move || {
+            assert_eq!(*rx.recv().unwrap(), 1);
+            rx
+        });
+        {
+            let mut fut = core::pin::pin!(tx.send_async(Arc::clone(&msg)));
+            let _ = poll_once(fut.as_mut());
+        }
+        let rx = receiver.join().unwrap();
+        let rest: Vec<usize> = rx.try_iter().map(|m| *m).collect();
+        assert!(rest.is_empty() || rest == [2], "{rest:?}");
+        assert_eq!(
+            Arc::strong_count(&msg),
+            1,
+            "the message was kept alive somewhere"
+        );
+    });
+}
+
+/// A lending async send waits on a full ring buffer while the receiver takes a message (and
+/// may move the send's message into the freed slot) and then closes the channel: the send
+/// completes exactly when its message is in the buffer, and otherwise gets it back.
+#[test]
+fn lending_async_send_races_close() {
+    model(2, || {
+        let (tx, rx) = bounded::<usize>(1);
+        tx.send(1).unwrap();
+        let rx2 = rx.clone();
+        let receiver = thread::spawn(move || {
+            assert_eq!(rx2.recv(), Ok(1));
+            rx2.close();
+        });
+        let sent = loom::future::block_on(tx.send_async(2));
+        receiver.join().unwrap();
+        match sent {
+            Ok(()) => assert_eq!(rx.try_recv(), Ok(2)),
+            Err(e) => {
+                assert_eq!(e.into_inner(), 2);
+                assert!(rx.try_recv().is_err());
+            }
+        }
     });
 }
 

@@ -1013,7 +1013,7 @@ pub struct RecvFuture<'a, T> {
 
 /// Per-flavour state of a pending send: the message and the registration.
 pub(crate) enum FlavorSend<T> {
-    Array(waiters::AsyncWait, Option<T>),
+    Array(array::AsyncSend<T>),
     Zero(zero::AsyncSend<T>),
     List(Option<T>),
 }
@@ -1039,8 +1039,8 @@ impl<T> Sender<T> {
     ) -> Poll<Result<(), SendError<T>>> {
         let poll = match (&self.flavor, state) {
             // SAFETY: forwarded from our caller.
-            (Flavor::Array(s), FlavorSend::Array(wait, msg)) => unsafe {
-                s.chan.poll_send(wait, cx.waker(), msg)
+            (Flavor::Array(s), FlavorSend::Array(st)) => unsafe {
+                s.chan.poll_send(st, cx.waker())
             },
             // SAFETY: as above.
             (Flavor::Zero(s), FlavorSend::Zero(st)) => unsafe { s.chan.poll_send(st, cx.waker()) },
@@ -1054,7 +1054,7 @@ impl<T> Sender<T> {
     /// in the state ([`FlavorSend::into_unsent`]).
     fn finish_send_state(&self, state: &mut FlavorSend<T>) {
         match (&self.flavor, state) {
-            (Flavor::Array(s), FlavorSend::Array(wait, _)) => s.chan.finish_send(wait),
+            (Flavor::Array(s), FlavorSend::Array(st)) => s.chan.finish_send(st),
             (Flavor::Zero(s), FlavorSend::Zero(st)) => s.chan.finish_send(st),
             // Never registered; an unsent message stays in the state.
             (Flavor::List(_), FlavorSend::List(_)) => {}
@@ -1081,7 +1081,8 @@ impl<T> FlavorSend<T> {
     /// The message of a finished send state that was not delivered.
     fn into_unsent(self) -> Option<T> {
         match self {
-            FlavorSend::Array(_, msg) | FlavorSend::List(msg) => msg,
+            FlavorSend::Array(st) => st.take_unsent(),
+            FlavorSend::List(msg) => msg,
             FlavorSend::Zero(st) => st.take_unsent(),
         }
     }

@@ -43,6 +43,16 @@ pub(crate) const NOTIFIED: usize = 3;
 /// parker: a notifier must unpark it. While the word is `WAITING` the waiter is still
 /// spinning on it, and a notifier's CAS alone wakes it: no parker traffic on that path.
 const SLEEPING: usize = 4;
+/// Final, for a *lending* waiter only (an async plain send on the ring buffer, whose message
+/// the list entry points at): a receiver that freed a slot moved the waiter's message into it
+/// on the waiter's behalf (`WaitList::notify_one_helping`). The send is complete.
+pub(crate) const TAKEN: usize = 5;
+/// Transient, for a lending waiter only: a notifier claimed it and, holding the list's lock,
+/// is deciding between `TAKEN` (it moved the message) and `NOTIFIED` (no room after all). The
+/// waiter must not touch its message or leave meanwhile; it waits by taking the list's lock
+/// ([`WaitList::wait_for_helper`]), which the notifier releases only after storing the final
+/// word.
+const HELPING: usize = 6;
 
 /// A selection word is `kind | oper << OPER_SHIFT`: the kind above (`CLOSED`, `NOTIFIED`) and
 /// the registration's operation index. A plain operation registers with index 0, so its word
@@ -345,7 +355,29 @@ impl WaitQueue {
     pub(crate) fn select_first(
         &mut self,
         kind: usize,
+        accept: impl FnMut(&Entry) -> bool,
+    ) -> Option<Selected> {
+        self.select_first_or_help(kind, accept, None::<fn(*const ()) -> usize>)
+    }
+
+    /// [`select_first`](Self::select_first) with `NOTIFIED`, except that a *lending* waiter
+    /// (an entry with a packet, in a queue whose registrants lend their message: the ring
+    /// buffer's senders) is claimed with `HELPING` and handed to `help`, which gets the
+    /// packet and returns the final kind: `TAKEN` if it moved the message, else `NOTIFIED`.
+    /// `help` runs under the guarding lock (the caller holds it), where the claimed waiter
+    /// neither touches its message nor leaves; it must not take this queue's lock.
+    pub(crate) fn select_first_helping(
+        &mut self,
+        help: impl FnOnce(*const ()) -> usize,
+    ) -> Option<Selected> {
+        self.select_first_or_help(NOTIFIED, |_| true, Some(help))
+    }
+
+    fn select_first_or_help<H: FnOnce(*const ()) -> usize>(
+        &mut self,
+        kind: usize,
         mut accept: impl FnMut(&Entry) -> bool,
+        mut help: Option<H>,
     ) -> Option<Selected> {
         let mut i = 0;
         while i < self.entries.len() {
@@ -357,8 +389,44 @@ impl WaitQueue {
                 i += 1;
                 continue;
             }
-            let token = kind | self.entries[i].oper << OPER_SHIFT;
+            let oper = self.entries[i].oper << OPER_SHIFT;
+            let token = kind | oper;
             let is_task = waiter.is_task();
+            let packet = self.entries[i].packet;
+            if !packet.is_null() && help.is_some() {
+                debug_assert!(
+                    is_task && cur == WAITING,
+                    "only async tasks lend their message"
+                );
+                // Rule 2 as below: the waker first (the final store frees the waiter).
+                let unblock = waiter.unblock.with(|u| {
+                    // SAFETY: as below: written only under the guarding lock, which we hold.
+                    unsafe { (*u).clone() }
+                });
+                // Relaxed: the waiter published its message before registering, under the
+                // guarding lock we hold; the CAS only has to exclude its abort.
+                if waiter
+                    .selected
+                    .compare_exchange(cur, HELPING, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+                {
+                    i += 1; // aborted meanwhile; its owner removes the entry
+                    continue;
+                }
+                let help = help.take().expect("checked is_some");
+                let done = help(packet);
+                debug_assert!(done == TAKEN || done == NOTIFIED);
+                self.entries.remove(i);
+                // Ordering: Release publishes the helper's work (the message taken out of the
+                // packet, or nothing) to the waiter's Acquire in `selected`/`try_abort`; the
+                // waiter may leave as soon as it sees this (rule 2: nothing of it is touched
+                // after).
+                waiter.selected.store(done | oper, Ordering::Release);
+                return Some(Selected {
+                    packet,
+                    unblock: Some(unblock),
+                });
+            }
             loop {
                 // Rule 2: take what we need before the CAS frees the waiter to leave. A thread
                 // still spinning (WAITING) sees the CAS itself and needs no unpark.
@@ -521,6 +589,81 @@ impl WaitList {
         }
     }
 
+    /// [`notify_one`](Self::notify_one), helping a lending waiter: see
+    /// [`WaitQueue::select_first_helping`]. Returns whether `help` moved a message (`TAKEN`):
+    /// the caller then notifies that message's receivers, as after a send of its own.
+    #[inline]
+    pub(crate) fn notify_one_helping(&self, help: impl FnOnce(*const ()) -> usize) -> bool {
+        // Ordering: model build only, as in `notify_one`.
+        #[cfg(weft_loom)]
+        fence(Ordering::SeqCst);
+        if self.is_empty() {
+            return false;
+        }
+        self.notify_one_helping_slow(help)
+    }
+
+    #[cold]
+    fn notify_one_helping_slow(&self, help: impl FnOnce(*const ()) -> usize) -> bool {
+        let mut q = self.queue.lock();
+        let mut took = false;
+        let selected = q.select_first_helping(|packet| {
+            let done = help(packet);
+            took = done == TAKEN;
+            done
+        });
+        // Ordering: SeqCst like every store to `empty` (see `register`).
+        self.empty.store(q.is_empty(), Ordering::SeqCst);
+        drop(q);
+        if let Some(s) = selected {
+            s.wake();
+        }
+        took
+    }
+
+    /// Registers a lending `waiter` whose message `packet` points at, then runs `check` (the
+    /// exact re-check) still under the list's lock, where no helper can claim the waiter, so
+    /// `check` may use the message. If `check` completes (`Some`), the registration is
+    /// withdrawn before the lock is released. `check` must not take this list's lock.
+    ///
+    /// # Safety
+    ///
+    /// As [`WaitQueue::register`] for `waiter` and `packet`; `packet` is what this list's
+    /// helpers expect (see [`notify_one_helping`](Self::notify_one_helping)'s callers).
+    pub(crate) unsafe fn register_lending<R>(
+        &self,
+        waiter: &Waiter,
+        packet: *const (),
+        check: impl FnOnce() -> Option<R>,
+    ) -> Option<R> {
+        let mut q = self.queue.lock();
+        // SAFETY: forwarded from our caller.
+        unsafe { q.register_oper(waiter, packet, 0) };
+        // Ordering: SeqCst, as in `register_oper`.
+        self.empty.store(false, Ordering::SeqCst);
+        // Ordering: SeqCst fence between registering and re-checking (see `block_on`).
+        fence(Ordering::SeqCst);
+        let done = check();
+        if done.is_some() {
+            q.unregister(waiter);
+            // Ordering: SeqCst like every store to `empty`.
+            self.empty.store(q.is_empty(), Ordering::SeqCst);
+        }
+        done
+    }
+
+    /// For a lending waiter that saw `HELPING`: waits until its helper is done (the helper
+    /// holds this list's lock from its claim to its final store) and returns the final word.
+    fn wait_for_helper(&self, waiter: &Waiter) -> usize {
+        drop(self.queue.lock());
+        let s = waiter.selected();
+        debug_assert!(
+            s != HELPING,
+            "a helper stores the final word before unlocking"
+        );
+        s
+    }
+
     /// Whether an async task waits here (one that can still be selected): a timer channel
     /// asks, to know whether its deadline needs an entry in a timer queue.
     pub(crate) fn any_task(&self) -> bool {
@@ -586,12 +729,23 @@ pub(crate) fn block_on<R>(
 /// consumed (it stayed registered across its own successful attempt), so it is passed on to
 /// the next waiter: at worst one spurious wake-up, never a lost one.
 fn withdraw(list: &WaitList, waiter: &Waiter) {
-    match waiter.try_abort() {
+    withdraw_passing_on(list, waiter, || list.notify_one());
+}
+
+/// [`withdraw`], passing a notification on with `pass_on` (the ring buffer's senders pass it
+/// on helping, as a receive notifies them).
+fn withdraw_passing_on(list: &WaitList, waiter: &Waiter, pass_on: impl FnOnce()) {
+    let mut outcome = waiter.try_abort();
+    if outcome == Err(HELPING) {
+        outcome = Err(list.wait_for_helper(waiter));
+    }
+    match outcome {
         Ok(()) => {
             list.unregister(waiter);
         }
-        Err(NOTIFIED) => list.notify_one(),
-        Err(_) => {} // closed: every waiter was woken
+        Err(s) if kind(s) == NOTIFIED => pass_on(),
+        // Closed (every waiter was woken), or a helper took the message: the send is done.
+        Err(_) => {}
     }
 }
 
@@ -651,6 +805,65 @@ impl AsyncWait {
         }
     }
 
+    /// One poll of a *lending* operation (an async plain send on the ring buffer): like
+    /// [`poll`](Self::poll), but the registration carries `packet`, a pointer to the
+    /// operation's message, which a helper may move on the operation's behalf
+    /// ([`WaitList::notify_one_helping`]). So `attempt` (which uses the message) runs only
+    /// while no helper can claim the waiter: unregistered, or under the list's lock for the
+    /// exact re-check ([`WaitList::register_lending`]). A re-poll while still registered and
+    /// unclaimed tries nothing: the change it could find would have selected it.
+    ///
+    /// `Ready(None)`: a helper completed the operation (`TAKEN`); `Ready(Some(r))`: `attempt`
+    /// did.
+    ///
+    /// # Safety
+    ///
+    /// As [`poll`](Self::poll); and `packet` stays valid, and is touched by the caller only
+    /// inside `attempt`, until `finish` ran.
+    pub(crate) unsafe fn poll_lending<R>(
+        &mut self,
+        list: &WaitList,
+        waker: &Waker,
+        packet: *const (),
+        mut attempt: impl FnMut(bool) -> Option<R>,
+    ) -> core::task::Poll<Option<R>> {
+        use core::task::Poll;
+        if self.registered {
+            let waiter = self.waiter.as_ref().expect("a registration has its waiter");
+            let mut s = waiter.selected();
+            if s == WAITING {
+                if waiter.will_wake(waker) || list.update_waker(waiter, waker) {
+                    return Poll::Pending;
+                }
+                // Selected since the load (the notifier removed the entry): final now, as
+                // `update_waker` took the lock after the notifier released it.
+                s = waiter.selected();
+            }
+            if s == HELPING {
+                s = list.wait_for_helper(waiter);
+            }
+            // Selected: the notifier removed our entry.
+            self.registered = false;
+            if kind(s) == TAKEN {
+                return Poll::Ready(None);
+            }
+            // NOTIFIED or CLOSED: try again.
+        }
+        if let Some(r) = attempt(false) {
+            return Poll::Ready(Some(r));
+        }
+        let waiter = self.waiter.insert(Waiter::for_task(waker));
+        // SAFETY: the waiter lives inside `self`, which our caller keeps pinned until `finish`
+        // removes the registration (or a notifier did); `packet` as our caller promised.
+        match unsafe { list.register_lending(waiter, packet, || attempt(true)) } {
+            Some(r) => Poll::Ready(Some(r)),
+            None => {
+                self.registered = true;
+                Poll::Pending
+            }
+        }
+    }
+
     /// Withdraws the registration, whether the operation completed or the future was
     /// dropped; a notification received meanwhile is passed on (see [`withdraw`]).
     pub(crate) fn finish(&mut self, list: &WaitList) {
@@ -659,6 +872,17 @@ impl AsyncWait {
         }
         if let Some(w) = &self.waiter {
             withdraw(list, w);
+        }
+    }
+
+    /// [`finish`](Self::finish), passing a notification on with `pass_on` instead of
+    /// [`WaitList::notify_one`].
+    pub(crate) fn finish_passing_on(&mut self, list: &WaitList, pass_on: impl FnOnce()) {
+        if !core::mem::take(&mut self.registered) {
+            return;
+        }
+        if let Some(w) = &self.waiter {
+            withdraw_passing_on(list, w, pass_on);
         }
     }
 }
