@@ -588,7 +588,11 @@ impl<T> Sender<T> {
     /// A future that sends `msg`; resolves like [`send`](Self::send).
     ///
     /// Dropping it before it resolves leaves the message either delivered or dropped with the
-    /// future, never half-sent.
+    /// future, never half-sent. A waiting send lends its message to the channel: on
+    /// `bounded(n)` a receive that frees a slot moves it into the buffer and completes the
+    /// send for the waiting task (which is woken done, not woken to retry), and on
+    /// `bounded(0)` a receiver takes it straight from the future; so a future dropped after a
+    /// pending poll may have sent. [`SendSink::cancel`] tells which.
     pub fn send_async(&self, msg: T) -> SendFuture<'_, T> {
         SendFuture {
             sender: self,
