@@ -566,6 +566,7 @@ impl<T> Channel<T> {
         unsafe { wait.poll(&self.receivers, waker, || self.attempt_recv()) }
     }
 
+    #[inline]
     pub(crate) fn finish_recv(&self, wait: &mut AsyncWait) {
         wait.finish(&self.receivers);
     }

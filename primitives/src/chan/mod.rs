@@ -1056,6 +1056,7 @@ impl<T> Sender<T> {
 
     /// Withdraws a send state's registration; afterwards its message, if not delivered, is
     /// in the state ([`FlavorSend::into_unsent`]).
+    #[inline]
     fn finish_send_state(&self, state: &mut FlavorSend<T>) {
         match (&self.flavor, state) {
             (Flavor::Array(s), FlavorSend::Array(st)) => s.chan.finish_send(st),
@@ -1124,6 +1125,7 @@ impl<T> Receiver<T> {
     }
 
     /// Withdraws a receive state's registration (passing on a wake-up it took).
+    #[inline]
     fn finish_recv_state(&self, state: &mut FlavorRecv<T>) {
         match (&self.flavor, state) {
             (Flavor::Array(s), FlavorRecv::Array(wait)) => s.chan.finish_recv(wait),

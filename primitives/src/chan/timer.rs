@@ -379,6 +379,7 @@ impl<T> Channel<T> {
         poll
     }
 
+    #[inline]
     pub(crate) fn finish_recv(&self, wait: &mut AsyncWait) {
         wait.finish(&self.core.waiters);
     }

@@ -728,12 +728,14 @@ pub(crate) fn block_on<R>(
 /// meanwhile, the notification may have been for a change other than the one the waiter
 /// consumed (it stayed registered across its own successful attempt), so it is passed on to
 /// the next waiter: at worst one spurious wake-up, never a lost one.
+#[inline(never)]
 fn withdraw(list: &WaitList, waiter: &Waiter) {
     withdraw_passing_on(list, waiter, || list.notify_one());
 }
 
 /// [`withdraw`], passing a notification on with `pass_on` (the ring buffer's senders pass it
 /// on helping, as a receive notifies them).
+#[inline(never)]
 fn withdraw_passing_on(list: &WaitList, waiter: &Waiter, pass_on: impl FnOnce()) {
     let mut outcome = waiter.try_abort();
     if outcome == Err(HELPING) {
@@ -866,6 +868,7 @@ impl AsyncWait {
 
     /// Withdraws the registration, whether the operation completed or the future was
     /// dropped; a notification received meanwhile is passed on (see [`withdraw`]).
+    #[inline]
     pub(crate) fn finish(&mut self, list: &WaitList) {
         if !core::mem::take(&mut self.registered) {
             return;
@@ -877,6 +880,7 @@ impl AsyncWait {
 
     /// [`finish`](Self::finish), passing a notification on with `pass_on` instead of
     /// [`WaitList::notify_one`].
+    #[inline]
     pub(crate) fn finish_passing_on(&mut self, list: &WaitList, pass_on: impl FnOnce()) {
         if !core::mem::take(&mut self.registered) {
             return;
