@@ -937,3 +937,42 @@ fn async_recv_dropped_while_a_select_send_goes_through_the_slot() {
         );
     });
 }
+
+/// A receive waits in a task (watching: it takes no message into the future); a plain
+/// `send_async` that finds only it puts its message in the hand-off slot and completes,
+/// while the receive is dropped. The message reaches a later receiver, or drops once with
+/// the channel; never lost, never twice. A send that did not complete at its first poll is
+/// dropped lending its packet: the receive may have taken it before the drop, or not.
+#[test]
+fn async_recv_dropped_while_a_plain_async_send_goes_through_the_slot() {
+    model(2, || {
+        let (tx, rx) = bounded::<Arc<usize>>(0);
+        let msg = Arc::new(4usize);
+        let (rx2, m) = (rx.clone(), Arc::clone(&msg));
+        let t = thread::spawn(move || {
+            let mut fut = core::pin::pin!(rx2.recv_async());
+            match poll_once(fut.as_mut()) {
+                core::task::Poll::Ready(r) => r.ok().map(|m| *m),
+                core::task::Poll::Pending => None, // dropped while waiting
+            }
+        });
+        let sent = {
+            let mut fut = core::pin::pin!(tx.send_async(m));
+            matches!(poll_once(fut.as_mut()), core::task::Poll::Ready(Ok(())))
+        };
+        let first = t.join().unwrap();
+        let later = rx.try_recv().ok().map(|m| *m);
+        let received = usize::from(first.is_some()) + usize::from(later.is_some());
+        if sent {
+            assert_eq!(received, 1, "a completed send is received exactly once");
+        } else {
+            assert!(received <= 1, "never twice");
+        }
+        drop((tx, rx));
+        assert_eq!(
+            Arc::strong_count(&msg),
+            1,
+            "the value was kept alive somewhere"
+        );
+    });
+}

@@ -380,6 +380,13 @@ impl<T> SendHandle<T> for End<'_, T> {
 /// Creates a channel of capacity `cap`: a ring buffer for `cap >= 1`, a rendezvous channel
 /// (Go's unbuffered channel) for `cap == 0`.
 ///
+/// On the rendezvous channel a blocking send completes when a receiver has the value. An
+/// async receiver, whose future may be dropped at any time, never has a value handed into
+/// it; a send that meets only such receivers (a `try_send`, a `send_async`, a task's select
+/// send arm) leaves the value in the channel's one-message hand-off slot and completes, as a
+/// Go sender does when a receiver waits. The next receive takes it from there; if every
+/// waiting receiver goes away first, it waits for the next receiver, or drops with the channel.
+///
 /// # Panics
 ///
 /// If `cap` is too large to allocate.
@@ -591,8 +598,9 @@ impl<T> Sender<T> {
     /// future, never half-sent. A waiting send lends its message to the channel: on
     /// `bounded(n)` a receive that frees a slot moves it into the buffer and completes the
     /// send for the waiting task (which is woken done, not woken to retry), and on
-    /// `bounded(0)` a receiver takes it straight from the future; so a future dropped after a
-    /// pending poll may have sent. [`SendSink::cancel`] tells which.
+    /// `bounded(0)` a receiver takes it straight from the future (see [`bounded`] for what
+    /// happens when only async receivers wait); so a future dropped after a pending poll may
+    /// have sent. [`SendSink::cancel`] tells which.
     pub fn send_async(&self, msg: T) -> SendFuture<'_, T> {
         SendFuture {
             sender: self,

@@ -21,7 +21,9 @@
 //!   task, whose value comes only at completion, or a `try_send`) meets a receiver that only
 //!   watches through the channel's one hand-off slot ([`Handoff`]): every receive takes from
 //!   it first, so a message there is received once, after a close too, or drops with the
-//!   channel.
+//!   channel. An async plain send that finds only watchers does the same rather than lend its
+//!   packet: lending would cost a wake-up of the watcher and another of the sender once the
+//!   watcher took the message, two task switches per message instead of one.
 
 use core::cell::Cell;
 use core::marker::{PhantomData, PhantomPinned};
@@ -691,6 +693,17 @@ impl<T> Channel<T> {
                 }
                 Err(msg) => msg,
             };
+            if inner.can_reserve(None) {
+                // Only watchers wait (async receivers): rather than registering and waking one
+                // to come and take the message from this future (two task switches per
+                // message), leave it in the slot for them, as Go's sender copies straight
+                // into a waiting receiver, and complete. The slot's rules (module docs) keep
+                // it from being lost if that receiver goes away.
+                let wake = inner.offer(msg);
+                drop(inner);
+                wake_all(wake);
+                return Poll::Ready(Ok(()));
+            }
             // SAFETY: the packet is unregistered, so only this future touches it.
             unsafe { Packet::put(&st.packet, msg) };
             let waiter = st.waiter.insert(Waiter::for_task(waker));
