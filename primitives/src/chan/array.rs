@@ -406,13 +406,13 @@ impl<T> Channel<T> {
     #[cold]
     #[inline(never)]
     fn notify_sender_slow(&self) {
-        // SAFETY: every entry with a packet in `senders` is a lending `AsyncSend` of this
-        // channel (`poll_send` is the only registration with one), and the helper runs with
-        // the waiter claimed under the list's lock, as `help_send` requires.
-        if self
-            .senders
-            .notify_one_helping(|packet| unsafe { self.help_send(packet) })
-        {
+        let help = |packet| {
+            // SAFETY: every entry with a packet in `senders` is a lending `AsyncSend` of this
+            // channel (`poll_send` is the only registration with one), and the helper runs
+            // with the waiter claimed under the list's lock, as `help_send` requires.
+            unsafe { self.help_send(packet) }
+        };
+        if self.senders.notify_one_helping(help) {
             self.receivers.notify_one();
         }
     }
