@@ -797,11 +797,25 @@ impl<T> Receiver<T> {
     }
 
     /// Whether `self` and `other` are handles of the same channel.
+    ///
+    /// ```
+    /// let (_tx, rx) = weft::chan::unbounded::<u8>();
+    /// let (_tx2, rx2) = weft::chan::unbounded::<u8>();
+    /// assert!(rx.same_channel(&rx.clone()));
+    /// assert!(!rx.same_channel(&rx2));
+    /// ```
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
         self.flavor.id() == other.flavor.id()
     }
 
     /// Whether `tx` sends into this receiver's channel.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded::<u8>(1);
+    /// let (tx2, _rx2) = weft::chan::bounded::<u8>(1);
+    /// assert!(rx.same_channel_as(&tx));
+    /// assert!(!rx.same_channel_as(&tx2));
+    /// ```
     pub fn same_channel_as(&self, tx: &Sender<T>) -> bool {
         self.flavor.id() == tx.flavor.id()
     }
@@ -886,6 +900,14 @@ pub struct WeakSender<T> {
 
 impl<T> WeakSender<T> {
     /// A new `Sender`, if a `Sender` of the channel still lives.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::chan::bounded::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// let tx2 = weak.upgrade().expect("tx lives");
+    /// drop((tx, tx2)); // the last Sender closes the channel
+    /// assert!(weak.upgrade().is_none());
+    /// ```
     pub fn upgrade(&self) -> Option<Sender<T>> {
         let count = match &self.flavor {
             Flavor::Array(s) => &s.senders,
@@ -935,6 +957,14 @@ macro_rules! count_methods {
     ($handle:ident) => {
         impl<T> $handle<T> {
             /// How many [`Sender`]s the channel has now (0 for a timer channel). A snapshot.
+            ///
+            /// ```
+            /// let (tx, rx) = weft::chan::unbounded::<u8>();
+            /// let tx2 = tx.clone();
+            /// assert_eq!((tx.sender_count(), rx.sender_count()), (2, 2));
+            /// drop(tx2);
+            /// assert_eq!(rx.sender_count(), 1);
+            /// ```
             pub fn sender_count(&self) -> usize {
                 match &self.flavor {
                     Flavor::Timer(_) => 0,
@@ -943,6 +973,12 @@ macro_rules! count_methods {
             }
 
             /// How many [`Receiver`]s the channel has now. A snapshot.
+            ///
+            /// ```
+            /// let (tx, rx) = weft::chan::bounded::<u8>(0);
+            /// let _rx2 = rx.clone();
+            /// assert_eq!((tx.receiver_count(), rx.receiver_count()), (2, 2));
+            /// ```
             pub fn receiver_count(&self) -> usize {
                 dispatch!(&self.flavor, |s, c| s.receivers.load(Ordering::Relaxed))
             }

@@ -74,6 +74,19 @@ pub struct RecvStream<T> {
 impl<T> Receiver<T> {
     /// This receiver as an owned, `Unpin` [`RecvStream`] (one allocation, for the stream's
     /// life).
+    ///
+    /// ```
+    /// // A stream stored in a struct, polled by hand.
+    /// struct Inbox {
+    ///     messages: weft::chan::RecvStream<String>,
+    /// }
+    /// let (tx, rx) = weft::chan::unbounded();
+    /// let mut inbox = Inbox { messages: rx.into_stream() };
+    /// tx.send("hi".to_string()).unwrap();
+    /// let got = weft::sched::Scheduler::new(1)
+    ///     .block_on(std::future::poll_fn(|cx| inbox.messages.poll_recv(cx)));
+    /// assert_eq!(got.as_deref(), Ok("hi"));
+    /// ```
     pub fn into_stream(self) -> RecvStream<T> {
         RecvStream {
             rx: self,
@@ -104,11 +117,25 @@ impl<T> RecvStream<T> {
     }
 
     /// The receiver (for `try_recv`, `len`, ...).
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(2);
+    /// tx.send(7).unwrap();
+    /// let stream = rx.into_stream();
+    /// assert_eq!(stream.receiver().len(), 1);
+    /// ```
     pub fn receiver(&self) -> &Receiver<T> {
         &self.rx
     }
 
     /// Gives the receiver back, withdrawing a pending registration.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// let stream = rx.into_stream();
+    /// tx.send(3).unwrap();
+    /// assert_eq!(stream.into_inner().recv(), Ok(3));
+    /// ```
     pub fn into_inner(mut self) -> Receiver<T> {
         self.withdraw();
         let this = core::mem::ManuallyDrop::new(self);
@@ -218,6 +245,14 @@ pub struct SendSink<T> {
 impl<T> Sender<T> {
     /// This sender as an owned, `Unpin` [`SendSink`] (one allocation, for the sink's
     /// life).
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// let mut sink = tx.into_sink();
+    /// sink.start_send(1).unwrap(); // room: sent at once
+    /// assert!(!sink.is_pending());
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// ```
     pub fn into_sink(self) -> SendSink<T> {
         SendSink {
             tx: self,
@@ -289,6 +324,16 @@ impl<T> SendSink<T> {
 
     /// Withdraws a waiting message: `Some(msg)` if it was not delivered, `None` if a
     /// receiver took it (or none waited).
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::chan::bounded(1);
+    /// let mut sink = tx.into_sink();
+    /// sink.start_send("first").unwrap();
+    /// sink.start_send("second").unwrap(); // waits inside the sink: the buffer is full
+    /// assert!(sink.is_pending());
+    /// assert_eq!(sink.cancel(), Some("second"));
+    /// assert!(!sink.is_pending());
+    /// ```
     pub fn cancel(&mut self) -> Option<T> {
         let tx = &self.tx;
         let slot = self.home.as_mut().slot();
