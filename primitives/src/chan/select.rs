@@ -548,6 +548,12 @@ pub(super) struct Order {
     biased: bool,
     /// The arm drawn first (valid once `drawn >= 1`).
     first: usize,
+    /// The pool position Fisher-Yates' second step swapped with position 1 (valid once
+    /// `drawn >= 2`): like the first, recorded without the table, which only a third draw
+    /// writes out. A select over two channels of which one is quiet draws twice on about half
+    /// its rounds; writing the table there cost ~100 instructions per message
+    /// (bench-harness/examples/async_path.rs `weft-select`, Callgrind).
+    second: usize,
     /// The permutation, written only once a second draw needs it: a biased select, and a
     /// random one whose first arm is ready, never touch it. An `Order` is built on every
     /// select, and building (zeroing, moving) a 128-byte table each time cost a biased
@@ -575,6 +581,7 @@ impl Order {
             drawn: 0,
             biased,
             first: 0,
+            second: 1,
             slots: Slots::Unwritten,
         }
     }
@@ -595,20 +602,34 @@ impl Order {
             }
             return self.first;
         }
+        if k == 1 && matches!(self.slots, Slots::Unwritten) {
+            if self.drawn == 1 {
+                let pool = self.n - 1;
+                self.second = 1 + if pool > 1 { random_below(pool) } else { 0 };
+                self.drawn = 2;
+            }
+            return self.identity(self.second);
+        }
         self.later(k)
+    }
+
+    /// What position `i` holds after the first swap (0 with `first`), before any other.
+    #[inline]
+    fn identity(&self, i: usize) -> usize {
+        match i {
+            0 => self.first,
+            i if i == self.first => 0,
+            i => i,
+        }
     }
 
     /// Position `k >= 1`: draws up to it, writing the table out first if still unwritten.
     #[cold]
     fn later(&mut self, k: usize) -> usize {
         let n = self.n;
-        if let Slots::Unwritten = self.slots {
-            let first = self.first as u32;
-            let identity = |i: usize| match i as u32 {
-                0 => first,
-                i if i == first => 0,
-                i => i,
-            };
+        let unwritten = matches!(self.slots, Slots::Unwritten);
+        if unwritten {
+            let identity = |i: usize| self.identity(i) as u32;
             self.slots = if n <= SMALL {
                 let mut small = [0; SMALL];
                 for (i, slot) in small[..n].iter_mut().enumerate() {
@@ -619,11 +640,16 @@ impl Order {
                 Slots::Large((0..n).map(identity).collect())
             };
         }
+        let second = self.second;
         let slots = match &mut self.slots {
             Slots::Small(small) => &mut small[..n],
             Slots::Large(large) => &mut large[..],
             Slots::Unwritten => unreachable!("written above"),
         };
+        if unwritten && self.drawn >= 2 {
+            // Replay the second step, drawn before the table existed.
+            slots.swap(1, second);
+        }
         while self.drawn <= k {
             let j = self.drawn + random_below(n - self.drawn);
             slots.swap(self.drawn, j);
@@ -1355,5 +1381,48 @@ fn wrong_handle(index: usize, send: bool) -> ! {
 impl Drop for SelectedOperation<'_> {
     fn drop(&mut self) {
         self.arm.give_back(self.token);
+    }
+}
+
+#[cfg(all(test, not(weft_loom)))]
+mod order_tests {
+    use super::Order;
+
+    /// Every permutation of `n` arms, drawn position by position as a select asks for them
+    /// (the first two without the table, the rest with it), comes out about equally often:
+    /// the lazily recorded swaps replay Fisher-Yates exactly.
+    #[test]
+    fn lazy_draws_give_uniform_permutations() {
+        for n in [2usize, 3, 4] {
+            let mut counts = std::collections::HashMap::new();
+            let rounds = 24_000;
+            for _ in 0..rounds {
+                let mut order = Order::new(n, false);
+                let perm: Vec<usize> = (0..n).map(|k| order.at(k)).collect();
+                let mut seen = perm.clone();
+                seen.sort_unstable();
+                assert_eq!(
+                    seen,
+                    (0..n).collect::<Vec<_>>(),
+                    "not a permutation: {perm:?}"
+                );
+                *counts.entry(perm).or_insert(0u64) += 1;
+            }
+            let perms: u64 = (1..=n as u64).product();
+            assert_eq!(
+                counts.len() as u64,
+                perms,
+                "n = {n}: some order never drawn"
+            );
+            let expected = rounds as f64 / perms as f64;
+            for (perm, &c) in &counts {
+                // 24,000 rounds over at most 24 orders: each expects >= 1,000, and a fair
+                // chooser lands within 20% of that all but ~1e-9 of the time.
+                assert!(
+                    (c as f64 - expected).abs() < 0.2 * expected,
+                    "n = {n}: order {perm:?} drawn {c} times, expected about {expected}"
+                );
+            }
+        }
     }
 }
