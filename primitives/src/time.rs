@@ -98,16 +98,36 @@ impl Sleep {
     }
 
     /// The deadline (`None`: it never completes).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let at = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(weft::time::sleep_until(at).deadline(), Some(at));
+    /// assert_eq!(weft::time::sleep(Duration::MAX).deadline(), None);
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
 
     /// Whether the deadline has passed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert!(weft::time::sleep(Duration::ZERO).is_elapsed());
+    /// assert!(!weft::time::sleep(Duration::from_secs(60)).is_elapsed());
+    /// ```
     pub fn is_elapsed(&self) -> bool {
         self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
     /// Sets a new deadline; the old timer is cancelled. The next poll waits for the new one.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let mut nap = weft::time::sleep(Duration::from_secs(60));
+    /// nap.reset(Instant::now() + Duration::from_millis(1));
+    /// weft::sched::Scheduler::new(1).block_on(nap); // a millisecond, not a minute
+    /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = Some(deadline);
         self.entry = None;
@@ -175,6 +195,14 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 }
 
 /// [`timeout`] with an absolute deadline.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let (_tx, rx) = weft::chan::bounded::<u8>(1);
+/// let at = Instant::now() + Duration::from_millis(2);
+/// let r = weft::sched::Scheduler::new(1).block_on(weft::time::timeout_at(at, rx.recv_async()));
+/// assert!(r.is_err() && Instant::now() >= at);
+/// ```
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
@@ -191,11 +219,22 @@ pub struct Timeout<F> {
 
 impl<F> Timeout<F> {
     /// The wrapped future.
+    ///
+    /// ```
+    /// let t = weft::time::timeout(std::time::Duration::from_secs(1), std::future::ready(5));
+    /// let _inner: &std::future::Ready<i32> = t.get_ref();
+    /// ```
     pub fn get_ref(&self) -> &F {
         &self.future
     }
 
     /// The wrapped future, given up.
+    ///
+    /// ```
+    /// let t = weft::time::timeout(std::time::Duration::from_secs(1), std::future::ready(5));
+    /// let inner = t.into_inner();
+    /// assert_eq!(weft::sched::Scheduler::new(1).block_on(inner), 5);
+    /// ```
     pub fn into_inner(self) -> F {
         self.future
     }

@@ -348,6 +348,11 @@ mod imp {
         /// # Panics
         ///
         /// If `n` is zero.
+        ///
+        /// ```
+        /// let sched = weft::sched::Scheduler::builder().workers(3).build();
+        /// assert_eq!(sched.workers(), 3);
+        /// ```
         #[track_caller]
         pub fn workers(mut self, n: usize) -> Self {
             assert!(
@@ -359,6 +364,15 @@ mod imp {
         }
 
         /// The worker threads' name prefix (default `weft-worker`); each gets `-<index>`.
+        ///
+        /// ```
+        /// let sched = weft::sched::Scheduler::builder()
+        ///     .workers(1)
+        ///     .thread_name("io")
+        ///     .build();
+        /// let name = sched.spawn(async { std::thread::current().name().map(str::to_owned) });
+        /// assert_eq!(name.join().unwrap().as_deref(), Some("io-0"));
+        /// ```
         pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
             self.name = prefix.into();
             self
@@ -369,6 +383,11 @@ mod imp {
         /// # Panics
         ///
         /// If the OS refuses to start a thread.
+        ///
+        /// ```
+        /// let sched = weft::sched::Scheduler::builder().workers(2).build();
+        /// assert_eq!(sched.block_on(async { 1 + 1 }), 2);
+        /// ```
         pub fn build(self) -> Scheduler {
             let (core, locals) = Shared::new(self.workers);
             let inner = Arc::new(Inner {
@@ -397,17 +416,32 @@ mod imp {
         /// # Panics
         ///
         /// If `workers` is zero.
+        ///
+        /// ```
+        /// let sched = weft::sched::Scheduler::new(2);
+        /// let task = sched.spawn(async { "done" });
+        /// assert_eq!(task.join().unwrap(), "done");
+        /// ```
         #[track_caller]
         pub fn new(workers: usize) -> Scheduler {
             Builder::default().workers(workers).build()
         }
 
         /// A [`Builder`] to set the worker count and thread names.
+        ///
+        /// ```
+        /// let sched = weft::sched::Scheduler::builder().workers(1).build();
+        /// assert_eq!(sched.workers(), 1);
+        /// ```
         pub fn builder() -> Builder {
             Builder::default()
         }
 
         /// The number of worker threads.
+        ///
+        /// ```
+        /// assert_eq!(weft::sched::Scheduler::new(4).workers(), 4);
+        /// ```
         pub fn workers(&self) -> usize {
             self.inner.core.workers()
         }
@@ -418,6 +452,13 @@ mod imp {
         /// returns it as a [`JoinError`](crate::sched::JoinError). No panic of a task kills a worker: one that has no
         /// handle to go to (in a detached task, its output's `Drop`, a join handle's waker) is
         /// reported by the panic hook, as std reports a thread's panic, and the worker goes on.
+        ///
+        /// ```
+        /// let sched = weft::sched::Scheduler::new(2);
+        /// let squares: Vec<_> = (1..=4u64).map(|i| sched.spawn(async move { i * i })).collect();
+        /// let sum: u64 = squares.into_iter().map(|t| t.join().unwrap()).sum();
+        /// assert_eq!(sum, 30);
+        /// ```
         pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
         where
             F: Future + Send + 'static,
@@ -434,6 +475,15 @@ mod imp {
         /// # Panics
         ///
         /// If `future` panics (the panic propagates).
+        ///
+        /// ```
+        /// let sched = weft::sched::Scheduler::new(1);
+        /// let answer = sched.block_on(async {
+        ///     // `go` here spawns on `sched`.
+        ///     weft::go(async { 6 * 7 }).await.unwrap()
+        /// });
+        /// assert_eq!(answer, 42);
+        /// ```
         pub fn block_on<F: Future>(&self, future: F) -> F::Output {
             // In a thread-local destructor after `BLOCK_ON` is gone there is nothing to set
             // (or restore): `go` inside `future` then spawns on the global scheduler.
@@ -454,6 +504,21 @@ mod imp {
 
         /// Waits for every spawned task to finish (including tasks they spawn meanwhile),
         /// then stops the workers.
+        ///
+        /// ```
+        /// use std::sync::atomic::{AtomicUsize, Ordering};
+        /// use std::sync::Arc;
+        ///
+        /// let sched = weft::sched::Scheduler::new(2);
+        /// let done = Arc::new(AtomicUsize::new(0));
+        /// for _ in 0..8 {
+        ///     let done = Arc::clone(&done);
+        ///     // Detached: no handle is kept.
+        ///     drop(sched.spawn(async move { done.fetch_add(1, Ordering::Relaxed) }));
+        /// }
+        /// sched.shutdown();
+        /// assert_eq!(done.load(Ordering::Relaxed), 8);
+        /// ```
         pub fn shutdown(self) {
             self.inner.live.wait();
             drop(self);

@@ -129,11 +129,26 @@ enum Repr {
 impl JoinError {
     /// True if the task panicked: its future's `poll`, or its future's `Drop` (when it
     /// finished, or when it was cancelled).
+    ///
+    /// ```
+    /// let sched = weft::sched::Scheduler::new(1);
+    /// let err = sched.spawn(async { panic!("boom") }).join().unwrap_err();
+    /// assert!(err.is_panic() && !err.is_cancelled());
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
 
     /// True if the task was cancelled: its scheduler was dropped before it finished.
+    ///
+    /// ```
+    /// let sched = weft::sched::Scheduler::new(1);
+    /// let (tx, rx) = weft::chan::bounded::<()>(0);
+    /// let stuck = sched.spawn(async move { rx.recv_async().await });
+    /// drop(sched); // the task has not finished: queued, or waiting for a message
+    /// drop(tx); // a waiting task is woken, and meets no scheduler
+    /// assert!(stuck.join().unwrap_err().is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }
@@ -143,6 +158,13 @@ impl JoinError {
     /// # Errors
     ///
     /// The error itself when it is not a panic.
+    ///
+    /// ```
+    /// let sched = weft::sched::Scheduler::new(1);
+    /// let err = sched.spawn(async { panic!("boom") }).join().unwrap_err();
+    /// let payload = err.try_into_panic().unwrap();
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(p) => Ok(p),
@@ -155,6 +177,16 @@ impl JoinError {
     /// # Panics
     ///
     /// If the task was cancelled rather than panicked.
+    ///
+    /// ```
+    /// let sched = weft::sched::Scheduler::new(1);
+    /// let err = sched.spawn(async { panic!("boom") }).join().unwrap_err();
+    /// let payload = err.into_panic();
+    /// let resumed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     std::panic::resume_unwind(payload)
+    /// }));
+    /// assert_eq!(resumed.unwrap_err().downcast_ref::<&str>(), Some(&"boom"));
+    /// ```
     #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self.try_into_panic() {
@@ -647,6 +679,15 @@ impl<T> JoinHandle<T> {
 
     /// True once the task has finished (returned, panicked or was cancelled): a
     /// [`join`](Self::join) then returns at once.
+    ///
+    /// ```
+    /// let sched = weft::sched::Scheduler::new(1);
+    /// let task = sched.spawn(async { 1 });
+    /// while !task.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert_eq!(task.join().unwrap(), 1);
+    /// ```
     pub fn is_finished(&self) -> bool {
         // Relaxed suffices for a yes/no answer; taking the output re-reads with Acquire.
         self.header().state.load(Ordering::Relaxed) & LIFECYCLE == COMPLETE
@@ -660,6 +701,12 @@ impl<T> JoinHandle<T> {
     /// # Errors
     ///
     /// A [`JoinError`] if the task panicked or was cancelled.
+    ///
+    /// ```
+    /// let sched = weft::sched::Scheduler::new(2);
+    /// let task = sched.spawn(async { (1..=10).sum::<u32>() });
+    /// assert_eq!(task.join().unwrap(), 55);
+    /// ```
     pub fn join(self) -> Result<T, JoinError> {
         let header = self.header();
         let finished = || {
