@@ -568,6 +568,15 @@ impl<T> Sender<T> {
     ///
     /// `Full(msg)` if the buffer is full (on a rendezvous channel: no thread is blocked in
     /// `recv`), `Closed(msg)` if the channel is closed.
+    ///
+    /// ```
+    /// use weft::chan::{bounded, TrySendError};
+    /// let (tx, rx) = bounded(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Closed(3)));
+    /// ```
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         dispatch_send!(&self.flavor, |s, c| c.try_send(msg))
     }
@@ -634,6 +643,16 @@ impl<T> Receiver<T> {
     /// # Errors
     ///
     /// `Empty` if none is ready, `Closed` once the channel is closed and drained.
+    ///
+    /// ```
+    /// use weft::chan::{unbounded, TryRecvError};
+    /// let (tx, rx) = unbounded();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(1)); // drained first
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         dispatch!(&self.flavor, |s, c| c.try_recv())
     }
@@ -643,6 +662,15 @@ impl<T> Receiver<T> {
     /// # Errors
     ///
     /// `Timeout`, or `Closed` once the channel is closed and drained.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft::chan::{bounded, RecvTimeoutError};
+    /// let (tx, rx) = bounded::<u8>(1);
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(2)), Err(RecvTimeoutError::Timeout));
+    /// drop(tx);
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(1)), Err(RecvTimeoutError::Closed));
+    /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         let deadline = deadline_after(timeout);
         dispatch!(&self.flavor, |s, c| c.recv(deadline))
@@ -650,6 +678,18 @@ impl<T> Receiver<T> {
 
     /// A future that receives a message; resolves like [`recv`](Self::recv). Dropping it
     /// never loses a message.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(0);
+    /// let sched = weft::sched::Scheduler::new(1);
+    /// let got = sched.block_on(async move {
+    ///     let sender = weft::go(async move { tx.send_async("ping").await.unwrap() });
+    ///     let got = rx.recv_async().await.unwrap();
+    ///     sender.await.unwrap();
+    ///     got
+    /// });
+    /// assert_eq!(got, "ping");
+    /// ```
     pub fn recv_async(&self) -> RecvFuture<'_, T> {
         RecvFuture {
             receiver: self,
@@ -658,11 +698,24 @@ impl<T> Receiver<T> {
     }
 
     /// A blocking iterator over messages; ends when the channel is closed and drained.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(2);
+    /// std::thread::spawn(move || (1..=5).for_each(|i| tx.send(i).unwrap()));
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    /// ```
     pub fn iter(&self) -> Iter<'_, T> {
         Iter { rx: self }
     }
 
     /// An iterator over the messages ready now; never blocks.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::unbounded();
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]); // and tx is still open
+    /// ```
     pub fn try_iter(&self) -> TryIter<'_, T> {
         TryIter { rx: self }
     }
@@ -674,32 +727,77 @@ macro_rules! common_methods {
         impl<T> $handle<T> {
             /// Closes the channel (see the [module docs](self)). Returns `true` if this call
             /// closed it, `false` if it was already closed.
+            ///
+            /// ```
+            /// let (tx, rx) = weft::chan::bounded(1);
+            /// tx.send(1).unwrap();
+            /// assert!(rx.close());
+            /// assert!(!tx.close(), "already closed");
+            /// assert!(tx.send(2).is_err());
+            /// assert_eq!(rx.recv(), Ok(1)); // buffered messages are still received
+            /// ```
             pub fn close(&self) -> bool {
                 dispatch!(&self.flavor, |s, c| c.close())
             }
 
             /// Whether the channel is closed.
+            ///
+            /// ```
+            /// let (tx, rx) = weft::chan::unbounded::<u8>();
+            /// assert!(!rx.is_closed());
+            /// drop(tx); // the last sender
+            /// assert!(rx.is_closed());
+            /// ```
             pub fn is_closed(&self) -> bool {
                 dispatch!(&self.flavor, |s, c| c.is_closed())
             }
 
             /// Messages buffered now (always 0 for a rendezvous channel). A snapshot.
+            ///
+            /// ```
+            /// let (tx, rx) = weft::chan::bounded(4);
+            /// tx.send(1).unwrap();
+            /// tx.send(2).unwrap();
+            /// assert_eq!((tx.len(), rx.len()), (2, 2));
+            /// ```
             pub fn len(&self) -> usize {
                 dispatch!(&self.flavor, |s, c| c.len())
             }
 
             /// Whether no message is buffered. A snapshot.
+            ///
+            /// ```
+            /// let (tx, rx) = weft::chan::bounded(1);
+            /// assert!(rx.is_empty());
+            /// tx.send(()).unwrap();
+            /// assert!(!tx.is_empty());
+            /// ```
             pub fn is_empty(&self) -> bool {
                 self.len() == 0
             }
 
             /// Whether the buffer is full (always true for a rendezvous channel, never for an
             /// unbounded one). A snapshot.
+            ///
+            /// ```
+            /// let (tx, _rx) = weft::chan::bounded(1);
+            /// assert!(!tx.is_full());
+            /// tx.send(1).unwrap();
+            /// assert!(tx.is_full());
+            /// assert!(weft::chan::bounded::<u8>(0).0.is_full());
+            /// assert!(!weft::chan::unbounded::<u8>().0.is_full());
+            /// ```
             pub fn is_full(&self) -> bool {
                 self.capacity().is_some_and(|cap| self.len() == cap)
             }
 
             /// The capacity: `Some(cap)` for `bounded(cap)`, `None` for `unbounded()`.
+            ///
+            /// ```
+            /// assert_eq!(weft::chan::bounded::<u8>(8).1.capacity(), Some(8));
+            /// assert_eq!(weft::chan::bounded::<u8>(0).1.capacity(), Some(0));
+            /// assert_eq!(weft::chan::unbounded::<u8>().1.capacity(), None);
+            /// ```
             pub fn capacity(&self) -> Option<usize> {
                 dispatch!(&self.flavor, |s, c| c.capacity())
             }
