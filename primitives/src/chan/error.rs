@@ -49,6 +49,12 @@ pub enum RecvTimeoutError {
 
 impl<T> SendError<T> {
     /// The message that could not be sent.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// drop(rx);
+    /// assert_eq!(tx.send("kept").unwrap_err().into_inner(), "kept");
+    /// ```
     pub fn into_inner(self) -> T {
         self.0
     }
@@ -56,6 +62,11 @@ impl<T> SendError<T> {
 
 impl<T> TrySendError<T> {
     /// The message that could not be sent.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::chan::bounded(0); // nobody receiving
+    /// assert_eq!(tx.try_send(5).unwrap_err().into_inner(), 5);
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             Self::Full(v) | Self::Closed(v) => v,
@@ -63,11 +74,22 @@ impl<T> TrySendError<T> {
     }
 
     /// True for `Full`.
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::chan::bounded(0);
+    /// assert!(tx.try_send(1).unwrap_err().is_full());
+    /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, Self::Full(_))
     }
 
     /// True for `Closed`.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// drop(rx);
+    /// assert!(tx.try_send(1).unwrap_err().is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed(_))
     }
@@ -75,6 +97,13 @@ impl<T> TrySendError<T> {
 
 impl<T> SendTimeoutError<T> {
     /// The message that could not be sent.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, _rx) = weft::chan::bounded(0);
+    /// let err = tx.send_timeout('x', Duration::from_millis(1)).unwrap_err();
+    /// assert_eq!(err.into_inner(), 'x');
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             Self::Timeout(v) | Self::Closed(v) => v,
@@ -82,11 +111,24 @@ impl<T> SendTimeoutError<T> {
     }
 
     /// True for `Timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, _rx) = weft::chan::bounded(0);
+    /// assert!(tx.send_timeout(1, Duration::from_millis(1)).unwrap_err().is_timeout());
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout(_))
     }
 
     /// True for `Closed`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, rx) = weft::chan::bounded(0);
+    /// drop(rx);
+    /// assert!(tx.send_timeout(1, Duration::from_secs(1)).unwrap_err().is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed(_))
     }
@@ -94,11 +136,22 @@ impl<T> SendTimeoutError<T> {
 
 impl TryRecvError {
     /// True for `Empty`.
+    ///
+    /// ```
+    /// let (_tx, rx) = weft::chan::unbounded::<u8>();
+    /// assert!(rx.try_recv().unwrap_err().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         matches!(self, Self::Empty)
     }
 
     /// True for `Closed`.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::unbounded::<u8>();
+    /// drop(tx);
+    /// assert!(rx.try_recv().unwrap_err().is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed)
     }
@@ -106,11 +159,24 @@ impl TryRecvError {
 
 impl RecvTimeoutError {
     /// True for `Timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_tx, rx) = weft::chan::bounded::<u8>(1);
+    /// assert!(rx.recv_timeout(Duration::from_millis(1)).unwrap_err().is_timeout());
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout)
     }
 
     /// True for `Closed`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, rx) = weft::chan::bounded::<u8>(1);
+    /// drop(tx);
+    /// assert!(rx.recv_timeout(Duration::from_secs(1)).unwrap_err().is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed)
     }
