@@ -1089,6 +1089,24 @@ impl std::error::Error for SelectTimeoutError {}
 
 impl<'a> Select<'a> {
     /// An empty select with Go's fairness: a random choice among ready operations.
+    ///
+    /// ```
+    /// use weft::chan::{bounded, Select};
+    /// let (tx1, rx1) = bounded(1);
+    /// let (tx2, rx2) = bounded(1);
+    /// tx1.send("a").unwrap();
+    /// tx2.send("b").unwrap();
+    /// let mut sel = Select::new();
+    /// let i1 = sel.recv(&rx1);
+    /// let i2 = sel.recv(&rx2);
+    /// let op = sel.select(); // both are ready: either may be chosen
+    /// let got = match op.index() {
+    ///     i if i == i1 => op.recv(&rx1).unwrap(),
+    ///     i if i == i2 => op.recv(&rx2).unwrap(),
+    ///     _ => unreachable!(),
+    /// };
+    /// assert!(got == "a" || got == "b");
+    /// ```
     pub fn new() -> Self {
         Self {
             arms: Vec::new(),
@@ -1099,6 +1117,20 @@ impl<'a> Select<'a> {
     }
 
     /// An empty select that prefers the operation added first among ready ones.
+    ///
+    /// ```
+    /// use weft::chan::{bounded, Select};
+    /// let (tx1, rx1) = bounded(1);
+    /// let (tx2, rx2) = bounded(1);
+    /// tx1.send(1).unwrap();
+    /// tx2.send(2).unwrap();
+    /// let mut sel = Select::new_biased();
+    /// sel.recv(&rx1);
+    /// sel.recv(&rx2);
+    /// let op = sel.select();
+    /// assert_eq!(op.index(), 0, "the first added wins among ready ones");
+    /// assert_eq!(op.recv(&rx1), Ok(1));
+    /// ```
     pub fn new_biased() -> Self {
         Self {
             arms: Vec::new(),
@@ -1109,6 +1141,16 @@ impl<'a> Select<'a> {
     }
 
     /// Adds a receive on `rx`; returns its index.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::unbounded();
+    /// tx.send(3).unwrap();
+    /// let mut sel = weft::chan::Select::new();
+    /// let i = sel.recv(&rx);
+    /// let op = sel.select();
+    /// assert_eq!(op.index(), i);
+    /// assert_eq!(op.recv(&rx), Ok(3));
+    /// ```
     pub fn recv<T: Send>(&mut self, rx: &'a Receiver<T>) -> usize {
         self.arms.push(Box::new(RecvArm::new(rx)));
         self.arms.len() - 1
@@ -1117,6 +1159,16 @@ impl<'a> Select<'a> {
     /// Adds a send on `tx`; returns its index. The value is given on completion
     /// ([`SelectedOperation::send`]): between the selection and the completion, a rendezvous
     /// receiver that was chosen waits for it, so complete promptly.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// let mut sel = weft::chan::Select::new();
+    /// let i = sel.send(&tx);
+    /// let op = sel.select(); // there is room
+    /// assert_eq!(op.index(), i);
+    /// op.send(&tx, "hello").unwrap();
+    /// assert_eq!(rx.recv(), Ok("hello"));
+    /// ```
     pub fn send<T: Send>(&mut self, tx: &'a Sender<T>) -> usize {
         self.arms.push(Box::new(SendArm::new(tx)));
         self.arms.len() - 1
@@ -1128,6 +1180,21 @@ impl<'a> Select<'a> {
     /// # Panics
     ///
     /// If there is no operation at `index`, or it was removed already.
+    ///
+    /// ```
+    /// use weft::chan::{bounded, Select};
+    /// let (tx1, rx1) = bounded::<u8>(1);
+    /// let (tx2, rx2) = bounded(1);
+    /// drop(tx1); // closed: its receive is always ready
+    /// tx2.send(9).unwrap();
+    /// let mut sel = Select::new_biased();
+    /// let closed = sel.recv(&rx1);
+    /// let live = sel.recv(&rx2);
+    /// sel.remove(closed);
+    /// let op = sel.select();
+    /// assert_eq!(op.index(), live);
+    /// assert_eq!(op.recv(&rx2), Ok(9));
+    /// ```
     pub fn remove(&mut self, index: usize) {
         assert!(
             index < self.arms.len() && !self.removed.contains(&index),
@@ -1159,6 +1226,15 @@ impl<'a> Select<'a> {
 
     /// Waits until an operation can proceed and commits it. A select without operations
     /// blocks forever, as in Go.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(0);
+    /// let sender = std::thread::spawn(move || tx.send(5).unwrap());
+    /// let mut sel = weft::chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert_eq!(sel.select().recv(&rx), Ok(5)); // waits for the sender
+    /// sender.join().unwrap();
+    /// ```
     #[inline]
     pub fn select(&mut self) -> SelectedOperation<'_> {
         self.selected(Timeout::Never)
@@ -1175,6 +1251,14 @@ impl<'a> Select<'a> {
     /// # Errors
     ///
     /// [`TrySelectError`] if none can.
+    ///
+    /// ```
+    /// use weft::chan::{bounded, Select, TrySelectError};
+    /// let (_tx, rx) = bounded::<u8>(1);
+    /// let mut sel = Select::new();
+    /// sel.recv(&rx);
+    /// assert_eq!(sel.try_select().err(), Some(TrySelectError));
+    /// ```
     #[inline]
     pub fn try_select(&mut self) -> Result<SelectedOperation<'_>, TrySelectError> {
         self.selected(Timeout::Now).ok_or(TrySelectError)
@@ -1185,6 +1269,15 @@ impl<'a> Select<'a> {
     /// # Errors
     ///
     /// [`SelectTimeoutError`] if no operation could proceed in time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft::chan::{bounded, Select, SelectTimeoutError};
+    /// let (_tx, rx) = bounded::<u8>(1);
+    /// let mut sel = Select::new();
+    /// sel.recv(&rx);
+    /// assert_eq!(sel.select_timeout(Duration::from_millis(2)).err(), Some(SelectTimeoutError));
+    /// ```
     #[inline]
     pub fn select_timeout(
         &mut self,
@@ -1233,6 +1326,15 @@ impl<'a> Select<'a> {
     /// Waits until an operation may be able to proceed and returns its index, without
     /// performing it. Another thread may take the chance first: the operation itself (e.g. a
     /// `try_recv`) can still find nothing.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// tx.send(1).unwrap();
+    /// let mut sel = weft::chan::Select::new();
+    /// let i = sel.recv(&rx);
+    /// assert_eq!(sel.ready(), i);
+    /// assert_eq!(rx.try_recv(), Ok(1)); // the operation is done separately
+    /// ```
     pub fn ready(&mut self) -> usize {
         run_ready(&self.arms[..], self.biased, Timeout::Never)
             .expect("a wait without a deadline returns an operation")
@@ -1243,6 +1345,13 @@ impl<'a> Select<'a> {
     /// # Errors
     ///
     /// [`TrySelectError`] if no operation is ready.
+    ///
+    /// ```
+    /// let (_tx, rx) = weft::chan::bounded::<u8>(1);
+    /// let mut sel = weft::chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert!(sel.try_ready().is_err());
+    /// ```
     pub fn try_ready(&mut self) -> Result<usize, TrySelectError> {
         run_ready(&self.arms[..], self.biased, Timeout::Now).ok_or(TrySelectError)
     }
@@ -1252,6 +1361,14 @@ impl<'a> Select<'a> {
     /// # Errors
     ///
     /// [`SelectTimeoutError`] if no operation became ready in time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_tx, rx) = weft::chan::bounded::<u8>(1);
+    /// let mut sel = weft::chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert!(sel.ready_timeout(Duration::from_millis(2)).is_err());
+    /// ```
     pub fn ready_timeout(&mut self, timeout: Duration) -> Result<usize, SelectTimeoutError> {
         run_ready(&self.arms[..], self.biased, Timeout::after(timeout)).ok_or(SelectTimeoutError)
     }
@@ -1261,6 +1378,15 @@ impl<'a> Select<'a> {
     /// # Errors
     ///
     /// [`SelectTimeoutError`] if no operation became ready before `deadline`.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// tx.send(()).unwrap();
+    /// let mut sel = weft::chan::Select::new();
+    /// let i = sel.recv(&rx);
+    /// assert_eq!(sel.ready_deadline(Instant::now() + Duration::from_secs(1)), Ok(i));
+    /// ```
     pub fn ready_deadline(&mut self, deadline: Instant) -> Result<usize, SelectTimeoutError> {
         run_ready(&self.arms[..], self.biased, Timeout::At(deadline)).ok_or(SelectTimeoutError)
     }
@@ -1308,6 +1434,16 @@ impl fmt::Debug for SelectedOperation<'_> {
 
 impl<'s> SelectedOperation<'s> {
     /// The index of the selected operation (as returned when it was added).
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// let mut sel = weft::chan::Select::new();
+    /// let send = sel.send(&tx);
+    /// let op = sel.select();
+    /// assert_eq!(op.index(), send);
+    /// op.send(&tx, 1).unwrap();
+    /// # drop(rx);
+    /// ```
     #[inline]
     pub fn index(&self) -> usize {
         self.index
@@ -1323,6 +1459,14 @@ impl<'s> SelectedOperation<'s> {
     ///
     /// If the selected operation is not a receive on `rx`'s channel (the operation is then
     /// given back, see the type docs).
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::unbounded::<u8>();
+    /// drop(tx);
+    /// let mut sel = weft::chan::Select::new();
+    /// sel.recv(&rx);
+    /// assert!(sel.select().recv(&rx).is_err(), "closed and drained: ready, with an error");
+    /// ```
     #[inline]
     pub fn recv<T>(self, rx: &Receiver<T>) -> Result<T, RecvError> {
         self.check(rx.flavor.id(), false);
@@ -1346,6 +1490,15 @@ impl<'s> SelectedOperation<'s> {
     ///
     /// If the selected operation is not a send on `tx`'s channel (the operation is then given
     /// back, see the type docs).
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// drop(rx);
+    /// let mut sel = weft::chan::Select::new();
+    /// sel.send(&tx);
+    /// let err = sel.select().send(&tx, "back").unwrap_err();
+    /// assert_eq!(err.into_inner(), "back");
+    /// ```
     #[inline]
     pub fn send<T>(self, tx: &Sender<T>, msg: T) -> Result<(), SendError<T>> {
         self.check(tx.flavor.id(), true);
