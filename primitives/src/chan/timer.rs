@@ -551,6 +551,14 @@ fn core_of(rx: &super::Receiver<Instant>) -> &Core {
 
 impl Timer {
     /// A timer due in `duration` (zero: at once; `Duration::MAX`: never).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let start = Instant::now();
+    /// let timer = weft::time::Timer::new(Duration::from_millis(2));
+    /// let fired = timer.receiver().recv().unwrap();
+    /// assert!(fired >= start + Duration::from_millis(2));
+    /// ```
     pub fn new(duration: Duration) -> Self {
         Self {
             rx: super::after(duration),
@@ -558,6 +566,12 @@ impl Timer {
     }
 
     /// A timer due at `deadline` (one in the past: at once).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// let timer = weft::time::Timer::at(Instant::now()); // already due
+    /// assert!(timer.receiver().recv().is_ok());
+    /// ```
     pub fn at(deadline: Instant) -> Self {
         Self {
             rx: super::at(deadline),
@@ -565,23 +579,55 @@ impl Timer {
     }
 
     /// The timer's channel.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_tx, jobs) = weft::chan::bounded::<u32>(1);
+    /// let timer = weft::time::Timer::new(Duration::from_millis(1));
+    /// weft::select! {
+    ///     recv(jobs) -> _ => unreachable!("no job is sent"),
+    ///     recv(timer.receiver()) -> at => assert!(at.is_ok()),
+    /// };
+    /// ```
     pub fn receiver(&self) -> &super::Receiver<Instant> {
         &self.rx
     }
 
     /// Makes the timer due in `duration` from now. Returns whether it was active (running,
     /// or due and not yet received). No value due before the reset is received after it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let timer = weft::time::Timer::new(Duration::from_secs(60));
+    /// assert!(timer.reset(Duration::from_millis(1)), "it was running");
+    /// assert!(timer.receiver().recv().is_ok()); // a millisecond, not a minute
+    /// ```
     pub fn reset(&self, duration: Duration) -> bool {
         core_of(&self.rx).reset(Instant::now().checked_add(duration), None)
     }
 
     /// Makes the timer due at `deadline`; as [`reset`](Self::reset).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let timer = weft::time::Timer::new(Duration::from_secs(60));
+    /// timer.reset_at(Instant::now());
+    /// assert!(timer.receiver().recv().is_ok());
+    /// ```
     pub fn reset_at(&self, deadline: Instant) -> bool {
         core_of(&self.rx).reset(Some(deadline), None)
     }
 
     /// Stops the timer: nothing is received from it until a reset. Returns whether it was
     /// active (so `true` means its value was never received, and now never will be).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let timer = weft::time::Timer::new(Duration::from_millis(1));
+    /// assert!(timer.stop());
+    /// assert!(timer.receiver().recv_timeout(Duration::from_millis(20)).is_err(), "stopped");
+    /// assert!(!timer.stop(), "no longer active");
+    /// ```
     pub fn stop(&self) -> bool {
         core_of(&self.rx).stop()
     }
@@ -589,6 +635,13 @@ impl Timer {
 
 impl Ticker {
     /// A ticker that ticks every `period`, the first tick one period from now.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ticker = weft::time::Ticker::new(Duration::from_millis(1));
+    /// let ticks: Vec<_> = ticker.receiver().iter().take(3).collect();
+    /// assert!(ticks.windows(2).all(|w| w[0] < w[1]));
+    /// ```
     ///
     /// # Panics
     ///
@@ -604,12 +657,25 @@ impl Ticker {
     }
 
     /// The ticker's channel.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ticker = weft::time::Ticker::new(Duration::from_millis(1));
+    /// assert!(ticker.receiver().recv_timeout(Duration::from_secs(5)).is_ok());
+    /// ```
     pub fn receiver(&self) -> &super::Receiver<Instant> {
         &self.rx
     }
 
     /// Restarts the ticker with `period`, the next tick one period from now; a tick that
     /// was due and not received is dropped.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ticker = weft::time::Ticker::new(Duration::from_secs(60));
+    /// ticker.reset(Duration::from_millis(1));
+    /// assert!(ticker.receiver().recv_timeout(Duration::from_secs(5)).is_ok());
+    /// ```
     ///
     /// # Panics
     ///
@@ -623,6 +689,13 @@ impl Ticker {
     }
 
     /// Stops the ticker: no more ticks, and a due one is dropped, until a reset.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ticker = weft::time::Ticker::new(Duration::from_millis(1));
+    /// ticker.stop();
+    /// assert!(ticker.receiver().recv_timeout(Duration::from_millis(20)).is_err());
+    /// ```
     pub fn stop(&self) {
         core_of(&self.rx).stop();
     }
