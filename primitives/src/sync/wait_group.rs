@@ -148,6 +148,15 @@ impl WaitGroup {
 
     const_fn_unless_loom! {
         /// A wait group with a zero counter. `const`, so it can initialise a `static`.
+        ///
+        /// ```
+        /// use weft::sync::WaitGroup;
+        /// static WG: WaitGroup = WaitGroup::new();
+        /// WG.add(1);
+        /// std::thread::spawn(|| WG.done());
+        /// WG.wait();
+        /// assert_eq!(WG.count(), 0);
+        /// ```
         #[inline]
         pub fn new() -> WaitGroup {
             WaitGroup { state: AtomicU32::new(0) }
@@ -401,6 +410,13 @@ impl WaitGroup {
     ///
     /// When it returns 0, every `done` that brought the counter down has happened-before
     /// (Acquire), as with `wait`.
+    ///
+    /// ```
+    /// let wg = weft::sync::WaitGroup::new();
+    /// wg.add(2);
+    /// wg.done();
+    /// assert_eq!(wg.count(), 1);
+    /// ```
     #[inline]
     pub fn count(&self) -> usize {
         // Ordering: Acquire pairs with the Release `fetch_sub` in `done`.
