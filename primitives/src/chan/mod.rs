@@ -609,7 +609,21 @@ impl<T> Sender<T> {
     /// send for the waiting task (which is woken done, not woken to retry), and on
     /// `bounded(0)` a receiver takes it straight from the future (see [`bounded`] for what
     /// happens when only async receivers wait); so a future dropped after a pending poll may
-    /// have sent. [`SendSink::cancel`] tells which.
+    /// have sent. Where the caller must know which, use a [`SendSink`]: its
+    /// [`cancel`](SendSink::cancel) returns the message if it was not sent.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// let sched = weft::sched::Scheduler::new(1);
+    /// let receiver = sched.spawn(async move {
+    ///     rx.recv_async().await.unwrap() + rx.recv_async().await.unwrap()
+    /// });
+    /// sched.block_on(async move {
+    ///     tx.send_async(1).await.unwrap();
+    ///     tx.send_async(2).await.unwrap(); // waits for room, without holding the worker
+    /// });
+    /// assert_eq!(receiver.join().unwrap(), 3);
+    /// ```
     pub fn send_async(&self, msg: T) -> SendFuture<'_, T> {
         SendFuture {
             sender: self,

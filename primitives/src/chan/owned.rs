@@ -99,6 +99,23 @@ impl<T> Receiver<T> {
 impl<T> RecvStream<T> {
     /// Polls for a message: `Ready(Ok(msg))`, `Ready(Err(RecvError))` once the channel is
     /// closed and drained, or `Pending` with `cx`'s waker registered.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// let (tx, rx) = weft::chan::unbounded();
+    /// let mut stream = rx.into_stream();
+    /// let sched = weft::sched::Scheduler::new(1);
+    /// let sum = sched.block_on(async move {
+    ///     let sender = weft::go(async move { (1..=3).for_each(|i| tx.send(i).unwrap()) });
+    ///     let mut sum = 0;
+    ///     while let Ok(v) = poll_fn(|cx| stream.poll_recv(cx)).await {
+    ///         sum += v;
+    ///     }
+    ///     sender.await.unwrap();
+    ///     sum
+    /// });
+    /// assert_eq!(sum, 6);
+    /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
         let rx = &self.rx;
         let slot = self.home.as_mut().slot();
@@ -263,12 +280,37 @@ impl<T> Sender<T> {
 
 impl<T> SendSink<T> {
     /// Whether a message waits inside the sink.
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// let mut sink = tx.into_sink();
+    /// sink.start_send(1).unwrap();
+    /// assert!(!sink.is_pending(), "sent at once");
+    /// sink.start_send(2).unwrap();
+    /// assert!(sink.is_pending(), "the buffer is full: 2 waits in the sink");
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// ```
     pub fn is_pending(&self) -> bool {
         self.home.state.is_some()
     }
 
     /// Ready for [`start_send`](Self::start_send) once no message waits in the sink:
     /// drives a waiting one first. `Err` with the waiting message if the channel closed.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// let (tx, rx) = weft::chan::bounded(1);
+    /// let mut sink = tx.into_sink();
+    /// sink.start_send("a").unwrap();
+    /// sink.start_send("b").unwrap(); // waits in the sink
+    /// let sched = weft::sched::Scheduler::new(1);
+    /// let receiver = sched.spawn(async move { [rx.recv_async().await, rx.recv_async().await] });
+    /// sched.block_on(async {
+    ///     poll_fn(|cx| sink.poll_ready(cx)).await.unwrap(); // "b" delivered: ready for the next
+    /// });
+    /// assert!(!sink.is_pending());
+    /// assert_eq!(receiver.join().unwrap(), [Ok("a"), Ok("b")]);
+    /// ```
     pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
         self.poll_flush(cx)
     }
@@ -283,6 +325,14 @@ impl<T> SendSink<T> {
     /// # Panics
     ///
     /// If a message already waits in the sink (call `poll_ready` until ready first).
+    ///
+    /// ```
+    /// let (tx, rx) = weft::chan::unbounded();
+    /// let mut sink = tx.into_sink();
+    /// sink.start_send(1).unwrap();
+    /// drop(rx);
+    /// assert_eq!(sink.start_send(2).unwrap_err().into_inner(), 2, "closed: the message comes back");
+    /// ```
     pub fn start_send(&mut self, msg: T) -> Result<(), SendError<T>> {
         assert!(
             !self.is_pending(),
@@ -301,6 +351,17 @@ impl<T> SendSink<T> {
 
     /// Drives the waiting message, if any, until it is delivered (`Ready(Ok)`), or the
     /// channel closes (`Ready(Err)` with the message back).
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// let (tx, rx) = weft::chan::bounded(0); // rendezvous
+    /// let mut sink = tx.into_sink();
+    /// sink.start_send(7).unwrap(); // no receiver yet: waits in the sink
+    /// let sched = weft::sched::Scheduler::new(1);
+    /// let receiver = sched.spawn(async move { rx.recv_async().await });
+    /// sched.block_on(async { poll_fn(|cx| sink.poll_flush(cx)).await.unwrap() });
+    /// assert_eq!(receiver.join().unwrap(), Ok(7));
+    /// ```
     pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
         let tx = &self.tx;
         let slot = self.home.as_mut().slot();
@@ -318,6 +379,18 @@ impl<T> SendSink<T> {
     }
 
     /// As [`poll_flush`](Self::poll_flush): the channel stays open for other senders.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// let (tx, rx) = weft::chan::unbounded();
+    /// let tx2 = tx.clone();
+    /// let mut sink = tx.into_sink();
+    /// sink.start_send(1).unwrap();
+    /// let sched = weft::sched::Scheduler::new(1);
+    /// sched.block_on(async { poll_fn(|cx| sink.poll_close(cx)).await.unwrap() });
+    /// tx2.send(2).unwrap(); // still open
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// ```
     pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
         self.poll_flush(cx)
     }
@@ -343,6 +416,13 @@ impl<T> SendSink<T> {
     }
 
     /// The sender (for `try_send`, `len`, ...).
+    ///
+    /// ```
+    /// let (tx, _rx) = weft::chan::bounded(2);
+    /// let sink = tx.into_sink();
+    /// sink.sender().try_send(1).unwrap();
+    /// assert_eq!(sink.sender().len(), 1);
+    /// ```
     pub fn sender(&self) -> &Sender<T> {
         &self.tx
     }
