@@ -7,11 +7,13 @@
 //! ```sh
 //! cargo build --release -p weft-bench --example async_path
 //! valgrind --tool=callgrind target/release/examples/async_path weft 1 1 100000
-//! #        implementation (weft, weft-select, kanal), capacity, workers, messages
+//! #        implementation (weft, weft-select, weft-after, kanal), capacity, workers, messages
 //! ```
 //!
 //! `weft` runs weft's channel on weft's scheduler; `weft-select` receives through a two-arm
-//! `select_async!` (the second channel never sends); `kanal` runs kanal's channel on tokio's
+//! `select_async!` (the second channel never sends); `weft-after` through a `select_async!`
+//! whose second arm is `recv(after(10 s))` (Go's `case <-time.After(d)`, suite `time`'s
+//! `select_timeout`); `kanal` runs kanal's channel on tokio's
 //! multi-thread runtime. The root task is spawned (not `block_on`'s thread) as the suite's is.
 
 use std::time::Instant;
@@ -76,6 +78,33 @@ fn main() {
             });
             assert_eq!(sched.block_on(root).unwrap(), expected);
         }
+        "weft-after" => {
+            let sched = weft::sched::Scheduler::new(workers);
+            let root = sched.spawn(async move {
+                let (tx, rx) = weft::chan::bounded::<u64>(cap);
+                let sender = weft::go(async move {
+                    for i in 0..n {
+                        tx.send_async(i).await.unwrap();
+                    }
+                });
+                let mut sum = 0;
+                loop {
+                    let got = weft::select_async! {
+                        recv(rx) -> v => v.ok(),
+                        recv(weft::chan::after(std::time::Duration::from_secs(10))) -> _ => {
+                            panic!("a message comes well within 10 s")
+                        }
+                    };
+                    match got {
+                        Some(v) => sum += v,
+                        None => break,
+                    }
+                }
+                sender.await.unwrap();
+                sum
+            });
+            assert_eq!(sched.block_on(root).unwrap(), expected);
+        }
         "kanal" => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(workers)
@@ -97,7 +126,7 @@ fn main() {
             });
             assert_eq!(rt.block_on(root).unwrap(), expected);
         }
-        other => panic!("unknown implementation {other:?}: weft, weft-select or kanal"),
+        other => panic!("unknown implementation {other:?}: weft, weft-select, weft-after or kanal"),
     }
     let ns = start.elapsed().as_nanos() as f64 / n.max(1) as f64;
     eprintln!("{which} bounded({cap}) on {workers} worker(s): {ns:.1} ns per message");
