@@ -551,7 +551,7 @@ pub(super) struct Order {
     /// The pool position Fisher-Yates' second step swapped with position 1 (valid once
     /// `drawn >= 2`): like the first, recorded without the table, which only a third draw
     /// writes out. A select over two channels of which one is quiet draws twice on about half
-    /// its rounds; writing the table there cost ~100 instructions per message
+    /// its rounds; writing the table there cost ~50 instructions per message
     /// (bench-harness/examples/async_path.rs `weft-select`, Callgrind).
     second: usize,
     /// The permutation, written only once a second draw needs it: a biased select, and a
