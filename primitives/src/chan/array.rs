@@ -366,12 +366,7 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
-        self.send_now(msg, true)
-    }
-
-    /// `try_send`, with `start_send`'s choice of `exact`.
-    fn send_now(&self, msg: T, exact: bool) -> Result<(), TrySendError<T>> {
-        self.push(msg, exact)?;
+        self.push(msg, true)?;
         self.receivers.notify_one();
         Ok(())
     }
@@ -460,16 +455,15 @@ impl<T> Channel<T> {
         }
     }
 
-    /// One attempt of a blocking send: `None` while full. `msg` is taken on completion.
+    /// One attempt of a blocking send: `None` while full. `msg` is taken on completion, and
+    /// the receivers are notified.
+    #[inline]
     fn attempt_send(&self, msg: &mut Option<T>, exact: bool) -> Option<Result<(), T>> {
-        match self.send_now(msg.take().expect("message present until sent"), exact) {
-            Ok(()) => Some(Ok(())),
-            Err(TrySendError::Closed(m)) => Some(Err(m)),
-            Err(TrySendError::Full(m)) => {
-                *msg = Some(m);
-                None
-            }
+        let done = self.attempt_push(msg, exact);
+        if let Some(Ok(())) = done {
+            self.receivers.notify_one();
         }
+        done
     }
 
     fn attempt_recv(&self, exact: bool) -> Option<Result<T, ()>> {
