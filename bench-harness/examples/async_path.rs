@@ -7,14 +7,18 @@
 //! ```sh
 //! cargo build --release -p weft-bench --example async_path
 //! valgrind --tool=callgrind target/release/examples/async_path weft 1 1 100000
-//! #        implementation (weft, weft-select, weft-after, kanal), capacity, workers, messages
+//! #        implementation (weft, weft-select, weft-after, kanal, tokio-after, weft-sleep,
+//! #        tokio-sleep), capacity, workers, messages
 //! ```
 //!
 //! `weft` runs weft's channel on weft's scheduler; `weft-select` receives through a two-arm
 //! `select_async!` (the second channel never sends); `weft-after` through a `select_async!`
 //! whose second arm is `recv(after(10 s))` (Go's `case <-time.After(d)`, suite `time`'s
 //! `select_timeout`); `kanal` runs kanal's channel on tokio's
-//! multi-thread runtime. The root task is spawned (not `block_on`'s thread) as the suite's is.
+//! multi-thread runtime; `tokio-after` is the `weft-after` loop in tokio (`tokio::select!`
+//! over its mpsc receive and a fresh `sleep`). `weft-sleep` and `tokio-sleep` are suite
+//! `time`'s `timer_start_stop` (a 1 s sleep polled once and dropped, `n` times in one task;
+//! capacity is ignored). The root task is spawned (not `block_on`'s thread) as the suite's is.
 
 use std::time::Instant;
 
@@ -126,7 +130,69 @@ fn main() {
             });
             assert_eq!(rt.block_on(root).unwrap(), expected);
         }
-        other => panic!("unknown implementation {other:?}: weft, weft-select, weft-after or kanal"),
+        "tokio-after" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .enable_time()
+                .build()
+                .unwrap();
+            let root = rt.spawn(async move {
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(cap.max(1));
+                let sender = tokio::spawn(async move {
+                    for i in 0..n {
+                        tx.send(i).await.unwrap();
+                    }
+                });
+                let mut sum = 0;
+                loop {
+                    let got = tokio::select! {
+                        v = rx.recv() => v,
+                        () = tokio::time::sleep(std::time::Duration::from_secs(10)) => {
+                            panic!("a message comes well within 10 s")
+                        }
+                    };
+                    match got {
+                        Some(v) => sum += v,
+                        None => break,
+                    }
+                }
+                sender.await.unwrap();
+                sum
+            });
+            assert_eq!(rt.block_on(root).unwrap(), expected);
+        }
+        "weft-sleep" => {
+            let sched = weft::sched::Scheduler::new(workers);
+            let root = sched.spawn(async move {
+                for _ in 0..n {
+                    let mut sleep =
+                        std::pin::pin!(weft::time::sleep(std::time::Duration::from_secs(1)));
+                    assert!(futures::poll!(sleep.as_mut()).is_pending());
+                }
+                expected
+            });
+            assert_eq!(sched.block_on(root).unwrap(), expected);
+        }
+        "tokio-sleep" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .enable_time()
+                .build()
+                .unwrap();
+            let root = rt.spawn(async move {
+                for _ in 0..n {
+                    let mut sleep =
+                        std::pin::pin!(tokio::time::sleep(std::time::Duration::from_secs(1)));
+                    assert!(futures::poll!(sleep.as_mut()).is_pending());
+                }
+                expected
+            });
+            assert_eq!(rt.block_on(root).unwrap(), expected);
+        }
+        other => panic!(
+            "unknown implementation {other:?}: weft, weft-select, weft-after, kanal, \
+             tokio-after, weft-sleep or tokio-sleep"
+        ),
     }
     let ns = start.elapsed().as_nanos() as f64 / n.max(1) as f64;
     eprintln!("{which} bounded({cap}) on {workers} worker(s): {ns:.1} ns per message");

@@ -469,3 +469,42 @@ fn a_select_async_macro_allocates_nothing_after_warm_up() {
         "select_async! over three flavours allocated {count} times once warm"
     );
 }
+
+/// Go's `select { case v := <-ch: ..; case <-time.After(d): .. }` per message: the `after`
+/// channel each select makes reuses the last one's allocation (`chan/timer.rs`, `spare`),
+/// so once warm the loop allocates nothing, blocking or async, while the message arm wins.
+#[test]
+fn a_select_with_a_fresh_after_arm_allocates_nothing_after_warm_up() {
+    let _turn = serial();
+    let n = rounds();
+    let (tx, rx) = bounded::<u64>(1);
+    let far = Duration::from_secs(3600);
+    let round = |i: u64| {
+        tx.send(i).unwrap();
+        let got = weft::select! {
+            recv(rx) -> v => v.unwrap(),
+            recv(weft::chan::after(far)) -> _ => unreachable!("a message is ready"),
+        };
+        assert_eq!(got, i);
+    };
+    round(0);
+    let count = allocations_in(|| (1..n).for_each(round));
+    assert_eq!(count, 0, "select! with after(d) allocated {count} times once warm");
+
+    let count = futures::executor::block_on(async {
+        let mut before = 0;
+        for i in 0..n {
+            if i == 1 {
+                before = start_counting();
+            }
+            tx.send(i).unwrap();
+            let got = weft::select_async! {
+                recv(rx) -> v => v.unwrap(),
+                recv(weft::chan::after(far)) -> _ => unreachable!("a message is ready"),
+            };
+            assert_eq!(got, i);
+        }
+        stop_counting(before)
+    });
+    assert_eq!(count, 0, "select_async! with after(d) allocated {count} times once warm");
+}

@@ -430,3 +430,72 @@ fn sleep_is_unpin_and_resettable() {
     assert!(s.is_elapsed());
     assert!(Instant::now() >= start + 5 * MS);
 }
+
+/// A timer channel dropped without ever having had an async waiter leaves its allocation to
+/// the next one made on the thread (`chan/timer.rs`, `spare`): the next one must be as new,
+/// whatever state the dropped one was left in (a value due and unreceived, a ticker's
+/// period, stopped, closed by nothing).
+#[test]
+fn a_reused_timer_channel_starts_fresh() {
+    // Due and never received: the next one is not due.
+    drop(after(Duration::ZERO));
+    let rx = after(Duration::from_secs(3600));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "nothing stale");
+    assert_eq!(rx.len(), 0);
+    drop(rx);
+    // A ticker's period does not carry over to a one-shot timer.
+    let t = tick(MS);
+    t.recv().unwrap();
+    drop(t);
+    let rx = after(2 * MS);
+    rx.recv().unwrap();
+    assert_eq!(
+        rx.recv_timeout(20 * MS),
+        Err(RecvTimeoutError::Timeout),
+        "one value only, not ticks"
+    );
+    drop(rx);
+    // Stopped, then dropped: the next one still fires.
+    let timer = Timer::new(Duration::from_secs(3600));
+    assert!(timer.stop());
+    drop(timer);
+    let start = Instant::now();
+    let rx = after(3 * MS);
+    assert!(rx.recv().unwrap() >= start + 3 * MS);
+    drop(rx);
+    // `never` after a due one: never ready.
+    drop(after(Duration::ZERO));
+    let rx = never();
+    assert_eq!(rx.recv_timeout(5 * MS), Err(RecvTimeoutError::Timeout));
+    drop(rx);
+    // One a task waited on (a timer-queue entry points at it) is closed and freed instead;
+    // the ones made after it work as before, in a task and in a blocking select.
+    Scheduler::new(1).block_on(async {
+        for _ in 0..3 {
+            let rx = after(2 * MS);
+            rx.recv_async().await.unwrap();
+            let (_tx, idle) = bounded::<u8>(1);
+            let fired = weft::select_async! {
+                recv(idle) -> _ => false,
+                recv(after(MS)) -> t => t.is_ok(),
+            };
+            assert!(fired);
+        }
+    });
+    let (tx, rx) = bounded::<u8>(1);
+    for i in 0..100u8 {
+        tx.send(i).unwrap();
+        let got = weft::select! {
+            recv(rx) -> v => v.unwrap(),
+            recv(after(Duration::from_secs(3600))) -> _ => unreachable!("a message is ready"),
+        };
+        assert_eq!(got, i);
+    }
+    // Clones: the channel is kept only when the last receiver goes.
+    let a = after(5 * MS);
+    let b = a.clone();
+    drop(a);
+    let c = after(Duration::from_secs(3600));
+    assert!(b.recv().is_ok(), "the clone's channel was not reused under it");
+    assert_eq!(c.try_recv(), Err(TryRecvError::Empty));
+}

@@ -279,23 +279,113 @@ impl Core {
     fn is_closed(&self) -> bool {
         self.state.lock().closed
     }
+
+    /// With the last receiver gone: whether nobody but that receiver can reach this channel
+    /// any more, so that it may be reused without a close. True when no async task ever
+    /// waited on it: `fire` (the timer-queue waker, the one `Weak` to the allocation besides
+    /// `me`) was never made, so no entry exists and nothing can upgrade to it; and no one is
+    /// registered in `waiters` (registering takes a receiver, and there is none).
+    fn retire(&self) -> bool {
+        let s = self.state.lock();
+        debug_assert!(s.fire.is_some() || s.entry.is_none(), "an entry needs `fire`");
+        s.fire.is_none()
+    }
+
+    /// Makes a retired channel (see [`retire`](Self::retire)) a fresh timer channel due at
+    /// `deadline`, repeating every `period`. Its version moves on, though nothing that saw
+    /// the old one can compare against it (no handle of the old channel is left).
+    fn renew(&self, deadline: Option<Instant>, period: Option<Duration>) {
+        debug_assert!(self.waiters.is_empty(), "a retired channel has no waiter");
+        let mut s = self.state.lock();
+        s.deadline = deadline;
+        s.armed = true;
+        s.period = period;
+        s.closed = false;
+        s.version += 1;
+        debug_assert!(s.entry.is_none() && s.fire.is_none(), "retired channels have none");
+    }
+}
+
+/// This thread's spare timer channel: the allocation of the last one dropped quietly (see
+/// [`Channel::last_receiver_gone`]), reused by the next [`Channel::new`]. A Go loop that
+/// selects with `time.After(d)` per message makes and drops one timer channel per message;
+/// with the spare that is no allocation and no free, the two most expensive steps of it
+/// (~140 of ~960 instructions per message of an async `select_async!` with an `after` arm
+/// before this, `bench-harness/examples/async_path.rs weft-after`).
+///
+/// Invariant: the kept `Arc` is the only strong reference to its allocation, and nothing
+/// else can make one (no `Weak` to it but its own `me`, which only `Core::arm` clones, under
+/// the lock, for a waiting task: never for a retired channel); its receiver count is 0 and
+/// its wait list empty.
+#[cfg(not(weft_loom))]
+mod spare {
+    use core::cell::Cell;
+    use std::sync::Arc as StdArc;
+
+    use super::Shared;
+
+    std::thread_local! {
+        static SPARE: Cell<Option<StdArc<Shared>>> = const { Cell::new(None) };
+    }
+
+    /// The spare allocation, if this thread has one.
+    pub(super) fn take() -> Option<StdArc<Shared>> {
+        // In a thread-local destructor the slot may be gone: allocate afresh.
+        SPARE.try_with(Cell::take).ok().flatten()
+    }
+
+    /// Keeps `shared` (retired, its last receiver going) as the spare, unless there is one
+    /// already; otherwise the receiver's own drop frees it.
+    pub(super) fn keep(shared: &StdArc<Shared>) {
+        let _ = SPARE.try_with(|slot| {
+            let spare = slot.take();
+            slot.set(Some(spare.unwrap_or_else(|| StdArc::clone(shared))));
+        });
+    }
+}
+
+/// The model build keeps no spare: a thread-local would be shared by loom's threads and
+/// outlive each model run.
+#[cfg(weft_loom)]
+mod spare {
+    use std::sync::Arc as StdArc;
+
+    use super::Shared;
+
+    pub(super) fn take() -> Option<StdArc<Shared>> {
+        None
+    }
+
+    pub(super) fn keep(_: &StdArc<Shared>) {}
 }
 
 /// A timer channel of element type `T`, made only as `Channel<Instant>` (`make` is the
-/// identity then): the flavour is generic so that `Receiver<T>` can hold it.
+/// identity then, `keep` is [`spare::keep`]): the flavour is generic so that `Receiver<T>`
+/// can hold it, and the two function pointers are how generic code reaches the `Instant`
+/// code without a cast.
 pub(crate) struct Channel<T> {
     core: Core,
     make: fn(Instant) -> T,
+    keep: fn(&StdArc<super::Shared<Channel<T>>>),
 }
 
 impl Channel<Instant> {
     /// A timer due at `deadline` (`None`: never), repeating every `period`, with its one
-    /// receiver's count.
+    /// receiver's count: the allocation this thread's last quiet timer channel left (see
+    /// [`spare`]), or a new one.
     pub(super) fn new(deadline: Option<Instant>, period: Option<Duration>) -> StdArc<Shared> {
+        if let Some(shared) = spare::take() {
+            shared.chan.core.renew(deadline, period);
+            // Relaxed: the allocation is ours alone (`spare`'s invariant); whatever hands the
+            // new receiver to another thread publishes the count with it.
+            shared.receivers.store(1, Ordering::Relaxed);
+            return shared;
+        }
         StdArc::new_cyclic(|me| {
             super::Shared::with_one_each(Self {
                 core: Core::new(deadline, period, me.clone()),
                 make: core::convert::identity,
+                keep: spare::keep,
             })
         })
     }
@@ -304,6 +394,21 @@ impl Channel<Instant> {
 impl<T> Channel<T> {
     pub(crate) fn core(&self) -> &Core {
         &self.core
+    }
+
+    /// The last receiver of `shared` is going away. A channel that never had an async
+    /// waiter (no timer-queue entry, no `Weak` to it handed out: the usual `after` in a
+    /// `select!` that found another arm ready) is not closed but left to this thread's spare
+    /// slot for the next timer channel; the `after`-per-message loop then costs no
+    /// allocation. Any other is closed as every flavour is.
+    pub(super) fn last_receiver_gone(shared: &StdArc<super::Shared<Channel<T>>>) -> bool {
+        let chan = &shared.chan;
+        if chan.core.retire() {
+            (chan.keep)(shared);
+            true
+        } else {
+            chan.close()
+        }
     }
 
     fn attempt(&self) -> Option<Result<T, ()>> {
