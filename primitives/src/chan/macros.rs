@@ -24,7 +24,22 @@
 ///   not chosen are dropped when the select returns. A value expression that leaves early
 ///   (`?`, `return`, `break`) or panics does so before anything is committed: no channel
 ///   is touched.
-/// - Without `default`, the select blocks (brief spin, then parked) until an arm is ready.
+/// - What blocks: without `default`, the select blocks the calling thread (brief spin, then
+///   parked) until an arm is ready; with `default(timeout)`, at most `timeout`; with
+///   `default`, never (it tries every arm once, and runs `default` if none is ready). In an
+///   async task use [`select_async!`](crate::select_async), which frees the worker instead.
+/// - `res` is an irrefutable pattern, as in a `let`: a name, `_`, or a pattern that always
+///   matches. It binds the whole `Result`; match `Ok` and `Err` in the body. A refutable
+///   pattern such as `recv(rx) -> Ok(v)` is rejected (E0005, "pattern `Err(_)` not covered"),
+///   because a closed channel makes its arm ready with the `Err`:
+///
+/// ```compile_fail,E0005
+/// let (tx, rx) = weft::chan::bounded::<u32>(1);
+/// tx.send(1).unwrap();
+/// weft::select! {
+///     recv(rx) -> Ok(v) => println!("{v}"),
+/// }
+/// ```
 ///
 /// # Examples
 ///
