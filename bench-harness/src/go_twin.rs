@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::result::ResultRow;
+use crate::result::{self, ResultRow};
 use crate::stats;
 use crate::suites::Workload;
 use crate::workloads::{Config, Size};
@@ -509,7 +509,14 @@ pub fn parse_rows(stdout: &str) -> Result<Vec<ResultRow>, String> {
             continue;
         }
         let at = |e: String| format!("Go twin output line {}: {e}", i + 1);
-        let row: ResultRow = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
+        let mut row: ResultRow = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
+        // The twin prints no unit: its workloads' are this crate's.
+        let unit = result::unit_of(&row.suite, &row.workload);
+        if row.unit.is_empty() {
+            row.unit = unit.to_owned();
+        } else if row.unit != unit {
+            return Err(at(format!("unit {:?}, expected {unit:?}", row.unit)));
+        }
         if row.implementation != IMPLEMENTATION {
             return Err(at(format!(
                 "implementation {:?}, expected {IMPLEMENTATION:?}",
@@ -576,6 +583,12 @@ mod tests {
         assert_eq!(rows[0].ops, 500_000);
         assert_eq!(rows[0].samples_ns_per_op.len(), 5);
         assert_eq!(rows[0].median_ns_per_op, 37.9);
+        assert_eq!(rows[0].unit, "ns per op");
+        let idle = SAMPLE.lines().next().unwrap().replace(
+            r#""suite":"mutex","workload":"contended""#,
+            r#""suite":"sched","workload":"idle_cpu""#,
+        );
+        assert_eq!(parse_rows(&idle).unwrap()[0].unit, "CPU ns per idle ms");
         assert_eq!(
             rows[1].params,
             Params::threads(1).with("capacity", 0).with("gomaxprocs", 2)
@@ -600,6 +613,8 @@ mod tests {
         assert!(err(&line.replace("\"ops\":500000", "\"ops\":0")).contains("ops is 0"));
         assert!(err(&line.replace("\"ops\":500000,", "")).contains("missing field `ops`"));
         assert!(err(&format!("{line}\n{{}}")).contains("line 2"));
+        assert!(err(&line.replace("\"ops\":", "\"unit\":\"ms\",\"ops\":"))
+            .contains("unit \"ms\", expected \"ns per op\""));
     }
 
     #[test]

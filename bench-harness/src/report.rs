@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use crate::go_twin;
-use crate::result::{Params, ResultFile, ResultRow};
+use crate::result::{self, Params, ResultFile, ResultRow, NOISY_SPREAD};
 use crate::suites;
 
 /// The name of the implementation whose ratio to the best peer the tables report.
@@ -21,7 +21,20 @@ pub fn is_weft(implementation: &str) -> bool {
 /// Renders `file` as markdown: a header naming the machine and build, then per suite a table
 /// of median ns per op with the spread, the fastest median in bold, and weft's median divided
 /// by the best peer's (below 1: weft is faster), followed by what each workload measures.
+/// A noisy cell (spread above [`NOISY_SPREAD`]) carries [`NOISY_MARK`].
 pub fn markdown(file: &ResultFile) -> String {
+    let mut out = header(file);
+    for suite in suite_names(file) {
+        out.push_str(&suite_markdown(file, suite));
+    }
+    out
+}
+
+/// Marks a noisy cell in the tables.
+pub const NOISY_MARK: &str = "⚠";
+
+/// The header of [`markdown`]: the machine, the floor and the build, one line each.
+fn header(file: &ResultFile) -> String {
     let mut out = String::new();
     let run = &file.run;
     let commit = run
@@ -52,15 +65,26 @@ pub fn markdown(file: &ResultFile) -> String {
         "Build: {commit}{dirty}, {}, {} ({}){flags}{go}, {size} run at {}, threads {}",
         run.rustc, run.profile, run.target, run.timestamp, run.placement
     );
+    out
+}
 
-    let mut suite_names: Vec<&str> = Vec::new();
+/// The suites of `file`, in order of first appearance.
+pub fn suite_names(file: &ResultFile) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
     for row in &file.results {
-        if !suite_names.contains(&row.suite.as_str()) {
-            suite_names.push(&row.suite);
+        if !names.contains(&row.suite.as_str()) {
+            names.push(&row.suite);
         }
     }
-    for suite in suite_names {
-        let rows: Vec<&ResultRow> = file.results.iter().filter(|r| r.suite == suite).collect();
+    names
+}
+
+/// The table of one suite of `file`, with its notes, as [`markdown`] renders it (empty for a
+/// suite without rows).
+pub fn suite_markdown(file: &ResultFile, suite: &str) -> String {
+    let rows: Vec<&ResultRow> = file.results.iter().filter(|r| r.suite == suite).collect();
+    let mut out = String::new();
+    if !rows.is_empty() {
         suite_table(&mut out, suite, &rows);
     }
     out
@@ -93,9 +117,23 @@ fn suite_table(out: &mut String, suite: &str, rows: &[&ResultRow]) {
     let has_extra = cases.iter().any(|(_, p)| !p.extra.is_empty());
     let has_subject = implementations.contains(&SUBJECT) && implementations.len() > 1;
 
+    // Workloads whose values are not times per op, named in the heading.
+    let mut other_units: Vec<String> = Vec::new();
+    for (workload, _) in &cases {
+        let unit = result::unit_of(suite, workload);
+        let text = format!("`{workload}`: {unit}");
+        if unit != result::unit::NS_PER_OP && !other_units.contains(&text) {
+            other_units.push(text);
+        }
+    }
+    let other_units = if other_units.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", other_units.join(", "))
+    };
     let _ = writeln!(
         out,
-        "\n### {suite}: ns per op, median ±spread (lower is better)\n"
+        "\n### {suite}: ns per op{other_units}, median ±spread (lower is better)\n"
     );
     let mut header = vec!["workload", "threads"];
     if has_extra {
@@ -159,7 +197,12 @@ fn suite_table(out: &mut String, suite: &str, rows: &[&ResultRow]) {
                     } else {
                         median
                     };
-                    format!("{median} ±{:.0}%", r.spread * 100.0)
+                    let mark = if r.is_noisy() {
+                        format!(" {NOISY_MARK}")
+                    } else {
+                        String::new()
+                    };
+                    format!("{median} ±{:.0}%{mark}", r.spread * 100.0)
                 }
                 None => "—".to_owned(),
             });
@@ -197,7 +240,20 @@ fn suite_table(out: &mut String, suite: &str, rows: &[&ResultRow]) {
             if let Some(text) = suites::describe(suite, workload) {
                 notes.push(format!("- `{workload}`: {text}"));
             }
+            let unit = result::unit_of(suite, workload);
+            if unit != result::unit::NS_PER_OP {
+                notes.push(format!(
+                    "- `{workload}` values are {unit}, not ns per op (lower is better)"
+                ));
+            }
         }
+    }
+    if rows.iter().any(|r| r.is_noisy()) {
+        notes.push(format!(
+            "- {NOISY_MARK} noisy: spread above {:.0}% (the slowest and fastest samples differ \
+             by more than half the median), so differences of that size may be chance",
+            NOISY_SPREAD * 100.0
+        ));
     }
     for implementation in &implementations {
         let setup: Vec<&str> = setups
@@ -377,6 +433,53 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("- `spsc`: one sender and one receiver"), "{md}");
+    }
+
+    /// A noisy cell carries the mark, and the table explains it; a calm one does not.
+    #[test]
+    fn noisy_cells_are_marked_and_explained() {
+        let file = ResultFile {
+            schema_version: SCHEMA_VERSION,
+            run: RunInfo::collect(true),
+            machine: Machine::detect(),
+            results: vec![
+                row("contended", "weft", 2, &[10.0, 10.0, 16.0]),
+                row("contended", "std", 2, &[20.0, 20.0, 22.0]),
+            ],
+        };
+        let md = markdown(&file);
+        assert!(
+            md.contains("| contended | 2 | **10.0** ±60% ⚠ | 20.0 ±10% | 0.50x |"),
+            "{md}"
+        );
+        assert!(md.contains("- ⚠ noisy: spread above 50%"), "{md}");
+        let calm = ResultFile {
+            results: vec![row("contended", "weft", 2, &[10.0, 10.5])],
+            ..file
+        };
+        assert!(!markdown(&calm).contains('⚠'));
+    }
+
+    /// The heading and the notes of a suite name the workloads whose values are not ns per op.
+    #[test]
+    fn other_units_are_named() {
+        let mut idle = row("idle_cpu", "weft", 1, &[500.0]);
+        idle.suite = "sched".into();
+        let file = ResultFile {
+            schema_version: SCHEMA_VERSION,
+            run: RunInfo::collect(true),
+            machine: Machine::detect(),
+            results: vec![idle],
+        };
+        let md = markdown(&file);
+        assert!(
+            md.contains("### sched: ns per op (`idle_cpu`: CPU ns per idle ms), median"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- `idle_cpu` values are CPU ns per idle ms, not ns per op"),
+            "{md}"
+        );
     }
 
     #[test]

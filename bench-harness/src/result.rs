@@ -44,7 +44,15 @@ pub struct ResultRow {
     /// Operations timed per sample (what an operation is depends on the workload; see
     /// `results/README.md`).
     pub ops: u64,
-    /// Each sample's elapsed time divided by `ops`, in the order they were taken.
+    /// What `samples_ns_per_op` and the summary fields hold, one of the constants in [`unit`](mod@unit):
+    /// [`unit::NS_PER_OP`] for nearly every workload, but the idle workloads record CPU time
+    /// per idle millisecond and `sleep_lateness` a lateness (see [`unit_of`]). The field names
+    /// keep `ns_per_op` for the dashboards that read them. Files written before this field
+    /// existed read as empty here and [`ResultFile::read`] fills it in from the workload.
+    #[serde(default)]
+    pub unit: String,
+    /// Each sample's elapsed time divided by `ops`, in the order they were taken (in
+    /// [`unit`](ResultRow::unit)).
     pub samples_ns_per_op: Vec<f64>,
     /// Median of `samples_ns_per_op`.
     pub median_ns_per_op: f64,
@@ -69,6 +77,34 @@ pub struct ResultRow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x_floor: Option<f64>,
 }
+
+/// The values of [`ResultRow::unit`].
+pub mod unit {
+    /// Nanoseconds per operation (an operation as each workload defines it): lower is better.
+    pub const NS_PER_OP: &str = "ns per op";
+    /// CPU nanoseconds the whole process used per millisecond of idle wall time (`sched`
+    /// `idle_cpu`, `time` `idle_timers`; `ops` counts the idle milliseconds): lower is better.
+    pub const CPU_NS_PER_IDLE_MS: &str = "CPU ns per idle ms";
+    /// Nanoseconds a sleeper woke after its deadline, one quantile of a sample (`time`
+    /// `sleep_lateness`, `ops` = 1): lower is better.
+    pub const NS_LATE: &str = "ns of lateness";
+}
+
+/// The unit of a workload's values: [`unit::NS_PER_OP`] but for the workloads whose value is
+/// not a time per operation. The one list of them, for the Rust suites and the Go twin alike.
+pub fn unit_of(suite: &str, workload: &str) -> &'static str {
+    match (suite, workload) {
+        ("sched", "idle_cpu") | ("time", "idle_timers") => unit::CPU_NS_PER_IDLE_MS,
+        ("time", "sleep_lateness") => unit::NS_LATE,
+        _ => unit::NS_PER_OP,
+    }
+}
+
+/// Rows whose [`ResultRow::spread`] exceeds this are noisy: the slowest sample and the
+/// fastest differ by more than half the median, so the median is uncertain by a similar
+/// share and a difference smaller than that between two implementations may be chance. The
+/// report marks them.
+pub const NOISY_SPREAD: f64 = 0.5;
 
 /// Parameter keys that describe how an implementation was set up rather than the workload:
 /// the Go twin's `gomaxprocs`. Rows whose parameters differ only in these keys measure the
@@ -140,6 +176,7 @@ impl ResultRow {
             implementation: implementation.to_owned(),
             params,
             ops,
+            unit: unit_of(suite, workload).to_owned(),
             samples_ns_per_op,
             median_ns_per_op: summary.median,
             min_ns_per_op: summary.min,
@@ -150,12 +187,19 @@ impl ResultRow {
             x_floor: None,
         }
     }
+
+    /// Whether the row's samples disagree enough to distrust its median: its spread exceeds
+    /// [`NOISY_SPREAD`].
+    pub fn is_noisy(&self) -> bool {
+        self.spread > NOISY_SPREAD
+    }
 }
 
 impl ResultFile {
     /// Reads a result file. Rows of suite `chan` written before `params.msg_bytes` existed
     /// get `msg_bytes` 8, the word they sent, so that they line up with the 8-byte rows of
-    /// newer files (in `compare`, say).
+    /// newer files (in `compare`, say); rows written before `unit` existed get their
+    /// workload's ([`unit_of`]).
     ///
     /// # Errors
     ///
@@ -183,6 +227,9 @@ impl ResultFile {
                 .extra
                 .entry("msg_bytes".to_owned())
                 .or_insert_with(|| 8.into());
+        }
+        for row in file.results.iter_mut().filter(|r| r.unit.is_empty()) {
+            row.unit = unit_of(&row.suite, &row.workload).to_owned();
         }
         Ok(file)
     }
@@ -230,6 +277,84 @@ mod tests {
             (2.0, 1.0, 3.0)
         );
         assert_eq!(row.spread, 1.0);
+        assert_eq!(row.unit, "ns per op");
+        assert!(row.is_noisy());
+        let calm = ResultRow::new("s", "w", "i", Params::threads(1), 10, vec![2.0, 2.5, 2.0]);
+        assert!(!calm.is_noisy(), "spread {}", calm.spread);
+    }
+
+    #[test]
+    fn idle_and_lateness_rows_carry_their_unit() {
+        let row = |suite, workload| {
+            ResultRow::new(
+                suite,
+                workload,
+                "weft",
+                Params::threads(1),
+                100,
+                vec![500.0],
+            )
+            .unit
+        };
+        assert_eq!(row("sched", "idle_cpu"), "CPU ns per idle ms");
+        assert_eq!(row("time", "idle_timers"), "CPU ns per idle ms");
+        assert_eq!(row("time", "sleep_lateness"), "ns of lateness");
+        assert_eq!(row("time", "sleep_many"), "ns per op");
+        assert_eq!(row("sched", "spawn_many"), "ns per op");
+        let json = serde_json::to_value(ResultRow::new(
+            "sched",
+            "idle_cpu",
+            "go",
+            Params::threads(1),
+            100,
+            vec![1.0],
+        ))
+        .unwrap();
+        assert_eq!(json["unit"], "CPU ns per idle ms");
+    }
+
+    /// A file written before `unit` existed still loads, each row with its workload's unit.
+    #[test]
+    fn a_file_without_units_loads_with_them_filled_in() {
+        let file = ResultFile {
+            schema_version: SCHEMA_VERSION,
+            run: RunInfo::collect(false),
+            machine: Machine::detect(),
+            results: vec![
+                ResultRow::new(
+                    "sched",
+                    "idle_cpu",
+                    "weft",
+                    Params::threads(2),
+                    100,
+                    vec![5e2],
+                ),
+                ResultRow::new(
+                    "mutex",
+                    "contended",
+                    "std",
+                    Params::threads(2),
+                    10,
+                    vec![1.0],
+                ),
+            ],
+        };
+        let mut json = serde_json::to_value(&file).unwrap();
+        for row in json["results"].as_array_mut().unwrap() {
+            assert!(row.as_object_mut().unwrap().remove("unit").is_some());
+        }
+        let dir = std::env::temp_dir().join(format!("weft-bench-units-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.json");
+        fs::write(&path, serde_json::to_string(&json).unwrap()).unwrap();
+        let read = ResultFile::read(&path).unwrap();
+        assert_eq!(read, file);
+        assert_eq!(read.results[0].unit, "CPU ns per idle ms");
+        assert_eq!(read.results[1].unit, "ns per op");
+        // Plain serde (no fill-in) takes the default.
+        let row: ResultRow = serde_json::from_value(json["results"][1].clone()).unwrap();
+        assert_eq!(row.unit, "");
+        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -1,19 +1,26 @@
 //! `weft-bench report`: a static page of one or more result files, with their plots.
 //!
 //! [`write`] draws every [`plot::groups`] plot of every file as an SVG under
-//! `<out>/plots/<file stem>/`, and writes `<out>/index.html`: one section per file, in the
-//! order given, showing the run (commit, timestamp, size, placement, build) and the machine
-//! (CPU model, CPUs, topology summary), every plot, and the markdown tables of
-//! [`report::markdown`] rendered as HTML. The page has no scripts and no external resources.
+//! `<out>/plots/<file stem>/`, and writes `<out>/index.html`: a table of contents linking
+//! every file, suite and plot, then one section per file, in the order given, showing the
+//! run (commit, timestamp, size, placement, build) and the machine (CPU model, CPUs,
+//! topology summary), and per suite its plots and its table of [`report::suite_markdown`]
+//! rendered as HTML. Noisy rows (spread above [`NOISY_SPREAD`]) are counted at the top,
+//! named under their plot and highlighted in the tables. The page has no scripts and no
+//! external resources.
+//!
+//! Anchors: `#<file id>` per file, `#<file id>-suite-<suite>` per suite and
+//! `#<file id>-plot-<plot file stem>` per plot, `#contents` for the contents.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::plot;
+use crate::compare::value_text;
+use crate::plot::{self, Group};
 use crate::report;
-use crate::result::ResultFile;
+use crate::result::{ResultFile, NOISY_SPREAD};
 
 /// What [`write`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +41,14 @@ pub struct Written {
 pub fn write(files: &[(PathBuf, ResultFile)], out_dir: &Path) -> io::Result<Written> {
     let plots_dir = out_dir.join("plots");
     let ids = section_ids(files.iter().map(|(p, _)| p.as_path()));
+    let drawn: Vec<Vec<(Group, String)>> = files
+        .iter()
+        .map(|(_, file)| {
+            let groups = plot::groups(file);
+            let names = plot::file_names(&groups);
+            groups.into_iter().zip(names).collect()
+        })
+        .collect();
     let mut html = String::new();
     let mut plots = Vec::new();
     html.push_str(HEAD);
@@ -48,14 +63,21 @@ pub fn write(files: &[(PathBuf, ResultFile)], out_dir: &Path) -> io::Result<Writ
         })
         .collect();
     html.push_str(&names.join(", "));
-    html.push_str(
+    let _ = writeln!(
+        html,
         ". Plots: throughput in millions of operations per second (1000 / median ns per op; \
-         higher is better) against threads, log scale; whiskers span the fastest and slowest \
-         samples. Tables: median ns per op (lower is better). What one operation is: \
-         <code>results/README.md</code>.</p>\n",
+         higher is better) against threads on a log axis; the idle-CPU and lateness \
+         workloads plot their own value instead (lower is better). The value axis is \
+         logarithmic where a plot's medians span more than {ratio}x, linear from zero \
+         otherwise. Whiskers span the fastest and slowest samples; thread counts above the \
+         run's CPUs are shaded as oversubscribed. Tables: median ns per op (lower is \
+         better). What one operation is: <code>results/README.md</code>.</p>",
+        ratio = plot::LOG_RATIO
     );
+    html.push_str(&noise_summary(files));
+    html.push_str(&contents(&ids, &drawn));
 
-    for ((path, file), id) in files.iter().zip(&ids) {
+    for (((path, file), id), drawn) in files.iter().zip(&ids).zip(&drawn) {
         let dir = plots_dir.join(id);
         fs::create_dir_all(&dir)?;
         for entry in fs::read_dir(&dir)? {
@@ -66,24 +88,24 @@ pub fn write(files: &[(PathBuf, ResultFile)], out_dir: &Path) -> io::Result<Writ
         }
         let _ = writeln!(html, "<section id=\"{id}\">\n<h2>{}</h2>", esc(id));
         html.push_str(&run_table(path, file, out_dir));
-        let groups = plot::groups(file);
-        html.push_str("<div class=\"plots\">\n");
-        for (group, name) in groups.iter().zip(plot::file_names(&groups)) {
-            let svg = plot::svg(group).map_err(io::Error::other)?;
-            let target = dir.join(&name);
-            fs::write(&target, svg)?;
+        for suite in report::suite_names(file) {
             let _ = writeln!(
                 html,
-                "<figure><img src=\"plots/{id}/{name}\" alt=\"{}\" width=\"{}\" height=\"{}\" \
-                 loading=\"lazy\"></figure>",
-                esc(&group.title()),
-                plot::SIZE.0,
-                plot::SIZE.1
+                "<h3 id=\"{}\">{} <a class=\"up\" href=\"#contents\">contents</a></h3>",
+                suite_anchor(id, suite),
+                esc(suite)
             );
-            plots.push(target);
+            html.push_str("<div class=\"plots\">\n");
+            for (group, name) in drawn.iter().filter(|(g, _)| g.suite == suite) {
+                let svg = plot::svg(group).map_err(io::Error::other)?;
+                let target = dir.join(name);
+                fs::write(&target, svg)?;
+                html.push_str(&figure(id, group, name));
+                plots.push(target);
+            }
+            html.push_str("</div>\n");
+            html.push_str(&markdown_at(&report::suite_markdown(file, suite), 4));
         }
-        html.push_str("</div>\n");
-        html.push_str(&markdown_html(&report::markdown(file)));
         html.push_str("</section>\n");
     }
     html.push_str("</body>\n</html>\n");
@@ -92,9 +114,185 @@ pub fn write(files: &[(PathBuf, ResultFile)], out_dir: &Path) -> io::Result<Writ
     Ok(Written { index, plots })
 }
 
+/// The anchor of `suite` in the section `id`.
+fn suite_anchor(id: &str, suite: &str) -> String {
+    format!("{id}-suite-{}", slug(suite))
+}
+
+/// The anchor of the plot drawn as `name` (`chan-spsc-capacity-0.svg`) in the section `id`.
+fn plot_anchor(id: &str, name: &str) -> String {
+    format!("{id}-plot-{}", name.trim_end_matches(".svg"))
+}
+
+/// `text` with every character other than ASCII letters, digits, `-` and `_` as `-`.
+fn slug(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// The table of contents: per file, per suite, a link to each plot.
+fn contents(ids: &[String], drawn: &[Vec<(Group, String)>]) -> String {
+    let total: usize = drawn.iter().map(Vec::len).sum();
+    let mut out = format!(
+        "<nav id=\"contents\">\n<h2>Contents ({total} plot{})</h2>\n",
+        if total == 1 { "" } else { "s" }
+    );
+    for (id, drawn) in ids.iter().zip(drawn) {
+        let _ = writeln!(
+            out,
+            "<p><a href=\"#{id}\"><strong>{}</strong></a></p>\n<ul>",
+            esc(id)
+        );
+        let mut suites: Vec<&str> = Vec::new();
+        for (group, _) in drawn {
+            if !suites.contains(&group.suite.as_str()) {
+                suites.push(&group.suite);
+            }
+        }
+        for suite in suites {
+            let of_suite: Vec<&(Group, String)> =
+                drawn.iter().filter(|(g, _)| g.suite == suite).collect();
+            // Parameters with one value in every plot of the suite say nothing here.
+            let varies = |k: &String| {
+                let first = of_suite[0].0.params.get(k);
+                of_suite.iter().any(|(g, _)| g.params.get(k) != first)
+            };
+            let mut workloads: Vec<(&str, Vec<String>)> = Vec::new();
+            for (g, name) in &of_suite {
+                let mark = if g.noisy().is_empty() {
+                    ""
+                } else {
+                    " <span class=\"noisy-mark\" title=\"noisy points\">⚠</span>"
+                };
+                let params: Vec<String> = g
+                    .params
+                    .iter()
+                    .filter(|(k, _)| varies(k))
+                    .map(|(k, v)| format!("{k}={}", value_text(v)))
+                    .collect();
+                let text = if params.is_empty() {
+                    g.workload.clone()
+                } else {
+                    params.join(" ")
+                };
+                let link = format!(
+                    "<a href=\"#{}\">{}</a>{mark}",
+                    plot_anchor(id, name),
+                    esc(&text)
+                );
+                match workloads.iter_mut().find(|(w, _)| *w == g.workload) {
+                    Some((_, links)) => links.push(link),
+                    None => workloads.push((&g.workload, vec![link])),
+                }
+            }
+            // One line for a suite of one plot per workload, else a line per workload.
+            let one_each = workloads.iter().all(|(_, links)| links.len() == 1);
+            let parts: Vec<String> = workloads
+                .into_iter()
+                .map(|(w, links)| {
+                    if one_each {
+                        links.join("")
+                    } else if links.len() == 1 && links[0].contains(&format!(">{}</a>", esc(w))) {
+                        // One plot named as its workload: the link alone.
+                        format!("<li>{}</li>", links[0])
+                    } else {
+                        format!("<li>{}: {}</li>", esc(w), links.join(" · "))
+                    }
+                })
+                .collect();
+            let _ = write!(
+                out,
+                "<li><a href=\"#{}\"><strong>{}</strong></a> ({} plot{})",
+                suite_anchor(id, suite),
+                esc(suite),
+                of_suite.len(),
+                if of_suite.len() == 1 { "" } else { "s" },
+            );
+            if one_each {
+                let _ = writeln!(out, ": {}</li>", parts.join(" · "));
+            } else {
+                let _ = writeln!(out, "<ul>\n{}\n</ul></li>", parts.join("\n"));
+            }
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str("</nav>\n");
+    out
+}
+
+/// The plot `name` of `group` in section `id`, with a caption naming its noisy points.
+fn figure(id: &str, group: &Group, name: &str) -> String {
+    let mut out = format!(
+        "<figure id=\"{}\"><img src=\"plots/{id}/{name}\" alt=\"{}\" width=\"{}\" \
+         height=\"{}\" loading=\"lazy\">",
+        plot_anchor(id, name),
+        esc(&group.title()),
+        plot::SIZE.0,
+        plot::SIZE.1
+    );
+    let noisy = group.noisy();
+    if !noisy.is_empty() {
+        // Per line, the thread counts of its noisy points.
+        let mut lines: Vec<(String, Vec<usize>)> = Vec::new();
+        for (label, threads) in noisy {
+            match lines.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, t)) => t.push(threads),
+                None => lines.push((label, vec![threads])),
+            }
+        }
+        let points: Vec<String> = lines
+            .iter()
+            .map(|(label, threads)| {
+                let t: Vec<String> = threads.iter().map(usize::to_string).collect();
+                let unit = if threads == &[1] { "thread" } else { "threads" };
+                format!("{} at {} {unit}", esc(label), t.join(", "))
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "<figcaption class=\"noisy\">⚠ noisy (spread &gt; {:.0}%): {}</figcaption>",
+            NOISY_SPREAD * 100.0,
+            points.join("; ")
+        );
+    }
+    out.push_str("</figure>\n");
+    out
+}
+
+/// A warning naming how many rows of each file are noisy, if any are.
+fn noise_summary(files: &[(PathBuf, ResultFile)]) -> String {
+    let counts: Vec<(usize, usize)> = files
+        .iter()
+        .map(|(_, f)| {
+            let noisy = f.results.iter().filter(|r| r.is_noisy()).count();
+            (noisy, f.results.len())
+        })
+        .collect();
+    let noisy: usize = counts.iter().map(|c| c.0).sum();
+    if noisy == 0 {
+        return String::new();
+    }
+    let total: usize = counts.iter().map(|c| c.1).sum();
+    format!(
+        "<p class=\"warning\">⚠ {noisy} of {total} rows are <strong>noisy</strong>: their spread \
+         (slowest minus fastest sample, over the median) is above {:.0}%, so their medians \
+         are uncertain by about as much. They are drawn hollow (bars pale) in the plots, \
+         named under each plot and marked ⚠ in the tables; rerun before trusting a \
+         difference of that size.</p>\n",
+        NOISY_SPREAD * 100.0
+    )
+}
+
 const HEAD: &str = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <title>weft benchmark results</title>\n<style>\n\
-body { font-family: sans-serif; margin: 1.5em auto; max-width: 1500px; padding: 0 1em; color: #222; }\n\
+body { font-family: sans-serif; margin: 1.5em auto; max-width: 1620px; padding: 0 1em; color: #222; }\n\
 section { border-top: 2px solid #ccc; margin-top: 2em; }\n\
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }\n\
 th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; }\n\
@@ -102,9 +300,17 @@ th { background: #f3f3f3; }\n\
 td.r, th.r { text-align: right; }\n\
 table.run th { text-align: left; }\n\
 .plots { display: flex; flex-wrap: wrap; gap: 0.5em; }\n\
-figure { margin: 0; }\n\
-img { max-width: 100%; height: auto; border: 1px solid #eee; }\n\
+figure { margin: 0; flex: 0 1 calc(50% - 0.25em); max-width: 780px; min-width: 480px; }\n\
+img { width: 100%; height: auto; border: 1px solid #eee; }\n\
 code { background: #f5f5f5; padding: 0 0.2em; }\n\
+nav#contents { background: #fafafa; border: 1px solid #ddd; padding: 0.2em 1em; font-size: 0.9em; }\n\
+nav#contents ul { padding-left: 1.2em; }\n\
+nav#contents li { margin: 0.3em 0; line-height: 1.5; }\n\
+a.up { font-size: 0.6em; font-weight: normal; margin-left: 0.5em; }\n\
+.warning { background: #fff3cd; border: 1px solid #e0c060; padding: 0.5em 0.8em; }\n\
+figcaption { font-size: 0.85em; padding: 0.2em 0.3em; }\n\
+figcaption.noisy, td.noisy { background: #fff3cd; }\n\
+.noisy-mark { color: #a06000; }\n\
 </style>\n</head>\n<body>\n";
 
 /// One id per file, from its file stem, made unique (`-2`, `-3`, ...) and safe for a path
@@ -182,6 +388,9 @@ fn run_table(path: &Path, file: &ResultFile, out_dir: &Path) -> String {
         ),
         ("command", format!("<code>{}</code>", esc(&run.command))),
     ];
+    if let Some(floor) = crate::floor::summary(m) {
+        rows.push(("floor", esc(floor.strip_prefix("Floor ").unwrap_or(&floor))));
+    }
     if let Some(go) = &run.go {
         rows.push(("Go twin", esc(go)));
     }
@@ -225,6 +434,11 @@ pub fn esc(text: &str) -> String {
 /// tables (with `---:` columns right-aligned), `- ` lists and paragraphs, with `**bold**` and
 /// `` `code` `` inside. Everything else is text, escaped.
 pub fn markdown_html(md: &str) -> String {
+    markdown_at(md, 3)
+}
+
+/// [`markdown_html`] with `###` headings rendered at `level` (`<h{level}>`).
+fn markdown_at(md: &str, level: u8) -> String {
     let mut out = String::new();
     let lines: Vec<&str> = md.lines().collect();
     let mut i = 0;
@@ -233,7 +447,7 @@ pub fn markdown_html(md: &str) -> String {
         if line.is_empty() {
             i += 1;
         } else if let Some(h) = line.strip_prefix("### ") {
-            let _ = writeln!(out, "<h3>{}</h3>", inline(h));
+            let _ = writeln!(out, "<h{level}>{}</h{level}>", inline(h));
             i += 1;
         } else if line.starts_with('|') {
             let start = i;
@@ -307,7 +521,12 @@ fn table_html(lines: &[&str]) -> String {
     for l in body {
         out.push_str("<tr>");
         for (j, c) in cells(l).iter().enumerate() {
-            let _ = write!(out, "<td{}>{}</td>", class(j), inline(c));
+            let class = match (c.contains(report::NOISY_MARK), class(j)) {
+                (true, "") => " class=\"noisy\"".to_owned(),
+                (true, _) => " class=\"r noisy\"".to_owned(),
+                (false, class) => class.to_owned(),
+            };
+            let _ = write!(out, "<td{class}>{}</td>", inline(c));
         }
         out.push_str("</tr>\n");
     }
@@ -468,11 +687,118 @@ mod tests {
         assert!(html.contains("0123456789abcdef&lt;script&gt;"));
         assert!(!html.contains("<script>"));
         assert!(html.contains("<th>placement</th>") && html.contains("<th>cpu model</th>"));
-        assert!(html.contains("<h3>mutex: ns per op, median ±spread (lower is better)</h3>"));
+        assert!(html.contains("<h4>mutex: ns per op, median ±spread (lower is better)</h4>"));
+        // Nothing in the synthetic file is noisy.
+        let body = html.split_once("<body>").unwrap().1;
+        assert!(!body.contains("noisy") && !body.contains('⚠'), "{body}");
         assert!(
             html.contains("<th class=\"r\">weft / best peer</th>"),
             "{html}"
         );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The `id="..."` values of `html`'s elements named `tag`.
+    fn ids_of<'a>(html: &'a str, tag: &str) -> Vec<&'a str> {
+        html.split(&format!("<{tag} id=\""))
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap())
+            .collect()
+    }
+
+    /// The `href="#..."` targets in `html`.
+    fn links(html: &str) -> Vec<&str> {
+        html.split("href=\"#")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap())
+            .collect()
+    }
+
+    /// The contents link every plot's anchor and every suite's, and every anchor exists.
+    #[test]
+    fn contents_link_every_plot() {
+        let dir = std::env::temp_dir().join(format!("weft-bench-toc-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let input = dir.join("run1.json");
+        let file = synthetic();
+        file.write(&input).unwrap();
+        let written = write(&[(input, file)], &dir).unwrap();
+        let html = fs::read_to_string(&written.index).unwrap();
+        let (nav, body) = html.split_once("</nav>").expect("a contents nav");
+        assert!(
+            nav.contains("<nav id=\"contents\">\n<h2>Contents (2 plots)</h2>"),
+            "{nav}"
+        );
+        let figures = ids_of(body, "figure");
+        assert_eq!(
+            figures,
+            [
+                "run1-plot-mutex-contended",
+                "run1-plot-chan-spsc-capacity-unbounded"
+            ]
+        );
+        assert_eq!(figures.len(), written.plots.len());
+        let targets = links(nav);
+        for figure in &figures {
+            assert!(targets.contains(figure), "{figure} not in {targets:?}");
+        }
+        assert!(targets.contains(&"run1-suite-mutex") && targets.contains(&"run1-suite-chan"));
+        let anchors: Vec<&str> =
+            [ids_of(body, "h3"), ids_of(body, "section"), figures.clone()].concat();
+        for target in targets {
+            assert!(anchors.contains(&target), "#{target} leads nowhere");
+        }
+        // Each suite heading leads back.
+        assert_eq!(body.matches("href=\"#contents\"").count(), 2);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A noisy row is counted at the top, named under its plot, flagged in the contents and
+    /// highlighted in its table.
+    #[test]
+    fn noisy_rows_are_marked() {
+        let dir = std::env::temp_dir().join(format!("weft-bench-noisy-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let input = dir.join("run1.json");
+        let mut file = synthetic();
+        let std2 = file
+            .results
+            .iter_mut()
+            .find(|r| r.implementation == "std" && r.params.threads == 2)
+            .unwrap();
+        *std2 = ResultRow::new(
+            "mutex",
+            "contended",
+            "std",
+            Params::threads(2),
+            1000,
+            vec![40.0, 25.0, 90.0],
+        );
+        assert!(std2.is_noisy());
+        file.write(&input).unwrap();
+        let written = write(&[(input, file)], &dir).unwrap();
+        let html = fs::read_to_string(&written.index).unwrap();
+        assert!(
+            html.contains("<p class=\"warning\">⚠ 1 of 10 rows are <strong>noisy</strong>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<figcaption class=\"noisy\">⚠ noisy (spread &gt; 50%): std at 2 threads\
+                 </figcaption>"
+            ),
+            "{html}"
+        );
+        let (nav, _) = html.split_once("</nav>").unwrap();
+        assert!(
+            nav.contains("contended</a> <span class=\"noisy-mark\""),
+            "{nav}"
+        );
+        assert!(
+            html.contains("<td class=\"r noisy\">40.0 ±162% ⚠</td>"),
+            "{html}"
+        );
+        assert_eq!(html.matches("class=\"r noisy\"").count(), 1);
         fs::remove_dir_all(dir).unwrap();
     }
 }
