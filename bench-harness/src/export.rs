@@ -115,8 +115,9 @@ pub fn github_action_benchmark(file: &ResultFile) -> Value {
         .into_iter()
         .zip(&file.results)
         .map(|(name, row)| {
+            let unit = export_unit(row);
             let mut extra = format!(
-                "min {} max {} ns/op, {} samples of {} ops, commit {commit}",
+                "min {} max {} {unit}, {} samples of {} ops, commit {commit}",
                 row.min_ns_per_op,
                 row.max_ns_per_op,
                 row.samples_ns_per_op.len(),
@@ -128,7 +129,7 @@ pub fn github_action_benchmark(file: &ResultFile) -> Value {
             }
             json!({
                 "name": name,
-                "unit": "ns/op",
+                "unit": unit,
                 "value": row.median_ns_per_op,
                 "range": format!("± {}", half_span(row)),
                 "extra": extra,
@@ -136,6 +137,16 @@ pub fn github_action_benchmark(file: &ResultFile) -> Value {
         })
         .collect();
     Value::Array(entries)
+}
+
+/// The dashboard's unit for `row`: `ns/op` for time per operation (what
+/// github-action-benchmark's `customSmallerIsBetter` users expect), else the row's own unit
+/// (`CPU ns per idle ms`, `ns of lateness`), so that those rows are not read as times.
+fn export_unit(row: &ResultRow) -> &str {
+    match row.unit.as_str() {
+        "" | "ns per op" => "ns/op",
+        other => other,
+    }
 }
 
 /// Half of `max - min`, rounded to 4 significant digits.
@@ -242,6 +253,27 @@ mod tests {
             assert!(m["lower_value"].as_f64() <= m["value"].as_f64());
             assert!(m["value"].as_f64() <= m["upper_value"].as_f64());
         }
+    }
+
+    #[test]
+    fn rows_that_are_not_times_keep_their_unit() {
+        let mut f = file();
+        f.results.push(ResultRow::new(
+            "sched",
+            "idle_cpu",
+            "weft",
+            Params::threads(4),
+            1,
+            vec![600.0, 650.0],
+        ));
+        let v = github_action_benchmark(&f);
+        let last = v.as_array().unwrap().last().unwrap();
+        assert_eq!(last["name"], "sched/idle_cpu/threads=4/weft");
+        assert_eq!(last["unit"], "CPU ns per idle ms");
+        assert!(last["extra"]
+            .as_str()
+            .unwrap()
+            .contains("CPU ns per idle ms"));
     }
 
     #[test]

@@ -489,7 +489,10 @@ fn a_select_with_a_fresh_after_arm_allocates_nothing_after_warm_up() {
     };
     round(0);
     let count = allocations_in(|| (1..n).for_each(round));
-    assert_eq!(count, 0, "select! with after(d) allocated {count} times once warm");
+    assert_eq!(
+        count, 0,
+        "select! with after(d) allocated {count} times once warm"
+    );
 
     let count = futures::executor::block_on(async {
         let mut before = 0;
@@ -506,5 +509,8 @@ fn a_select_with_a_fresh_after_arm_allocates_nothing_after_warm_up() {
         }
         stop_counting(before)
     });
-    assert_eq!(count, 0, "select_async! with after(d) allocated {count} times once warm");
+    assert_eq!(
+        count, 0,
+        "select_async! with after(d) allocated {count} times once warm"
+    );
 }

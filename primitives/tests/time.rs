@@ -496,6 +496,9 @@ fn a_reused_timer_channel_starts_fresh() {
     let b = a.clone();
     drop(a);
     let c = after(Duration::from_secs(3600));
-    assert!(b.recv().is_ok(), "the clone's channel was not reused under it");
+    assert!(
+        b.recv().is_ok(),
+        "the clone's channel was not reused under it"
+    );
     assert_eq!(c.try_recv(), Err(TryRecvError::Empty));
 }

@@ -287,7 +287,10 @@ impl Core {
     /// registered in `waiters` (registering takes a receiver, and there is none).
     fn retire(&self) -> bool {
         let s = self.state.lock();
-        debug_assert!(s.fire.is_some() || s.entry.is_none(), "an entry needs `fire`");
+        debug_assert!(
+            s.fire.is_some() || s.entry.is_none(),
+            "an entry needs `fire`"
+        );
         s.fire.is_none()
     }
 
@@ -302,7 +305,10 @@ impl Core {
         s.period = period;
         s.closed = false;
         s.version += 1;
-        debug_assert!(s.entry.is_none() && s.fire.is_none(), "retired channels have none");
+        debug_assert!(
+            s.entry.is_none() && s.fire.is_none(),
+            "retired channels have none"
+        );
     }
 }
 
