@@ -130,6 +130,84 @@ fn main() {
             });
             assert_eq!(rt.block_on(root).unwrap(), expected);
         }
+        "weft-select-both" | "weft-select-both-macro" => {
+            // Suite achan's select_both with two channels: two sender tasks select-send over
+            // both (a `Select` awaited, as the suite's; or `select_async!` send arms, whose
+            // values are evaluated up front as Go's), two receivers select-receive over both.
+            let sched = weft::sched::Scheduler::new(workers);
+            let macro_send = which == "weft-select-both-macro";
+            let root = sched.spawn(async move {
+                let (tx0, rx0) = weft::chan::bounded::<u64>(cap);
+                let (tx1, rx1) = weft::chan::bounded::<u64>(cap);
+                let half = n / 2;
+                let senders: Vec<_> = [0, half]
+                    .into_iter()
+                    .map(|base| {
+                        let (tx0, tx1) = (tx0.clone(), tx1.clone());
+                        weft::go(async move {
+                            let mut sel = weft::chan::Select::new();
+                            sel.send(&tx0);
+                            sel.send(&tx1);
+                            for v in base..base + half {
+                                if macro_send {
+                                    weft::select_async! {
+                                        send(tx0, v) -> r => r.unwrap(),
+                                        send(tx1, v) -> r => r.unwrap(),
+                                    }
+                                } else {
+                                    let op = sel.select_async().await;
+                                    let tx = if op.index() == 0 { &tx0 } else { &tx1 };
+                                    op.send(tx, v).unwrap();
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                drop((tx0, tx1));
+                let receivers: Vec<_> = (0..2)
+                    .map(|_| {
+                        let (rx0, rx1) = (rx0.clone(), rx1.clone());
+                        weft::go(async move {
+                            let (mut sum, mut open) = (0, [true, true]);
+                            while open[0] || open[1] {
+                                let (i, got) = weft::select_async! {
+                                    recv(rx0) -> v => (0, v.ok()),
+                                    recv(rx1) -> v => (1, v.ok()),
+                                };
+                                match got {
+                                    Some(v) => sum += v,
+                                    None => open[i] = false,
+                                }
+                                if !open[0] && !open[1] {
+                                    break;
+                                }
+                                if !open[i] {
+                                    // One channel closed (its arm stays ready): drain the other.
+                                    let rest = if i == 0 { &rx1 } else { &rx0 };
+                                    while let Ok(v) = rest.recv_async().await {
+                                        sum += v;
+                                    }
+                                    break;
+                                }
+                            }
+                            sum
+                        })
+                    })
+                    .collect();
+                for s in senders {
+                    s.await.unwrap();
+                }
+                let mut sum = 0;
+                for r in receivers {
+                    sum += r.await.unwrap();
+                }
+                sum
+            });
+            assert_eq!(
+                sched.block_on(root).unwrap(),
+                n / 2 * 2 * (n / 2 * 2).saturating_sub(1) / 2
+            );
+        }
         "tokio-after" => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(workers)

@@ -41,6 +41,16 @@ use super::sched::AsyncSched;
 /// The most channels a select workload selects over (as in the `chan` suite and Go's twin).
 pub const MAX_SELECT: usize = 8;
 
+/// One `select_async!` with a send arm of `$v` on each `$txs[i]` listed: Go's
+/// `select { case c0 <- v: case c1 <- v: .. }` for a fixed number of channels.
+macro_rules! send_to_one_of {
+    ($txs:ident, $v:ident; $($i:tt)+) => {
+        weft::select_async! {
+            $( send($txs[$i], $v) -> r => r.expect("weft: channel closed during a select send"), )+
+        }
+    };
+}
+
 /// A library's bounded async channel of `u64`, on the runtime its tasks run on.
 ///
 /// `send` and `recv` panic where a closed channel would be a failure of the workload.
@@ -229,16 +239,28 @@ impl AsyncChan for Weft {
         txs: Vec<Self::Sender>,
         values: Range<u64>,
     ) -> Option<impl Future<Output = ()> + Send + 'static> {
+        // Go's twin writes a `select` statement with a send case per channel (its value
+        // evaluated on entering the select); weft's form of that statement is
+        // `select_async!`, with one send arm per channel, which lends its value to the
+        // receiver that takes it. (A `Select` built at run time takes the value only once
+        // its send arm is chosen, so its arms can only watch: about 1.5x the instructions
+        // per message, see docs/PERFORMANCE.md.)
         Some(async move {
-            let mut sel = weft::chan::Select::new();
-            for tx in &txs {
-                sel.send(tx);
-            }
+            assert!(
+                values.is_empty() || (1..=MAX_SELECT).contains(&txs.len()),
+                "1..={MAX_SELECT} channels"
+            );
             for v in values {
-                let op = sel.select_async().await;
-                let i = op.index();
-                op.send(&txs[i], v)
-                    .expect("weft: channel closed during a select send");
+                match txs.len() {
+                    1 => send_to_one_of!(txs, v; 0),
+                    2 => send_to_one_of!(txs, v; 0 1),
+                    3 => send_to_one_of!(txs, v; 0 1 2),
+                    4 => send_to_one_of!(txs, v; 0 1 2 3),
+                    5 => send_to_one_of!(txs, v; 0 1 2 3 4),
+                    6 => send_to_one_of!(txs, v; 0 1 2 3 4 5),
+                    7 => send_to_one_of!(txs, v; 0 1 2 3 4 5 6),
+                    _ => send_to_one_of!(txs, v; 0 1 2 3 4 5 6 7),
+                }
             }
         })
     }

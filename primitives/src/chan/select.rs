@@ -1230,6 +1230,12 @@ impl<'a> Select<'a> {
     /// Waits until an operation can proceed and commits it. A select without operations
     /// blocks forever, as in Go.
     ///
+    /// # Panics
+    ///
+    /// Never on its own: a select with no operations (or with all of them removed) blocks
+    /// forever, as Go's `select {}` does, rather than panicking. Completing the returned
+    /// [`SelectedOperation`] with another channel than the one at its index panics there.
+    ///
     /// ```
     /// let (tx, rx) = weft::chan::bounded(0);
     /// let sender = std::thread::spawn(move || tx.send(5).unwrap());
@@ -1329,6 +1335,10 @@ impl<'a> Select<'a> {
     /// Waits until an operation may be able to proceed and returns its index, without
     /// performing it. Another thread may take the chance first: the operation itself (e.g. a
     /// `try_recv`) can still find nothing.
+    ///
+    /// # Panics
+    ///
+    /// Never: with no operations it blocks forever, as [`select`](Self::select) does.
     ///
     /// ```
     /// let (tx, rx) = weft::chan::bounded(1);

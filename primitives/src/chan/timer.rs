@@ -316,8 +316,7 @@ impl Core {
 /// [`Channel::last_receiver_gone`]), reused by the next [`Channel::new`]. A Go loop that
 /// selects with `time.After(d)` per message makes and drops one timer channel per message;
 /// with the spare that is no allocation and no free, the two most expensive steps of it
-/// (~140 of ~960 instructions per message of an async `select_async!` with an `after` arm
-/// before this, `bench-harness/examples/async_path.rs weft-after`).
+/// (measured in docs/PERFORMANCE.md, "the after arm").
 ///
 /// Invariant: the kept `Arc` is the only strong reference to its allocation, and nothing
 /// else can make one (no `Weak` to it but its own `me`, which only `Core::arm` clones, under

@@ -702,6 +702,12 @@ impl<T> JoinHandle<T> {
     ///
     /// A [`JoinError`] if the task panicked or was cancelled.
     ///
+    /// # Panics
+    ///
+    /// Never: a panic of the task comes back as the `Err` (its payload in
+    /// [`JoinError::into_panic`]), as `std::thread::JoinHandle::join` returns one; it is not
+    /// resumed on the joining thread.
+    ///
     /// ```
     /// let sched = weft::sched::Scheduler::new(2);
     /// let task = sched.spawn(async { (1..=10).sum::<u32>() });
