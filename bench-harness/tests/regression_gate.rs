@@ -178,6 +178,31 @@ fn compare_flags_the_slowed_build_and_exits_1() {
     );
 }
 
+/// The gate on identical code: the normal build measured a second time, minutes or moments
+/// after the first, must pass (exit 0) the way a CI gate runs it, weft alone and relative to
+/// std sampled in the same rounds, so that drift of the machine between the runs cancels.
+/// Under the null hypothesis a row is flagged only if its samples rank slower at p < 0.01
+/// (two-sided, 9 samples a side) and its median moved by more than the 5% threshold, so this
+/// fails by chance at most once in two hundred runs, and every time if the gate fires on
+/// noise.
+#[test]
+fn the_same_build_measured_twice_passes_the_gate() {
+    let (normal, _) = files();
+    let again = normal.with_file_name("normal-again.json");
+    run::<weft::sync::Mutex<u64>>().write(&again).unwrap();
+    let (code, stdout, stderr) = weft_bench(&[
+        "compare",
+        path(normal),
+        path(&again),
+        "--implementations",
+        "weft",
+        "--relative-to",
+        "std",
+    ]);
+    assert_eq!(code, 0, "identical code failed the gate:\n{stdout}{stderr}");
+    assert!(stdout.contains("0 regressions"), "{stdout}");
+}
+
 #[test]
 fn compare_errors_exit_2() {
     let (normal, _) = files();

@@ -60,7 +60,10 @@ use crate::timers::Registration;
 /// assert!(start.elapsed() >= Duration::from_millis(5));
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep::new(Instant::now().checked_add(duration))
+    let now = Instant::now();
+    let mut sleep = Sleep::new(now.checked_add(duration));
+    sleep.made_at = Some(now);
+    sleep
 }
 
 /// A future that completes once `deadline` has passed (one in the past: on its first poll).
@@ -80,6 +83,11 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// The future of [`sleep`] and [`sleep_until`]. `Unpin`: it can be stored and polled in
 /// place, and [`reset`](Self::reset) for a new deadline.
 ///
+/// Its first poll after [`sleep`] does not read the clock again (as tokio's does not): it
+/// registers the timer, so a `sleep` first polled only after its deadline completes at the
+/// timer queue's next check, one wake-up later, rather than on that poll. A zero duration
+/// completes on the first poll.
+///
 /// Cancel safety: dropping it cancels its timer at once; there is nothing else to lose.
 #[must_use = "futures do nothing unless polled"]
 pub struct Sleep {
@@ -87,6 +95,13 @@ pub struct Sleep {
     deadline: Option<Instant>,
     /// The timer-queue entry while pending.
     entry: Option<Registration>,
+    /// The clock reading `sleep` took to compute the deadline, until the first poll: that poll
+    /// decides with it instead of reading the clock again (one read is a good part of a
+    /// short-lived timer's cost, as in tokio, whose first poll reads none). It is no later
+    /// than the poll, so `made_at >= deadline` (a zero duration) means due; otherwise the
+    /// poll registers, and a deadline that passed meanwhile (a sleep first polled late) fires
+    /// at the timer queue's next check, never early.
+    made_at: Option<Instant>,
 }
 
 impl Sleep {
@@ -94,6 +109,7 @@ impl Sleep {
         Self {
             deadline,
             entry: None,
+            made_at: None,
         }
     }
 
@@ -131,6 +147,7 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = Some(deadline);
         self.entry = None;
+        self.made_at = None;
     }
 }
 
@@ -141,6 +158,15 @@ impl Future for Sleep {
         let Some(deadline) = self.deadline else {
             return Poll::Pending; // never: nothing will wake it, as Go's sleep for ever
         };
+        if let Some(made_at) = self.made_at.take() {
+            if made_at >= deadline {
+                return Poll::Ready(());
+            }
+            if self.entry.is_none() {
+                self.entry = Some(Registration::new(deadline, cx.waker()));
+                return Poll::Pending;
+            }
+        }
         loop {
             if Instant::now() >= deadline {
                 self.entry = None;

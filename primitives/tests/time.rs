@@ -502,3 +502,37 @@ fn a_reused_timer_channel_starts_fresh() {
     );
     assert_eq!(c.try_recv(), Err(TryRecvError::Empty));
 }
+
+/// A `sleep` whose first poll comes after its deadline (its first poll does not read the
+/// clock: `time.rs`, `Sleep::made_at`) still completes, promptly, on weft's scheduler (the
+/// worker's timer check) and under another executor (the global queue's thread); never
+/// before its deadline.
+#[test]
+fn a_sleep_first_polled_after_its_deadline_completes() {
+    for _ in 0..3 {
+        let s = sleep(2 * MS);
+        let deadline = s.deadline().unwrap();
+        thread::sleep(5 * MS);
+        let start = Instant::now();
+        Scheduler::new(1).block_on(s);
+        assert!(start.elapsed() < LATE);
+        let s = sleep(2 * MS);
+        thread::sleep(5 * MS);
+        let start = Instant::now();
+        futures::executor::block_on(s);
+        assert!(start.elapsed() < LATE);
+        assert!(Instant::now() >= deadline);
+    }
+    // And one polled in time waits for its deadline.
+    let s = sleep(5 * MS);
+    let deadline = s.deadline().unwrap();
+    futures::executor::block_on(s);
+    assert!(Instant::now() >= deadline, "never early");
+    let waker = futures::task::noop_waker();
+    let mut zero = sleep(Duration::ZERO);
+    let first = std::future::Future::poll(
+        std::pin::Pin::new(&mut zero),
+        &mut std::task::Context::from_waker(&waker),
+    );
+    assert!(first.is_ready(), "a zero sleep completes on its first poll");
+}
