@@ -318,10 +318,12 @@ impl Core {
 /// with the spare that is no allocation and no free, the two most expensive steps of it
 /// (measured in docs/PERFORMANCE.md, "the after arm").
 ///
-/// Invariant: the kept `Arc` is the only strong reference to its allocation, and nothing
-/// else can make one (no `Weak` to it but its own `me`, which only `Core::arm` clones, under
-/// the lock, for a waiting task: never for a retired channel); its receiver count is 0 and
-/// its wait list empty.
+/// Invariant: besides the kept `Arc`, the only strong references to its allocation are those
+/// of receivers whose drop already counted itself out (their drop touches nothing but the
+/// `Arc`'s own count from then on), and nothing can make a new one: no `Weak` to it exists
+/// but its own `me`, which only `Core::arm` clones, under the lock, for a waiting task, never
+/// for a retired channel. Its receiver count is 0 and its wait list empty (registering takes
+/// a receiver). So `renew` and the receiver made from it have the channel to themselves.
 #[cfg(not(weft_loom))]
 mod spare {
     use core::cell::Cell;
