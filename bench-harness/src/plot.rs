@@ -1109,13 +1109,14 @@ mod tests {
             vec![go(1, 1), go(2, 2), go(4, 4), mutex_row("weft", 1, 5.0)],
             2,
         );
-        let labels: Vec<(String, usize)> = tracking
-            .lines
-            .iter()
-            .map(|l| (l.label(), l.points.len()))
-            .collect();
+        let labels = |g: &Group| -> Vec<(String, usize)> {
+            g.lines
+                .iter()
+                .map(|l| (l.label(), l.points.len()))
+                .collect()
+        };
         assert_eq!(
-            labels,
+            labels(&tracking),
             [
                 ("go (gomaxprocs=threads)".to_owned(), 3),
                 ("weft".to_owned(), 1)
@@ -1137,13 +1138,8 @@ mod tests {
         assert_eq!(points.split_whitespace().count(), 3, "{go_line}");
 
         let fixed = group_of(vec![go(1, 2), go(2, 2), go(4, 2), go(1, 4), go(2, 4)], 2);
-        let labels: Vec<(String, usize)> = fixed
-            .lines
-            .iter()
-            .map(|l| (l.label(), l.points.len()))
-            .collect();
         assert_eq!(
-            labels,
+            labels(&fixed),
             [
                 ("go (gomaxprocs=2)".to_owned(), 3),
                 ("go (gomaxprocs=4)".to_owned(), 2)
