@@ -1,18 +1,23 @@
-//! The machine a run happened on, read from Linux's `/proc` and `/sys`.
+//! The machine a run happened on: its topology, read from Linux's `/proc` and `/sys`, and the
+//! core-to-core round trips measured on it.
 //!
 //! Scaling results mean little without the topology behind them: 8 threads on 8 cores of one
 //! L3 behave nothing like 8 threads on 4 SMT pairs or across two sockets. Everything here is
 //! best effort: a file that is missing or unreadable (another OS, a container hiding `/sys`)
 //! leaves its field `None` or its list empty rather than failing the run. An empty group list
 //! therefore means "unknown", never "none".
+//!
+//! [`CoreToCore`] holds the round trips as result files store them (`machine.core_to_core`),
+//! with the [`Relation`] of each pair of CPUs and the lookups by pair and by set of CPUs;
+//! [`crate::floor`] measures them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::floor::CoreToCore;
+use crate::stats;
 
 /// CPU, topology and kernel of the machine that produced a result file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,6 +210,168 @@ impl Machine {
     }
 }
 
+/// The innermost part of the machine that two CPUs share, as far as the topology tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Relation {
+    /// Hardware threads of one core (SMT siblings).
+    Smt,
+    /// Different cores sharing an L3.
+    L3,
+    /// One NUMA node, different L3s.
+    Numa,
+    /// One package, different NUMA nodes.
+    Package,
+    /// Nothing shared that the topology reports (different packages, or topology unknown).
+    Machine,
+}
+
+impl Relation {
+    /// The name in result files: `smt`, `l3`, `numa`, `package`, `machine`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Relation::Smt => "smt",
+            Relation::L3 => "l3",
+            Relation::Numa => "numa",
+            Relation::Package => "package",
+            Relation::Machine => "machine",
+        }
+    }
+}
+
+/// Each CPU's group at each level (SMT core, L3, NUMA node, package), for [`Relation`]s.
+pub(crate) struct Groups(HashMap<usize, [Option<usize>; 4]>);
+
+impl Groups {
+    pub(crate) fn of(machine: &Machine) -> Groups {
+        let nodes: Vec<Vec<usize>> = machine.numa_nodes.iter().map(|n| n.cpus.clone()).collect();
+        let levels: [&[Vec<usize>]; 4] = [
+            &machine.smt_groups,
+            &machine.l3_groups,
+            &nodes,
+            &machine.package_groups,
+        ];
+        let mut map: HashMap<usize, [Option<usize>; 4]> = HashMap::new();
+        for (level, groups) in levels.iter().enumerate() {
+            for (g, cpus) in groups.iter().enumerate() {
+                for &cpu in cpus {
+                    map.entry(cpu).or_default()[level] = Some(g);
+                }
+            }
+        }
+        Groups(map)
+    }
+
+    pub(crate) fn relation(&self, a: usize, b: usize) -> Relation {
+        const RELATIONS: [Relation; 4] = [
+            Relation::Smt,
+            Relation::L3,
+            Relation::Numa,
+            Relation::Package,
+        ];
+        let (Some(ga), Some(gb)) = (self.0.get(&a), self.0.get(&b)) else {
+            return Relation::Machine;
+        };
+        (0..4)
+            .find(|&level| ga[level].is_some() && ga[level] == gb[level])
+            .map_or(Relation::Machine, |level| RELATIONS[level])
+    }
+}
+
+/// The relation between CPUs `a` and `b` on `machine`.
+pub fn relation(machine: &Machine, a: usize, b: usize) -> Relation {
+    Groups::of(machine).relation(a, b)
+}
+
+/// One measured pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairLatency {
+    /// The two CPUs, lower first.
+    pub cpus: [usize; 2],
+    /// What they share.
+    pub relation: Relation,
+    /// Median round trip, ns.
+    pub ns: f64,
+}
+
+/// The core-to-core round-trip latencies of a machine (`machine.core_to_core` in result
+/// files): what was measured, how, and the medians per [`Relation`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoreToCore {
+    /// The CPUs measured among (those the process could use).
+    pub cpus: Vec<usize>,
+    /// Round trips per sample.
+    pub rounds: u64,
+    /// Samples per pair (after one warm-up); a pair's value is their median.
+    pub samples: usize,
+    /// Whether every pair of `cpus` was measured; when `false`, `pairs` is a sample spread
+    /// evenly over each relation, and an unmeasured pair counts as its relation's median.
+    pub complete: bool,
+    /// The measured pairs.
+    pub pairs: Vec<PairLatency>,
+    /// Median of the measured pairs of each relation, ns.
+    pub relations: BTreeMap<Relation, f64>,
+    /// Median over every pair of `cpus` (unmeasured pairs at their relation's median), ns:
+    /// the floor of threads the OS places anywhere.
+    pub median_ns: f64,
+}
+
+impl CoreToCore {
+    /// The round trip between `a` and `b`: measured, else the median of their relation's
+    /// measured pairs, else the median of all measured pairs. `None` when `a == b`.
+    pub fn pair_ns(&self, machine: &Machine, a: usize, b: usize) -> Option<f64> {
+        self.pair_ns_in(&Groups::of(machine), a, b)
+    }
+
+    fn pair_ns_in(&self, groups: &Groups, a: usize, b: usize) -> Option<f64> {
+        if a == b {
+            return None;
+        }
+        let key = [a.min(b), a.max(b)];
+        if let Some(p) = self.pairs.iter().find(|p| p.cpus == key) {
+            return Some(p.ns);
+        }
+        let relation = groups.relation(a, b);
+        self.relations.get(&relation).copied().or_else(|| {
+            let all: Vec<f64> = self.pairs.iter().map(|p| p.ns).collect();
+            stats::summarize(&all).map(|s| s.median)
+        })
+    }
+
+    /// The round trips among [`CoreToCore::cpus`], row by row: `None` on the diagonal,
+    /// unmeasured pairs at their relation's median (see [`CoreToCore::pair_ns`]).
+    pub fn matrix(&self, machine: &Machine) -> Vec<Vec<Option<f64>>> {
+        let groups = Groups::of(machine);
+        self.cpus
+            .iter()
+            .map(|&a| {
+                self.cpus
+                    .iter()
+                    .map(|&b| self.pair_ns_in(&groups, a, b))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The floor of threads pinned to `cpus`: the median round trip over every pair of
+    /// distinct CPUs among them (see [`CoreToCore::pair_ns`]). `None` when they are fewer
+    /// than two distinct CPUs (hand-offs on one CPU are context switches, not cache-line
+    /// transfers).
+    pub fn floor_ns(&self, machine: &Machine, cpus: &[usize]) -> Option<f64> {
+        let groups = Groups::of(machine);
+        let mut cpus = cpus.to_vec();
+        cpus.sort_unstable();
+        cpus.dedup();
+        let mut ns = Vec::new();
+        for (i, &a) in cpus.iter().enumerate() {
+            for &b in &cpus[i + 1..] {
+                ns.extend(self.pair_ns_in(&groups, a, b));
+            }
+        }
+        stats::summarize(&ns).map(|s| s.median)
+    }
+}
+
 /// Parses a Linux CPU list such as `"0-3,8,10-11"` into sorted, deduplicated CPU numbers.
 ///
 /// Surrounding whitespace is ignored and an empty list (a CPU-less NUMA node) gives an empty
@@ -389,6 +556,20 @@ pub(crate) mod tests {
         f.write("sys/devices/system/node/node1/cpulist", "2-3,6-7\n");
         f.write("sys/devices/system/node/node1/distance", "21 10\n");
         Machine::from_root(&f.0)
+    }
+
+    #[test]
+    fn relations_on_two_sockets() {
+        let m = two_sockets_with_smt();
+        assert_eq!(relation(&m, 0, 4), Relation::Smt);
+        assert_eq!(relation(&m, 0, 1), Relation::L3);
+        assert_eq!(relation(&m, 0, 2), Relation::Machine);
+        let mut flat = m.clone();
+        flat.l3_groups.clear();
+        assert_eq!(relation(&flat, 0, 1), Relation::Numa);
+        flat.numa_nodes.clear();
+        assert_eq!(relation(&flat, 0, 1), Relation::Package);
+        assert_eq!(relation(&flat, 0, 99), Relation::Machine);
     }
 
     #[test]
