@@ -20,11 +20,11 @@ use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
+use crate::config::Size;
 use crate::machine::{format_cpu_list, CoreToCore, Groups, Machine, PairLatency, Relation};
 use crate::placement::pin_current;
 use crate::result::ResultRow;
 use crate::stats;
-use crate::workloads::Size;
 
 /// How hard [`measure`] tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

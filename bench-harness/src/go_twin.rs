@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::config::{Config, Size};
 use crate::result::{self, ResultRow};
 use crate::stats;
 use crate::suites::Workload;
-use crate::workloads::{Config, Size};
 
 /// The implementation name the twin's rows carry.
 pub const IMPLEMENTATION: &str = "go";
@@ -560,9 +560,10 @@ mod tests {
     use std::sync::OnceLock;
 
     use super::*;
+    use crate::config::Ops;
     use crate::result::Params;
     use crate::suites;
-    use crate::workloads::{achan, chan, mutex, sched, time, wait_group, Ops};
+    use crate::workloads::{achan, chan, mutex, sched, time, wait_group};
 
     /// Two rows as the twin prints them.
     const SAMPLE: &str = r#"{"suite":"mutex","workload":"contended","implementation":"go","params":{"threads":2,"gomaxprocs":2},"ops":500000,"samples_ns_per_op":[37.9,35.1,41.2,36.0,38.3],"median_ns_per_op":37.9,"min_ns_per_op":35.1,"max_ns_per_op":41.2,"spread":0.1609498680738788}

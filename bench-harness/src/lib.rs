@@ -1,13 +1,15 @@
 //! weft-bench: weft's benchmark suite, every primitive measured beside its peers in the same
 //! run, with results written as machine-readable JSON (schema in `results/README.md`).
 //!
+//! - [`config`]: a run's parameters: size, thread counts, samples, implementation filter,
+//!   placement, message sizes.
 //! - [`peers`]: one adapter trait per primitive kind and one impl per implementation
 //!   (weft, std, parking_lot, crossbeam, ...).
 //! - [`workloads`]: the standard workloads, generic over those traits, and the engine that
 //!   samples every implementation interleaved and checks results.
 //! - [`suites`]: the registry mapping a suite name to its workloads.
-//! - [`result`], [`machine`], [`run_info`], [`stats`]: the result file, the machine and build
-//!   it records, and the summary statistics.
+//! - [`result`], [`machine`], [`run_info`], [`stats`]: the result file, the machine (its
+//!   topology and core-to-core round trips) and build it records, and the summary statistics.
 //! - [`report`]: markdown tables from a result file.
 //! - [`compare`], [`export`], [`plot`], [`site`]: reading results: two runs compared case by
 //!   case from their samples, exports for dashboards (Bencher, github-action-benchmark), and
@@ -15,8 +17,8 @@
 //! - [`go_twin`]: builds and runs the Go twin (`bench-harness/go`), the same workloads on Go's
 //!   primitives, whose rows join the run's as implementation `go`.
 //! - [`placement`]: pinning threads to CPUs (`--placement compact|scatter`) by the topology.
-//! - [`floor`]: the core-to-core cache-line round trip, the floor under every hand-off, and
-//!   each hand-off row's time as a multiple of it.
+//! - [`floor`]: measuring the core-to-core cache-line round trip, the floor under every
+//!   hand-off, and each hand-off row's time as a multiple of it.
 //! - [`progress`]: the run's progress bar.
 //!
 //! The `weft-bench` binary (`run`, `table`, `list`) is a thin CLI over these.
@@ -24,7 +26,8 @@
 //! # Example
 //!
 //! ```
-//! use weft_bench::{suites, workloads::{Config, Size}};
+//! use weft_bench::config::{Config, Size};
+//! use weft_bench::suites;
 //!
 //! let cfg = Config { threads: vec![2], size: Size::Smoke, ..Config::default() };
 //! let file = suites::run(&suites::select(&["mutex".to_owned()], &cfg).unwrap(), &cfg);
@@ -39,6 +42,7 @@
 //! that constant in [`suites::SUITES`].
 
 pub mod compare;
+pub mod config;
 pub mod export;
 pub mod floor;
 pub mod go_twin;

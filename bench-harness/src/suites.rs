@@ -6,6 +6,7 @@
 //! The Go twin ([`crate::go_twin`]) runs suites of the same names; [`plan`] decides, for each
 //! suite of a run, whether the Rust side, the twin, or both run it.
 
+use crate::config::{Config, Size, MSG_BYTES};
 use crate::floor::{self, Effort};
 use crate::go_twin::{self, Availability};
 use crate::machine::Machine;
@@ -13,7 +14,7 @@ use crate::placement;
 use crate::progress::Progress;
 use crate::result::{ResultFile, ResultRow, SCHEMA_VERSION};
 use crate::run_info::RunInfo;
-use crate::workloads::{self, Config, Session, Size, MSG_BYTES};
+use crate::workloads::{self, Session};
 
 /// A suite: the workloads of one primitive family, run against every implementation.
 #[derive(Debug, Clone, Copy)]

@@ -16,11 +16,12 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use weft_bench::compare::{self, Verdict};
+use weft_bench::config::{Config, Size};
 use weft_bench::machine::Machine;
 use weft_bench::peers::MutexLike;
 use weft_bench::result::{Params, ResultFile, SCHEMA_VERSION};
 use weft_bench::run_info::RunInfo;
-use weft_bench::workloads::{self, mutex, Case, Config, Contender, Size};
+use weft_bench::workloads::{self, mutex, Case, Contender};
 
 /// The extra time the slowed build spends in every lock-unlock.
 const SLOWDOWN: Duration = Duration::from_micros(1);

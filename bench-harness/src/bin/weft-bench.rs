@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use weft_bench::config::{self, Config, Size};
 use weft_bench::floor::{self, Effort};
 use weft_bench::go_twin::{self, Availability, Twin};
 use weft_bench::machine::Machine;
 use weft_bench::placement::{self, Placement};
 use weft_bench::progress::Progress;
 use weft_bench::result::ResultFile;
-use weft_bench::workloads::{self, Config, Size};
 use weft_bench::{compare, export, site};
 use weft_bench::{report, suites};
 
@@ -159,9 +159,9 @@ fn main() -> ExitCode {
             let cfg = Config {
                 threads: threads.unwrap_or_else(|| {
                     if quick {
-                        workloads::quick_sweep(cpus)
+                        config::quick_sweep(cpus)
                     } else {
-                        workloads::sweep(cpus)
+                        config::sweep(cpus)
                     }
                 }),
                 size: if quick { Size::Quick } else { Size::Full },

@@ -26,7 +26,8 @@ use std::time::Duration;
 
 use super::chan::{Capacity, BLOCKING_MESSAGES, PING_PONG_ROUNDS};
 use super::sched::timed;
-use super::{divisible, measure, Case, Config, Contender, Ops};
+use super::{divisible, measure, Case, Contender};
+use crate::config::{Config, Ops};
 use crate::peers::achan::{has_select_send, visit_all, AsyncChan, AsyncChanVisitor, MAX_SELECT};
 use crate::peers::sched::AsyncSched;
 use crate::result::{Params, ResultRow};
@@ -487,8 +488,8 @@ fn run(cfg: &Config) -> Vec<ResultRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Size;
     use crate::peers::achan::{Flume, Kanal, Tokio, Weft};
-    use crate::workloads::Size;
 
     #[test]
     fn workloads_deliver_every_message() {

@@ -16,7 +16,8 @@
 
 use std::time::Duration;
 
-use super::{divisible, measure, run_threads_with, Case, Config, Contender, Ops};
+use super::{divisible, measure, run_threads_with, Case, Contender};
+use crate::config::{Config, Ops};
 use crate::peers::chan::{
     has_multi_consumer, has_select_recv, has_select_send, has_unbounded, visit_all, ChanLike,
     ChanVisitor, Line, Message,
@@ -625,8 +626,8 @@ fn run(cfg: &Config) -> Vec<ResultRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Size;
     use crate::peers::chan::{Crossbeam, Flume, Kanal, Std, Weft};
-    use crate::workloads::Size;
 
     /// A channel that drops every 7th message sent: the workloads must notice, not hang.
     struct Leaky;
@@ -705,7 +706,7 @@ mod tests {
     #[test]
     fn message_sizes() {
         let sizes: Vec<usize> = MsgSize::ALL.iter().map(|s| s.bytes()).collect();
-        assert_eq!(sizes, super::super::MSG_BYTES);
+        assert_eq!(sizes, crate::config::MSG_BYTES);
         assert_eq!(MsgSize::from_bytes(64), Some(MsgSize::Line));
         assert_eq!(MsgSize::from_bytes(16), None);
     }

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use weft::deque::Steal;
 
-use super::{run_threads_with, Config, Ops, SuiteRun};
+use super::{run_threads_with, SuiteRun};
+use crate::config::{Config, Ops};
 use crate::peers::deque::{visit_all, DequeLike, DequeVisitor, MAX_BATCH};
 use crate::result::{Params, ResultRow};
 use crate::suites::{Suite, Workload};

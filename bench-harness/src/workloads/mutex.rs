@@ -3,7 +3,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use super::{divisible, run_threads, Config, Ops, SuiteRun};
+use super::{divisible, run_threads, SuiteRun};
+use crate::config::{Config, Ops};
 use crate::peers::mutex::{visit_all, MutexLike, MutexVisitor};
 use crate::result::{Params, ResultRow};
 use crate::suites::{Suite, Workload};

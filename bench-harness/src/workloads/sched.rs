@@ -17,7 +17,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::{divisible, measure, Case, Config, Contender, Ops, Size};
+use super::{divisible, measure, Case, Contender};
+use crate::config::{Config, Ops, Size};
 use crate::peers::sched::{visit_all, AsyncSched, ForkJoinSched, SchedVisitor};
 use crate::result::{Params, ResultRow};
 use crate::suites::{Suite, Workload};

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::measure;
 use super::sched::idle_window;
-use super::{run_threads, Case, Config, Contender, Ops};
+use super::{run_threads, Case, Contender};
+use crate::config::{Config, Ops};
 use crate::peers::time::{BlockingTimed, Crossbeam, TimeRt, Timed, Weft};
 use crate::result::{Params, ResultRow};
 use crate::suites::{Suite, Workload};
