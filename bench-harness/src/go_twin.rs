@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::config::{Config, Size};
 use crate::result::{self, ResultRow};
 use crate::stats;
-use crate::suites::Workload;
+use crate::workloads::suite::Workload;
 
 /// The implementation name the twin's rows carry.
 pub const IMPLEMENTATION: &str = "go";
@@ -556,13 +556,12 @@ fn tail(stderr: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::OnceLock;
 
     use super::*;
     use crate::config::Ops;
     use crate::result::Params;
-    use crate::suites;
     use crate::workloads::{achan, chan, mutex, sched, time, wait_group};
 
     /// Two rows as the twin prints them.
@@ -651,25 +650,8 @@ mod tests {
         }
     }
 
-    /// Where both sides run a suite, they name the same workloads in the same order.
-    #[test]
-    fn shared_suites_name_the_same_workloads() {
-        for twin in SUITES {
-            let Some(rust) = suites::find(twin.name) else {
-                continue;
-            };
-            let names = |w: &[Workload]| w.iter().map(|w| w.name).collect::<Vec<_>>();
-            assert_eq!(
-                names(rust.workloads),
-                names(twin.workloads),
-                "{}",
-                twin.name
-            );
-        }
-    }
-
     /// The twin, built once per test process; `None` (with a notice) when Go is missing.
-    fn twin() -> Option<&'static Twin> {
+    pub(crate) fn twin() -> Option<&'static Twin> {
         static TWIN: OnceLock<Option<Twin>> = OnceLock::new();
         TWIN.get_or_init(|| match Availability::detect() {
             Availability::Ready(version) => Some(Twin::build(&version).unwrap()),
@@ -737,50 +719,6 @@ mod tests {
                     );
                 }
             }
-        }
-    }
-
-    /// Where the Rust side registers a suite the twin also runs, every Go case lines up with
-    /// a Rust case (same workload and parameters, so the table puts them in one row) with the
-    /// same operation count. (Rust may have cases Go cannot run, e.g. unbounded channels.)
-    #[test]
-    fn the_twin_mirrors_the_rust_cases() {
-        let Some(twin) = twin() else { return };
-        let cfg = smoke();
-        let shared: Vec<&str> = SUITES
-            .iter()
-            .map(|s| s.name)
-            .filter(|name| suites::find(name).is_some())
-            .collect();
-        for name in ["mutex", "waitgroup", "chan", "achan", "sched", "time"] {
-            assert!(shared.contains(&name), "{name} is not shared");
-        }
-        let go_rows = twin.run(&shared, &cfg).unwrap();
-        let rust_rows: Vec<ResultRow> = shared
-            .iter()
-            .flat_map(|name| (suites::find(name).unwrap().run)(&cfg))
-            .collect();
-        for name in &shared {
-            assert!(
-                go_rows.iter().any(|g| g.suite == *name),
-                "no Go rows for {name}"
-            );
-        }
-        for go in &go_rows {
-            let rust = rust_rows.iter().find(|r| {
-                r.suite == go.suite && r.workload == go.workload && r.params == go.params.case()
-            });
-            let Some(rust) = rust else {
-                panic!(
-                    "Go case {}/{} {:?} has no Rust counterpart",
-                    go.suite, go.workload, go.params
-                )
-            };
-            assert_eq!(
-                go.ops, rust.ops,
-                "{}/{} {:?}",
-                go.suite, go.workload, go.params
-            );
         }
     }
 

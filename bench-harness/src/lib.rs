@@ -5,8 +5,9 @@
 //!   placement, message sizes.
 //! - [`peers`]: one adapter trait per primitive kind and one impl per implementation
 //!   (weft, std, parking_lot, crossbeam, ...).
-//! - [`workloads`]: the standard workloads, generic over those traits, and the engine that
-//!   samples every implementation interleaved and checks results.
+//! - [`workloads`]: the standard workloads, generic over those traits, each family's
+//!   [`Suite`](workloads::suite::Suite), and the engine that samples every implementation
+//!   interleaved and checks results.
 //! - [`suites`]: the registry mapping a suite name to its workloads.
 //! - [`result`], [`machine`], [`run_info`], [`stats`]: the result file, the machine (its
 //!   topology and core-to-core round trips) and build it records, and the summary statistics.

@@ -12,37 +12,10 @@ use crate::go_twin::{self, Availability};
 use crate::machine::Machine;
 use crate::placement;
 use crate::progress::Progress;
-use crate::result::{ResultFile, ResultRow, SCHEMA_VERSION};
+use crate::result::{ResultFile, SCHEMA_VERSION};
 use crate::run_info::RunInfo;
+use crate::workloads::suite::Suite;
 use crate::workloads::{self, Session};
-
-/// A suite: the workloads of one primitive family, run against every implementation.
-#[derive(Debug, Clone, Copy)]
-pub struct Suite {
-    /// Name used on the command line and in result files.
-    pub name: &'static str,
-    /// One line on what the suite compares.
-    pub description: &'static str,
-    /// Its workloads, in the order they run.
-    pub workloads: &'static [Workload],
-    /// Names of the implementations it compares, weft first.
-    pub implementations: fn() -> Vec<&'static str>,
-    /// Names of the implementations that run the named workload (for at least one of its
-    /// cases): all of them, unless a library lacks what the workload needs (a channel
-    /// library without select, say).
-    pub implementations_of: fn(workload: &str) -> Vec<&'static str>,
-    /// Runs every workload for every selected implementation.
-    pub run: fn(&Config) -> Vec<ResultRow>,
-}
-
-/// A workload's name and what one of its operations is.
-#[derive(Debug, Clone, Copy)]
-pub struct Workload {
-    /// Name used in result files.
-    pub name: &'static str,
-    /// What it does and what one "op" is.
-    pub description: &'static str,
-}
 
 /// Every suite, in the order a full run runs them.
 pub const SUITES: &[Suite] = &[
@@ -268,6 +241,8 @@ pub fn run(suites: &[&Suite], cfg: &Config) -> ResultFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::result::ResultRow;
+    use crate::workloads::suite::Workload;
 
     fn smoke() -> Config {
         Config {
@@ -554,6 +529,73 @@ mod tests {
     fn suite_names_are_unique() {
         for (i, s) in SUITES.iter().enumerate() {
             assert!(SUITES[..i].iter().all(|t| t.name != s.name), "{}", s.name);
+        }
+    }
+
+    /// Where both sides run a suite, they name the same workloads in the same order.
+    #[test]
+    fn shared_suites_name_the_same_workloads() {
+        for twin in go_twin::SUITES {
+            let Some(rust) = find(twin.name) else {
+                continue;
+            };
+            let names = |w: &[Workload]| w.iter().map(|w| w.name).collect::<Vec<_>>();
+            assert_eq!(
+                names(rust.workloads),
+                names(twin.workloads),
+                "{}",
+                twin.name
+            );
+        }
+    }
+
+    /// Where the Rust side registers a suite the twin also runs, every Go case lines up with
+    /// a Rust case (same workload and parameters, so the table puts them in one row) with the
+    /// same operation count. (Rust may have cases Go cannot run, e.g. unbounded channels.)
+    #[test]
+    fn the_twin_mirrors_the_rust_cases() {
+        let Some(twin) = go_twin::tests::twin() else {
+            return;
+        };
+        // The Go twin's smoke run (threads 1 and 3).
+        let cfg = Config {
+            threads: vec![1, 3],
+            ..smoke()
+        };
+        let shared: Vec<&str> = go_twin::SUITES
+            .iter()
+            .map(|s| s.name)
+            .filter(|name| find(name).is_some())
+            .collect();
+        for name in ["mutex", "waitgroup", "chan", "achan", "sched", "time"] {
+            assert!(shared.contains(&name), "{name} is not shared");
+        }
+        let go_rows = twin.run(&shared, &cfg).unwrap();
+        let rust_rows: Vec<ResultRow> = shared
+            .iter()
+            .flat_map(|name| (find(name).unwrap().run)(&cfg))
+            .collect();
+        for name in &shared {
+            assert!(
+                go_rows.iter().any(|g| g.suite == *name),
+                "no Go rows for {name}"
+            );
+        }
+        for go in &go_rows {
+            let rust = rust_rows.iter().find(|r| {
+                r.suite == go.suite && r.workload == go.workload && r.params == go.params.case()
+            });
+            let Some(rust) = rust else {
+                panic!(
+                    "Go case {}/{} {:?} has no Rust counterpart",
+                    go.suite, go.workload, go.params
+                )
+            };
+            assert_eq!(
+                go.ops, rust.ops,
+                "{}/{} {:?}",
+                go.suite, go.workload, go.params
+            );
         }
     }
 }

@@ -26,12 +26,12 @@ use std::time::Duration;
 
 use super::chan::{Capacity, BLOCKING_MESSAGES, PING_PONG_ROUNDS};
 use super::sched::timed;
+use super::suite::{Suite, Workload};
 use super::{divisible, measure, Case, Contender};
 use crate::config::{Config, Ops};
 use crate::peers::achan::{has_select_send, visit_all, AsyncChan, AsyncChanVisitor, MAX_SELECT};
 use crate::peers::sched::AsyncSched;
 use crate::result::{Params, ResultRow};
-use crate::suites::{Suite, Workload};
 
 /// The `achan` suite.
 pub const SUITE: Suite = Suite {

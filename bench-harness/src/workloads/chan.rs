@@ -16,6 +16,7 @@
 
 use std::time::Duration;
 
+use super::suite::{Suite, Workload};
 use super::{divisible, measure, run_threads_with, Case, Contender};
 use crate::config::{Config, Ops};
 use crate::peers::chan::{
@@ -23,7 +24,6 @@ use crate::peers::chan::{
     ChanVisitor, Line, Message,
 };
 use crate::result::{Params, ResultRow};
-use crate::suites::{Suite, Workload};
 
 /// The `chan` suite.
 pub const SUITE: Suite = Suite {

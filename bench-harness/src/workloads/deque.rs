@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use weft::deque::Steal;
 
+use super::suite::{Suite, Workload};
 use super::{run_threads_with, SuiteRun};
 use crate::config::{Config, Ops};
 use crate::peers::deque::{visit_all, DequeLike, DequeVisitor, MAX_BATCH};
 use crate::result::{Params, ResultRow};
-use crate::suites::{Suite, Workload};
 
 /// The `deque` suite.
 pub const SUITE: Suite = Suite {

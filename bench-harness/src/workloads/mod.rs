@@ -20,12 +20,15 @@
 //! - Within a [`Session`] (which `suites::run` opens), [`measure`] ticks the session's
 //!   progress bar and gives the rows of hand-off workloads their floor (see
 //!   [`crate::floor`]).
+//!
+//! Each family's module defines its `SUITE`, a [`suite::Suite`].
 
 pub mod achan;
 pub mod chan;
 pub mod deque;
 pub mod mutex;
 pub mod sched;
+pub mod suite;
 pub mod time;
 pub mod wait_group;
 

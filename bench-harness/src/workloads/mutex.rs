@@ -3,11 +3,11 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use super::suite::{Suite, Workload};
 use super::{divisible, run_threads, SuiteRun};
 use crate::config::{Config, Ops};
 use crate::peers::mutex::{visit_all, MutexLike, MutexVisitor};
 use crate::result::{Params, ResultRow};
-use crate::suites::{Suite, Workload};
 
 /// The `mutex` suite.
 pub const SUITE: Suite = Suite {

@@ -17,11 +17,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use super::suite::{Suite, Workload};
 use super::{divisible, measure, Case, Contender};
 use crate::config::{Config, Ops, Size};
 use crate::peers::sched::{visit_all, AsyncSched, ForkJoinSched, SchedVisitor};
 use crate::result::{Params, ResultRow};
-use crate::suites::{Suite, Workload};
 
 /// The `sched` suite.
 pub const SUITE: Suite = Suite {

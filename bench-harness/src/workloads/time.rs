@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use super::measure;
 use super::sched::idle_window;
+use super::suite::{Suite, Workload};
 use super::{run_threads, Case, Contender};
 use crate::config::{Config, Ops};
 use crate::peers::time::{BlockingTimed, Crossbeam, TimeRt, Timed, Weft};
 use crate::result::{Params, ResultRow};
-use crate::suites::{Suite, Workload};
 
 /// The `time` suite.
 pub const SUITE: Suite = Suite {

@@ -7,11 +7,11 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
+use super::suite::{Suite, Workload};
 use super::{run_threads, SuiteRun};
 use crate::config::{Config, Ops};
 use crate::peers::wait_group::{visit_all, WaitGroupLike, WaitGroupVisitor};
 use crate::result::{Params, ResultRow};
-use crate::suites::{Suite, Workload};
 
 /// The `waitgroup` suite.
 pub const SUITE: Suite = Suite {
