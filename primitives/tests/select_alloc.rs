@@ -514,3 +514,43 @@ fn a_select_with_a_fresh_after_arm_allocates_nothing_after_warm_up() {
         "select_async! with after(d) allocated {count} times once warm"
     );
 }
+
+/// Go's `select { case v := <-ch: ..; case <-time.After(d): .. }` in a task that waits each
+/// time: the `after` channel gets a timer-queue entry while the select waits, and is dropped
+/// with the entry cancelled once the message comes. Once warm that allocates nothing either:
+/// the waited-on channel, its wait list's capacity and its timer-queue waker are reused.
+#[test]
+fn an_async_select_that_waits_on_a_fresh_after_arm_allocates_nothing_after_warm_up() {
+    let _turn = serial();
+    let n = rounds();
+    let far = Duration::from_secs(3600);
+    // A rendezvous `try_send` succeeds only while a receiver waits: each message comes only
+    // once the select has registered (and armed its `after` channel's entry).
+    let (tx, rx) = bounded::<u64>(0);
+    let helper = thread::spawn(move || {
+        for i in 0..n {
+            while tx.try_send(i).is_err() {
+                thread::yield_now();
+            }
+        }
+    });
+    let count = futures::executor::block_on(async {
+        let mut before = 0;
+        for i in 0..n {
+            if i == 10 {
+                before = start_counting();
+            }
+            let got = weft::select_async! {
+                recv(rx) -> v => v.unwrap(),
+                recv(weft::chan::after(far)) -> _ => unreachable!("the message comes first"),
+            };
+            assert_eq!(got, i);
+        }
+        stop_counting(before)
+    });
+    helper.join().unwrap();
+    assert_eq!(
+        count, 0,
+        "select_async! waiting with after(d) allocated {count} times once warm"
+    );
+}

@@ -1154,7 +1154,7 @@ impl<T> Drop for Sender<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         if let Flavor::Timer(s) = &self.flavor {
-            // A quiet timer channel is kept for reuse rather than closed (see `timer::spare`).
+            // A timer channel is kept for reuse rather than closed (see `timer::spare`).
             drop_handle(&s.receivers, || timer::Channel::last_receiver_gone(s));
             return;
         }

@@ -280,59 +280,72 @@ impl Core {
         self.state.lock().closed
     }
 
-    /// With the last receiver gone: whether nobody but that receiver can reach this channel
-    /// any more, so that it may be reused without a close. True when no async task ever
-    /// waited on it: `fire` (the timer-queue waker, the one `Weak` to the allocation besides
-    /// `me`) was never made, so no entry exists and nothing can upgrade to it; and no one is
-    /// registered in `waiters` (registering takes a receiver, and there is none).
-    fn retire(&self) -> bool {
-        let s = self.state.lock();
+    /// With the last receiver gone: readies the channel for reuse without a close (nobody
+    /// is left to see one). A pending timer-queue entry is cancelled; `fire`, the entry's
+    /// waker, is kept for the next generation. An entry already taken out to fire may still
+    /// run `fire` afterwards (its `Weak` upgrades while the allocation lives): that takes
+    /// the state lock and notifies the wait list, so for the renewed channel it is one
+    /// spurious wake-up, after which every waiter re-checks its deadline, and it takes the
+    /// new generation's entry only once that one has fired too. No one else is registered
+    /// in `waiters` (registering takes a receiver, and there is none).
+    fn retire(&self) {
+        let entry = self.state.lock().entry.take();
+        // Cancelled outside the lock: the queue's firing side takes `state` after its own.
+        drop(entry);
         debug_assert!(
-            s.fire.is_some() || s.entry.is_none(),
-            "an entry needs `fire`"
+            self.waiters.is_empty_exact(),
+            "a retired channel has no waiter"
         );
-        s.fire.is_none()
     }
 
     /// Makes a retired channel (see [`retire`](Self::retire)) a fresh timer channel due at
     /// `deadline`, repeating every `period`. Its version moves on, though nothing that saw
     /// the old one can compare against it (no handle of the old channel is left).
     fn renew(&self, deadline: Option<Instant>, period: Option<Duration>) {
-        debug_assert!(self.waiters.is_empty(), "a retired channel has no waiter");
+        debug_assert!(
+            self.waiters.is_empty_exact(),
+            "a retired channel has no waiter"
+        );
         let mut s = self.state.lock();
         s.deadline = deadline;
         s.armed = true;
         s.period = period;
         s.closed = false;
         s.version += 1;
-        debug_assert!(
-            s.entry.is_none() && s.fire.is_none(),
-            "retired channels have none"
-        );
+        debug_assert!(s.entry.is_none(), "a retired channel has no entry");
     }
 }
 
-/// This thread's spare timer channel: the allocation of the last one dropped quietly (see
+/// This thread's spare timer channel: the allocation of the last one dropped (see
 /// [`Channel::last_receiver_gone`]), reused by the next [`Channel::new`]. A Go loop that
 /// selects with `time.After(d)` per message makes and drops one timer channel per message;
 /// with the spare that is no allocation and no free, the two most expensive steps of it
 /// (measured in docs/PERFORMANCE.md, "the after arm").
 ///
-/// Invariant: besides the kept `Arc`, the only strong references to its allocation are those
-/// of receivers whose drop already counted itself out (their drop touches nothing but the
-/// `Arc`'s own count from then on), and nothing can make a new one: no `Weak` to it exists
-/// but its own `me`, which only `Core::arm` clones, under the lock, for a waiting task, never
-/// for a retired channel. Its receiver count is 0 and its wait list empty (registering takes
-/// a receiver). So `renew` and the receiver made from it have the channel to themselves.
-#[cfg(not(weft_loom))]
+/// Invariant: besides the kept `Arc`, the only strong references to its allocation are
+/// those of receivers whose drop already counted itself out (their drop touches nothing but
+/// the `Arc`'s own count from then on) and those a [`Fire`] upgrades from its `Weak` while an
+/// earlier generation's timer-queue entry fires late, which run only `Core::fire`: it takes
+/// the state lock and notifies the wait list (see `Core::retire`). Neither touches the
+/// handle counts, and nothing else can make a reference: the only `Weak`s are `me` and the
+/// one in `fire`. Its receiver count is 0 and its wait list empty (registering takes a
+/// receiver). So `renew`, under the state lock, and the new receiver's count have the
+/// channel to themselves.
 mod spare {
     use core::cell::Cell;
     use std::sync::Arc as StdArc;
 
     use super::Shared;
 
+    // The model build keeps the spare in loom's per-thread storage, which each model run
+    // makes and drops with its threads, so the models exercise reuse as well.
+    #[cfg(not(weft_loom))]
     std::thread_local! {
         static SPARE: Cell<Option<StdArc<Shared>>> = const { Cell::new(None) };
+    }
+    #[cfg(weft_loom)]
+    loom::thread_local! {
+        static SPARE: Cell<Option<StdArc<Shared>>> = Cell::new(None);
     }
 
     /// The spare allocation, if this thread has one.
@@ -351,21 +364,6 @@ mod spare {
     }
 }
 
-/// The model build keeps no spare: a thread-local would be shared by loom's threads and
-/// outlive each model run.
-#[cfg(weft_loom)]
-mod spare {
-    use std::sync::Arc as StdArc;
-
-    use super::Shared;
-
-    pub(super) fn take() -> Option<StdArc<Shared>> {
-        None
-    }
-
-    pub(super) fn keep(_: &StdArc<Shared>) {}
-}
-
 /// A timer channel of element type `T`, made only as `Channel<Instant>` (`make` is the
 /// identity then, `keep` is [`spare::keep`]): the flavour is generic so that `Receiver<T>`
 /// can hold it, and the two function pointers are how generic code reaches the `Instant`
@@ -378,12 +376,12 @@ pub(crate) struct Channel<T> {
 
 impl Channel<Instant> {
     /// A timer due at `deadline` (`None`: never), repeating every `period`, with its one
-    /// receiver's count: the allocation this thread's last quiet timer channel left (see
+    /// receiver's count: the allocation this thread's last dropped timer channel left (see
     /// [`spare`]), or a new one.
     pub(super) fn new(deadline: Option<Instant>, period: Option<Duration>) -> StdArc<Shared> {
         if let Some(shared) = spare::take() {
             shared.chan.core.renew(deadline, period);
-            // Relaxed: the allocation is ours alone (`spare`'s invariant); whatever hands the
+            // Relaxed: no one else reads the count (`spare`'s invariant); whatever hands the
             // new receiver to another thread publishes the count with it.
             shared.receivers.store(1, Ordering::Relaxed);
             return shared;
@@ -403,19 +401,14 @@ impl<T> Channel<T> {
         &self.core
     }
 
-    /// The last receiver of `shared` is going away. A channel that never had an async
-    /// waiter (no timer-queue entry, no `Weak` to it handed out: the usual `after` in a
-    /// `select!` that found another arm ready) is not closed but left to this thread's spare
-    /// slot for the next timer channel; the `after`-per-message loop then costs no
-    /// allocation. Any other is closed as every flavour is.
+    /// The last receiver of `shared` is going away. Nothing is left to see a close (a timer
+    /// channel has no senders), so the channel is not closed but retired and left to this
+    /// thread's spare slot for the next timer channel: the `after`-per-message loop then
+    /// costs no allocation, whether or not a task waited on it.
     pub(super) fn last_receiver_gone(shared: &StdArc<super::Shared<Channel<T>>>) -> bool {
-        let chan = &shared.chan;
-        if chan.core.retire() {
-            (chan.keep)(shared);
-            true
-        } else {
-            chan.close()
-        }
+        shared.chan.core.retire();
+        (shared.chan.keep)(shared);
+        true
     }
 
     fn attempt(&self) -> Option<Result<T, ()>> {

@@ -90,3 +90,56 @@ fn ticker_receivers_race_the_fire() {
         assert_eq!(model_queue().len(), 1, "armed again for the next tick");
     });
 }
+
+/// The allocation behind a timer channel's receiver.
+fn allocation(rx: &super::Receiver<Instant>) -> *const () {
+    match &rx.flavor {
+        super::Flavor::Timer(s) => std::sync::Arc::as_ptr(s).cast(),
+        _ => unreachable!("a timer channel"),
+    }
+}
+
+/// A task's receive armed on an hour's timer is dropped with its channel (retired into the
+/// thread's spare, its entry cancelled) while another thread fires the queue, so the old
+/// entry's firing may run after the allocation is renewed as the next `after`, and may meet
+/// the new channel's own entry: the renewed channel is not due, a task waiting on it stays
+/// armed (re-armed if the firing woke it), and no entry outlives it.
+#[test]
+fn a_retired_channel_renewed_while_its_old_entry_fires() {
+    model(|| {
+        let count = std::sync::Arc::new(Count::default());
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let far = Duration::from_secs(3600);
+        let old = super::after(far);
+        let was = allocation(&old);
+        {
+            let mut fut = pin!(old.recv_async());
+            assert!(fut.as_mut().poll(&mut cx).is_pending());
+        }
+        assert_eq!(model_queue().len(), 1, "armed while the task waited");
+        let firer = thread::spawn(|| {
+            model_queue().fire_due(Instant::now() + Duration::from_secs(7200));
+        });
+        drop(old);
+        let rx = super::after(far);
+        assert_eq!(allocation(&rx), was, "renewed from the spare");
+        {
+            let mut fut = pin!(rx.recv_async());
+            assert!(fut.as_mut().poll(&mut cx).is_pending(), "an hour away");
+            firer.join().unwrap();
+            assert!(
+                fut.as_mut().poll(&mut cx).is_pending(),
+                "still an hour away"
+            );
+            assert_eq!(model_queue().len(), 1, "armed for the new deadline");
+        }
+        assert_eq!(
+            rx.try_recv(),
+            Err(super::TryRecvError::Empty),
+            "nothing stale"
+        );
+        drop(rx);
+        assert_eq!(model_queue().len(), 0, "no entry outlives its channel");
+    });
+}

@@ -555,6 +555,13 @@ impl WaitList {
         self.empty.load(Ordering::SeqCst)
     }
 
+    /// Whether nobody waits, read under the lock. The flag alone may still say "not empty"
+    /// for a moment after the last entry left: a notifier wakes the waiters it removed
+    /// before it stores the flag, and a woken waiter may already have gone on.
+    pub(crate) fn is_empty_exact(&self) -> bool {
+        self.queue.lock().is_empty()
+    }
+
     /// After a change that may unblock one waiter: wake the first waiter, if any.
     ///
     /// The caller's change must be a `SeqCst` read-modify-write (the ring buffer's CAS on
