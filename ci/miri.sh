@@ -46,10 +46,10 @@ export logs
 run_one() {
     local target=$1 seed=$2 flags="-Zmiri-seed=$2" sel=(--test "$1") t0=$SECONDS status=ok
     [ "$target" = lib ] && sel=(--lib)
-    # tests/time.rs uses the global timer queue, whose driver thread lives as long as the
-    # process; Miri reports a thread still alive at exit as a leak, so that binary alone
-    # runs with leaks ignored (its memory is still checked for UB and races).
-    [ "$target" = time ] && flags+=" -Zmiri-ignore-leaks"
+    # tests/time.rs and tests/select_alloc.rs use the global timer queue, whose driver thread
+    # lives as long as the process; Miri reports a thread still alive at exit as a leak, so
+    # those binaries alone run with leaks ignored (memory is still checked for UB and races).
+    case $target in time | select_alloc) flags+=" -Zmiri-ignore-leaks" ;; esac
     local log="$logs/$target.$seed"
     # shellcheck disable=SC2086
     MIRIFLAGS="${MIRIFLAGS:-} $flags" cargo +nightly miri test -q -p weft-go "${sel[@]}" \
