@@ -519,8 +519,13 @@ fn a_reused_timer_channel_starts_fresh() {
 /// received exactly once, a timeout is never early, and a channel made after a reused one is
 /// never found due before its own deadline.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "a stress test: Miri did not finish 8 rounds in 10 minutes; the reuse paths run \
+              under Miri in a_reused_timer_channel_starts_fresh and tests/select_alloc.rs"
+)]
 fn after_channels_reused_while_their_old_entries_fire() {
-    let n: u64 = if cfg!(miri) { 30 } else { 3_000 };
+    let n: u64 = 3_000;
     let sched = Scheduler::new(2);
     let (tx, rx) = bounded::<u64>(0);
     let sender = sched.spawn(async move {
