@@ -18,13 +18,33 @@ pub trait WaitGroupLike: Send + Sync {
     type Token: Send;
     /// What the waiter holds during a round and gives up in [`wait`](Self::wait).
     type Waiter;
+    /// What a round is opened from, and can be made before it: crossbeam's fresh group (an
+    /// allocation); `()` for a group that is reused round after round.
+    type Fresh: Send;
 
     /// The shared state, before any round.
     fn new() -> Self;
 
-    /// Opens a round of `n` participants: calls `give` exactly `n` times, once with each
-    /// participant's token, and returns the waiter's handle.
-    fn round(&self, n: usize, give: impl FnMut(Self::Token)) -> Self::Waiter;
+    /// Makes what the next round is opened from. [`round`](Self::round) calls it on the
+    /// spot; a caller that measures the round alone (the instruction-count bench) calls it
+    /// ahead and opens the round with [`round_from`](Self::round_from).
+    fn fresh(&self) -> Self::Fresh;
+
+    /// Opens a round of `n` participants from `fresh`: calls `give` exactly `n` times, once
+    /// with each participant's token, and returns the waiter's handle.
+    fn round_from(
+        &self,
+        fresh: Self::Fresh,
+        n: usize,
+        give: impl FnMut(Self::Token),
+    ) -> Self::Waiter;
+
+    /// Opens a round of `n` participants, as [`round_from`](Self::round_from) does from a
+    /// [`fresh`](Self::fresh) made now.
+    #[inline]
+    fn round(&self, n: usize, give: impl FnMut(Self::Token)) -> Self::Waiter {
+        self.round_from(self.fresh(), n, give)
+    }
 
     /// A participant's "done" for the current round.
     fn done(&self, token: Self::Token);
@@ -38,13 +58,17 @@ impl WaitGroupLike for weft::sync::WaitGroup {
     const NAME: &'static str = "weft";
     type Token = ();
     type Waiter = ();
+    type Fresh = ();
 
     fn new() -> Self {
         weft::sync::WaitGroup::new()
     }
 
     #[inline]
-    fn round(&self, n: usize, mut give: impl FnMut(())) {
+    fn fresh(&self) {}
+
+    #[inline]
+    fn round_from(&self, (): (), n: usize, mut give: impl FnMut(())) {
         weft::sync::WaitGroup::add(self, n);
         for _ in 0..n {
             give(());
@@ -71,14 +95,24 @@ impl WaitGroupLike for CrossbeamWaitGroup {
     const NAME: &'static str = "crossbeam";
     type Token = crossbeam_utils::sync::WaitGroup;
     type Waiter = crossbeam_utils::sync::WaitGroup;
+    type Fresh = crossbeam_utils::sync::WaitGroup;
 
     fn new() -> Self {
         CrossbeamWaitGroup
     }
 
     #[inline]
-    fn round(&self, n: usize, mut give: impl FnMut(Self::Token)) -> Self::Waiter {
-        let group = crossbeam_utils::sync::WaitGroup::new();
+    fn fresh(&self) -> Self::Fresh {
+        crossbeam_utils::sync::WaitGroup::new()
+    }
+
+    #[inline]
+    fn round_from(
+        &self,
+        group: Self::Fresh,
+        n: usize,
+        mut give: impl FnMut(Self::Token),
+    ) -> Self::Waiter {
         for _ in 0..n {
             give(group.clone());
         }
@@ -109,13 +143,17 @@ impl WaitGroupLike for CondvarWaitGroup {
     const NAME: &'static str = "std";
     type Token = ();
     type Waiter = ();
+    type Fresh = ();
 
     fn new() -> Self {
         CondvarWaitGroup::default()
     }
 
     #[inline]
-    fn round(&self, n: usize, mut give: impl FnMut(())) {
+    fn fresh(&self) {}
+
+    #[inline]
+    fn round_from(&self, (): (), n: usize, mut give: impl FnMut(())) {
         *self.count.lock().unwrap_or_else(PoisonError::into_inner) += n;
         for _ in 0..n {
             give(());
@@ -164,34 +202,53 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Three rounds of 4 participants on fresh threads; after each `wait` every participant
-    /// of that round must have finished its work.
-    struct Rounds(Vec<&'static str>);
+    /// of that round must have finished its work. With `ahead`, the rounds are opened from
+    /// what [`WaitGroupLike::fresh`] made before any of them, as the instruction-count bench
+    /// opens them.
+    struct Rounds {
+        ahead: bool,
+        names: Vec<&'static str>,
+    }
 
     impl WaitGroupVisitor for Rounds {
         fn visit<W: WaitGroupLike + 'static>(&mut self) {
             let group = W::new();
+            let mut ahead: Vec<W::Fresh> = Vec::new();
+            if self.ahead {
+                ahead.extend((0..3).map(|_| group.fresh()));
+            }
+            let mut ahead = ahead.into_iter();
             let work = AtomicUsize::new(0);
             for round in 1..=3 {
                 std::thread::scope(|s| {
-                    let waiter = group.round(4, |token| {
+                    let give = |token| {
                         let (group, work) = (&group, &work);
                         s.spawn(move || {
                             work.fetch_add(1, Ordering::Relaxed);
                             group.done(token);
                         });
-                    });
+                    };
+                    let waiter = match ahead.next() {
+                        Some(fresh) => group.round_from(fresh, 4, give),
+                        None => group.round(4, give),
+                    };
                     group.wait(waiter);
                     assert_eq!(work.load(Ordering::Relaxed), 4 * round, "{}", W::NAME);
                 });
             }
-            self.0.push(W::NAME);
+            self.names.push(W::NAME);
         }
     }
 
     #[test]
     fn every_wait_group_waits_for_its_round() {
-        let mut v = Rounds(Vec::new());
-        visit_all(&mut v);
-        assert_eq!(v.0, ["weft", "crossbeam", "std"]);
+        for ahead in [false, true] {
+            let mut v = Rounds {
+                ahead,
+                names: Vec::new(),
+            };
+            visit_all(&mut v);
+            assert_eq!(v.names, ["weft", "crossbeam", "std"]);
+        }
     }
 }

@@ -242,12 +242,15 @@ mod tests {
         const NAME: &'static str = "impatient";
         type Token = ();
         type Waiter = ();
+        type Fresh = ();
 
         fn new() -> Self {
             Impatient
         }
 
-        fn round(&self, n: usize, mut give: impl FnMut(())) {
+        fn fresh(&self) {}
+
+        fn round_from(&self, (): (), n: usize, mut give: impl FnMut(())) {
             for _ in 0..n {
                 give(());
             }
