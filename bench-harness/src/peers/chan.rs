@@ -4,13 +4,13 @@
 //! of a suite, [`ChanLike`] lets an adapter say "not here" for what its library lacks, and the
 //! workloads leave it out of just those cases:
 //!
-//! | implementation | bounded(0), bounded(n) | unbounded | several receivers | select receive | select send |
-//! |---|---|---|---|---|---|
-//! | `weft` | `weft::chan::bounded` | `weft::chan::unbounded` | yes | `Select` | `Select` |
-//! | `crossbeam` | yes | yes | yes | `Select` | `Select` |
-//! | `flume` | yes | yes | yes | `Selector` | left out: duplicates messages |
-//! | `kanal` | yes | yes | yes | no | no |
-//! | `std` | `sync_channel` | `channel` | no (single consumer) | no | no |
+//! | implementation | bounded(0), bounded(n) | unbounded | several receivers | select receive | select send | select statement |
+//! |---|---|---|---|---|---|---|
+//! | `weft` | `weft::chan::bounded` | `weft::chan::unbounded` | yes | `Select` | `Select` | `select_biased!` |
+//! | `crossbeam` | yes | yes | yes | `Select` | `Select` | `select_biased!` |
+//! | `flume` | yes | yes | yes | `Selector` | left out: duplicates messages | no |
+//! | `kanal` | yes | yes | yes | no | no | no |
+//! | `std` | `sync_channel` | `channel` | no (single consumer) | no | no | no |
 //!
 //! weft and crossbeam select through the same kind of API (a `Select` built once per thread and
 //! reused for every message), so `select_rx` and `select_both` compare the implementations,
@@ -144,7 +144,23 @@ pub trait ChanLike: 'static {
         let _ = txs;
         None::<fn(M)>
     }
+
+    /// The library's biased select statement (`select_biased!`) with a receive arm on each of
+    /// two channels: a call takes a message from `a` if it has one, else from `b`, waiting
+    /// for either, and returns the arm's index (0 or 1) with the message. `None` (instead of
+    /// the function) where the library has no select statement. The instruction-count bench
+    /// measures it; the wall-clock workloads select through [`select_recv`](Self::select_recv).
+    /// The function panics if the arm it takes is closed.
+    fn select_biased<M: Message>() -> Option<impl SelectBiased<Self::Receiver<M>, M>> {
+        None::<fn(&Self::Receiver<M>, &Self::Receiver<M>) -> (usize, M)>
+    }
 }
+
+/// What [`ChanLike::select_biased`] gives: a function taking a message from the first of two
+/// receivers `R` that has one (the first preferred), with the index of that receiver.
+pub trait SelectBiased<R, M>: Fn(&R, &R) -> (usize, M) {}
+
+impl<R, M, F: Fn(&R, &R) -> (usize, M)> SelectBiased<R, M> for F {}
 
 /// Whether `C` has an unbounded channel.
 pub fn has_unbounded<C: ChanLike>() -> bool {
@@ -166,11 +182,27 @@ pub fn has_select_send<C: ChanLike>() -> bool {
     C::select_send::<u64>(&[]).is_some()
 }
 
+/// Whether `C` has a select statement ([`ChanLike::select_biased`]).
+pub fn has_select_biased<C: ChanLike>() -> bool {
+    C::select_biased::<u64>().is_some()
+}
+
 /// `select_recv` and `select_send` through a `Select` type with crossbeam-channel's API
 /// (`new`, `recv`, `send`, `select`, `remove`; `SelectedOperation::{index, recv, send}`),
-/// which weft's `Select` shares: built once per thread and reused for every message.
+/// which weft's `Select` shares: built once per thread and reused for every message; and
+/// `select_biased` through the library's `select_biased!` macro, whose syntax weft's shares.
 macro_rules! select_through_select {
-    ($select:path, $lib:literal) => {
+    ($select:path, $($select_biased:ident)::+, $lib:literal) => {
+        fn select_biased<M: Message>() -> Option<impl SelectBiased<Self::Receiver<M>, M>> {
+            Some(|a: &Self::Receiver<M>, b: &Self::Receiver<M>| {
+                const CLOSED: &str = concat!($lib, ": channel closed during a select");
+                $($select_biased)::+! {
+                    recv(a) -> msg => (0, msg.expect(CLOSED)),
+                    recv(b) -> msg => (1, msg.expect(CLOSED)),
+                }
+            })
+        }
+
         fn select_recv<M: Message>(
             rxs: &[Self::Receiver<M>],
         ) -> Option<impl FnMut() -> Option<M> + '_> {
@@ -248,7 +280,7 @@ impl ChanLike for Weft {
         rx.recv().ok()
     }
 
-    select_through_select!(weft::chan::Select, "weft");
+    select_through_select!(weft::chan::Select, weft::select_biased, "weft");
 }
 
 /// crossbeam-channel: `bounded` (array and zero flavours) and `unbounded` (linked blocks);
@@ -289,7 +321,11 @@ impl ChanLike for Crossbeam {
         rx.recv().ok()
     }
 
-    select_through_select!(crossbeam_channel::Select, "crossbeam");
+    select_through_select!(
+        crossbeam_channel::Select,
+        crossbeam_channel::select_biased,
+        "crossbeam"
+    );
 }
 
 /// flume: one linked-queue channel with an optional bound; select-receive through a
@@ -585,6 +621,40 @@ mod tests {
         let mut torn = Line::new(10);
         torn.0[3] = Line::new(20).0[3];
         assert_ne!(torn.number(), 10);
+    }
+
+    /// `select_biased` takes the first arm while it has messages, then the second; only weft
+    /// and crossbeam have a select statement.
+    struct Biased(Vec<(&'static str, bool)>);
+
+    impl ChanVisitor for Biased {
+        fn visit<C: ChanLike>(&mut self) {
+            if let Some(select) = C::select_biased::<u64>() {
+                let (a, b) = (C::bounded::<u64>(4), C::bounded::<u64>(4));
+                C::send(&b.0, 10);
+                C::send(&a.0, 1);
+                C::send(&a.0, 2);
+                let got: Vec<_> = (0..3).map(|_| select(&a.1, &b.1)).collect();
+                assert_eq!(got, [(0, 1), (0, 2), (1, 10)], "{}", C::NAME);
+            }
+            self.0.push((C::NAME, has_select_biased::<C>()));
+        }
+    }
+
+    #[test]
+    fn select_biased_prefers_the_first_arm() {
+        let mut v = Biased(Vec::new());
+        visit_all(&mut v);
+        assert_eq!(
+            v.0,
+            [
+                ("weft", true),
+                ("crossbeam", true),
+                ("flume", false),
+                ("kanal", false),
+                ("std", false),
+            ]
+        );
     }
 
     #[test]
