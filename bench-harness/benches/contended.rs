@@ -1,6 +1,8 @@
 //! Wall-clock cost of the contended paths, weft beside its peers (criterion).
 //!
-//! Two workloads, each behind one adapter trait so every implementation runs the same code:
+//! Two workloads, each generic over its kind's adapter trait in `weft_bench::peers`
+//! (`MutexLike`, `WaitGroupLike`, the traits the wall-clock suite runs), so every
+//! implementation runs the same code:
 //!
 //! - `mutex_2_threads`: two persistent threads each run `lock(); *counter += 1; unlock()` in a
 //!   loop on one shared mutex. Criterion's `iter_custom` hands us `iters` operations; the threads
@@ -12,7 +14,8 @@
 //!   (the same dispatch for every implementation), each worker signals `done`, and the owner
 //!   waits for both. weft's `add(2)`/`done()`/`wait()`; crossbeam's `WaitGroup` (a fresh group
 //!   per round, a clone sent to each worker and dropped there, as its API requires); a
-//!   `std::sync::Mutex<usize>` + `Condvar` counter. The time is per round.
+//!   `std::sync::Mutex<usize>` + `Condvar` counter (`CondvarWaitGroup`, id `condvar`). The time
+//!   is per round.
 //!
 //! Threads are not pinned; on a 2-CPU machine the owner and two workers of the fan-in round
 //! oversubscribe the CPUs, which is part of what the workload measures. Settings are modest
@@ -26,64 +29,19 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use weft_bench::peers::wait_group::{CondvarWaitGroup, CrossbeamWaitGroup};
+use weft_bench::peers::{MutexLike, WaitGroupLike};
 
 // ---------------------------------------------------------------------------------------------
 // Mutex: lock, increment, unlock, from two threads at once.
 // ---------------------------------------------------------------------------------------------
 
-/// A counter behind a mutex: the one operation every mutex implementation runs.
-trait LockedCounter: Send + Sync + 'static {
-    fn new() -> Self;
-    /// Locks, increments, unlocks.
-    fn increment(&self);
-    fn get(&self) -> u64;
-}
-
-impl LockedCounter for weft::sync::Mutex<u64> {
-    fn new() -> Self {
-        weft::sync::Mutex::new(0)
-    }
-    #[inline]
-    fn increment(&self) {
-        *self.lock() += 1;
-    }
-    fn get(&self) -> u64 {
-        *self.lock()
-    }
-}
-
-impl LockedCounter for std::sync::Mutex<u64> {
-    fn new() -> Self {
-        std::sync::Mutex::new(0)
-    }
-    #[inline]
-    fn increment(&self) {
-        *self.lock().unwrap() += 1;
-    }
-    fn get(&self) -> u64 {
-        *self.lock().unwrap()
-    }
-}
-
-impl LockedCounter for parking_lot::Mutex<u64> {
-    fn new() -> Self {
-        parking_lot::Mutex::new(0)
-    }
-    #[inline]
-    fn increment(&self) {
-        *self.lock() += 1;
-    }
-    fn get(&self) -> u64 {
-        *self.lock()
-    }
-}
-
 /// `todo` value that tells the workers to exit.
 const STOP: u64 = u64::MAX;
 
-/// Persistent threads hammering one `LockedCounter`. A sample: the main thread publishes the
+/// Persistent threads hammering one counter behind an `L`. A sample: the main thread publishes the
 /// operation count, all meet at `start`, the workers run their share, all meet at `finish`.
-struct MutexWorkers<L: LockedCounter> {
+struct MutexWorkers<L: MutexLike<u64>> {
     counter: Arc<L>,
     todo: Arc<AtomicU64>,
     start: Arc<Barrier>,
@@ -92,9 +50,9 @@ struct MutexWorkers<L: LockedCounter> {
     expected: u64,
 }
 
-impl<L: LockedCounter> MutexWorkers<L> {
+impl<L: MutexLike<u64> + 'static> MutexWorkers<L> {
     fn spawn(threads: usize) -> Self {
-        let counter = Arc::new(L::new());
+        let counter = Arc::new(L::new(0));
         let todo = Arc::new(AtomicU64::new(0));
         let start = Arc::new(Barrier::new(threads + 1));
         let finish = Arc::new(Barrier::new(threads + 1));
@@ -114,7 +72,7 @@ impl<L: LockedCounter> MutexWorkers<L> {
                         total / threads as u64 + u64::from(index == 0) * (total % threads as u64);
                     let counter = black_box(&*counter);
                     for _ in 0..share {
-                        counter.increment();
+                        counter.with(|v| *v += 1);
                     }
                     finish.wait();
                 })
@@ -142,7 +100,7 @@ impl<L: LockedCounter> MutexWorkers<L> {
     }
 }
 
-impl<L: LockedCounter> Drop for MutexWorkers<L> {
+impl<L: MutexLike<u64>> Drop for MutexWorkers<L> {
     fn drop(&mut self) {
         self.todo.store(STOP, Ordering::Relaxed);
         self.start.wait();
@@ -150,11 +108,11 @@ impl<L: LockedCounter> Drop for MutexWorkers<L> {
             handle.join().expect("mutex worker panicked");
         }
         // Mutual exclusion held: no increment was lost.
-        assert_eq!(self.counter.get(), self.expected);
+        assert_eq!(self.counter.with(|v| *v), self.expected);
     }
 }
 
-fn bench_mutex<L: LockedCounter>(
+fn bench_mutex<L: MutexLike<u64> + 'static>(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
 ) {
@@ -174,104 +132,14 @@ fn mutex_2_threads(c: &mut Criterion) {
 // WaitGroup: fan-in round with two persistent workers.
 // ---------------------------------------------------------------------------------------------
 
-/// One fan-in round, split into what the owner does and what each participant does.
-trait FanIn: Send + Sync + 'static {
-    /// The owner's handle on one round.
-    type Round;
-    /// What a participant is handed and gives back by `done`.
-    type Token: Send + 'static;
-    fn new() -> Self;
-    /// Opens a round for `participants`.
-    fn begin(&self, participants: usize) -> Self::Round;
-    fn token(&self, round: &Self::Round) -> Self::Token;
-    fn done(&self, token: Self::Token);
-    /// Returns once every participant of the round is done.
-    fn wait(&self, round: Self::Round);
-}
-
-impl FanIn for weft::sync::WaitGroup {
-    type Round = ();
-    type Token = ();
-    fn new() -> Self {
-        weft::sync::WaitGroup::new()
-    }
-    fn begin(&self, participants: usize) {
-        self.add(participants);
-    }
-    fn token(&self, _: &()) {}
-    fn done(&self, _: ()) {
-        weft::sync::WaitGroup::done(self);
-    }
-    fn wait(&self, _: ()) {
-        weft::sync::WaitGroup::wait(self);
-    }
-}
-
-/// crossbeam's group lives in the round: `wait` consumes it, so each round makes a new one.
-struct Crossbeam;
-
-impl FanIn for Crossbeam {
-    type Round = crossbeam_utils::sync::WaitGroup;
-    type Token = crossbeam_utils::sync::WaitGroup;
-    fn new() -> Self {
-        Crossbeam
-    }
-    fn begin(&self, _: usize) -> Self::Round {
-        crossbeam_utils::sync::WaitGroup::new()
-    }
-    fn token(&self, round: &Self::Round) -> Self::Token {
-        round.clone()
-    }
-    fn done(&self, token: Self::Token) {
-        drop(token);
-    }
-    fn wait(&self, round: Self::Round) {
-        round.wait();
-    }
-}
-
-/// The usual hand-written wait group: a counter under a mutex and a condvar to sleep on.
-struct CondvarCounter {
-    count: std::sync::Mutex<usize>,
-    zero: std::sync::Condvar,
-}
-
-impl FanIn for CondvarCounter {
-    type Round = ();
-    type Token = ();
-    fn new() -> Self {
-        CondvarCounter {
-            count: std::sync::Mutex::new(0),
-            zero: std::sync::Condvar::new(),
-        }
-    }
-    fn begin(&self, participants: usize) {
-        *self.count.lock().unwrap() += participants;
-    }
-    fn token(&self, _: &()) {}
-    fn done(&self, _: ()) {
-        let mut c = self.count.lock().unwrap();
-        *c -= 1;
-        if *c == 0 {
-            self.zero.notify_all();
-        }
-    }
-    fn wait(&self, _: ()) {
-        let mut c = self.count.lock().unwrap();
-        while *c != 0 {
-            c = self.zero.wait(c).unwrap();
-        }
-    }
-}
-
 /// Persistent workers, each fed tokens over its own channel; `None` tells it to exit.
-struct FanInWorkers<W: FanIn> {
+struct FanInWorkers<W: WaitGroupLike> {
     group: Arc<W>,
     senders: Vec<mpsc::Sender<Option<W::Token>>>,
     handles: Vec<thread::JoinHandle<()>>,
 }
 
-impl<W: FanIn> FanInWorkers<W> {
+impl<W: WaitGroupLike + 'static> FanInWorkers<W> {
     fn spawn(workers: usize) -> Self {
         let group = Arc::new(W::new());
         // Every worker is running and about to block on its channel before the first round.
@@ -302,18 +170,19 @@ impl<W: FanIn> FanInWorkers<W> {
         let group = &*self.group;
         let began = Instant::now();
         for _ in 0..rounds {
-            let round = group.begin(self.senders.len());
-            for tx in &self.senders {
-                tx.send(Some(group.token(&round)))
-                    .expect("fan-in worker gone");
-            }
-            group.wait(round);
+            let mut senders = self.senders.iter();
+            let waiter = group.round(self.senders.len(), |token| {
+                // `round` gives exactly one token per participant, one participant per worker.
+                let tx = senders.next().expect("one token per worker");
+                tx.send(Some(token)).expect("fan-in worker gone");
+            });
+            group.wait(waiter);
         }
         began.elapsed()
     }
 }
 
-impl<W: FanIn> Drop for FanInWorkers<W> {
+impl<W: WaitGroupLike> Drop for FanInWorkers<W> {
     fn drop(&mut self) {
         for tx in &self.senders {
             tx.send(None).expect("fan-in worker gone");
@@ -324,7 +193,7 @@ impl<W: FanIn> Drop for FanInWorkers<W> {
     }
 }
 
-fn bench_fan_in<W: FanIn>(
+fn bench_fan_in<W: WaitGroupLike + 'static>(
     c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
 ) {
@@ -335,8 +204,8 @@ fn bench_fan_in<W: FanIn>(
 fn wait_group_fan_in_2_workers(c: &mut Criterion) {
     let mut group = c.benchmark_group("wait_group_fan_in_2_workers");
     bench_fan_in::<weft::sync::WaitGroup>(&mut group, "weft");
-    bench_fan_in::<Crossbeam>(&mut group, "crossbeam");
-    bench_fan_in::<CondvarCounter>(&mut group, "condvar");
+    bench_fan_in::<CrossbeamWaitGroup>(&mut group, "crossbeam");
+    bench_fan_in::<CondvarWaitGroup>(&mut group, "condvar");
     group.finish();
 }
 
